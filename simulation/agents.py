@@ -1,0 +1,124 @@
+"""The model's agents: peers, their home organisations, and the facilitator.
+
+Agents are Mesa agents and the model's vocabulary: ask a peer its stage, a home organisation
+whether it changed at scale, the facilitator what it reports. Their state lives in the arrays of
+``state.py`` so that one month costs a few NumPy operations; an agent is a view on its row.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from simulation.mechanisms.evaluation import STAGES
+from simulation.tools import LEARNING_TYPES
+
+if TYPE_CHECKING:
+    from simulation.model import PeerLearningModel
+
+
+class Peer(mesa.Agent):
+    """An individual official taking part, in one position of a home organisation.
+
+    When the official leaves post the agent is removed and a successor, a new ``Peer`` with a new
+    ``unique_id``, takes the same position.
+    """
+
+    def __init__(self, model: PeerLearningModel, position: int) -> None:
+        super().__init__(model)
+        self.position = position
+
+    @property
+    def home_organisation(self) -> HomeOrganisation:
+        """The organisation that nominated this peer."""
+        return self.model.organisations[int(self.model.state.peers.org[self.position])]
+
+    @property
+    def exposure(self) -> dict[str, float]:
+        """Exposure by learning type."""
+        return dict(zip(LEARNING_TYPES, self.model.state.peers.exposure[self.position], strict=True))
+
+    @property
+    def learning(self) -> dict[str, float]:
+        """Practical learning by learning type."""
+        return dict(zip(LEARNING_TYPES, self.model.state.peers.learning[self.position], strict=True))
+
+    @property
+    def stage(self) -> int:
+        """Hourglass stage reached: 0 none, 1 engaged, 2 sustained contacts, 3 practical learning,
+        4 applied at home."""
+        peers = self.model.state.peers
+        flags = (peers.engaged, peers.sustained, peers.practical, peers.applied)
+        return int(sum(flag[self.position] for flag in flags))
+
+    @property
+    def stage_name(self) -> str:
+        """The stage in the report's words."""
+        return "not engaged" if self.stage == 0 else STAGES[self.stage - 1].replace("_", " ")
+
+    @property
+    def contacts(self) -> list[Peer]:
+        """Peers this one has a live tie with."""
+        alive = self.model.state.ties.alive[self.position]
+        return [self.model.peer_in(int(j)) for j in np.flatnonzero(alive)]
+
+
+class HomeOrganisation(mesa.Agent):
+    """A home organisation: its staff network, openness, and change at scale."""
+
+    def __init__(self, model: PeerLearningModel, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def country(self) -> int:
+        """The country or sector this organisation belongs to."""
+        return int(self.model.state.orgs.country[self.index])
+
+    @property
+    def openness(self) -> float:
+        """Openness of staff to returning peers' lessons."""
+        return float(self.model.state.orgs.openness[self.index])
+
+    @property
+    def changed(self) -> dict[str, bool]:
+        """Change at scale reached, by learning type."""
+        return dict(zip(LEARNING_TYPES, map(bool, self.model.state.orgs.changed[self.index]), strict=True))
+
+    @property
+    def staff_reached(self) -> float:
+        """Share of this organisation's staff who adopted a lesson of any type."""
+        staff = self.model.state.staff
+        size = int(staff.org_size[self.index])
+        block = staff.adopted[self.index * size : (self.index + 1) * size]
+        return float(block.any(axis=1).mean())
+
+    @property
+    def peers(self) -> list[Peer]:
+        """The officials this organisation has in the initiative now."""
+        positions = np.flatnonzero(self.model.state.peers.org == self.index)
+        return [self.model.peer_in(int(i)) for i in positions]
+
+
+class Facilitator(mesa.Agent):
+    """Runs the tool mix on a calendar and reports events, products and attendance."""
+
+    def __init__(self, model: PeerLearningModel, intensity: np.ndarray, calendar: np.ndarray) -> None:
+        super().__init__(model)
+        self.intensity = intensity
+        self.calendar = calendar
+
+    def tools_for(self, month: int) -> np.ndarray:
+        """Which tools run in ``month`` (1-based), as a bool mask over the tool table."""
+        return self.calendar[month - 1]
+
+    @property
+    def reported(self) -> dict[str, float]:
+        """What the facilitator reports so far: events held, products released, attendance."""
+        series = self.model.observer.timeseries()
+        if series.empty:
+            return {"events_held": 0.0, "products_released": 0.0, "reported_attendance": 0.0}
+        last = series.iloc[-1]
+        return {k: float(last[k]) for k in ("events_held", "products_released", "reported_attendance")}

@@ -1,0 +1,109 @@
+"""Submodel: observation. The hourglass stages, true outcomes and the facilitator's reported metrics.
+
+Recorded at the end of every month. Stage shares are of the positions whose official in post has
+reached the stage (cumulative for that official; stages are nested: engaged, then sustained
+contacts, then practical learning, then applied). Beside the true outcomes the facilitator's
+reported metrics (events held, products released, attendance) are kept, so the evaluation gap
+(report Figure 11) can be measured.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from simulation.state import State
+from simulation.tools import LEARNING_TYPES
+
+STAGES = ("engaged", "sustained_contacts", "practical_learning", "applied")
+COLUMNS = (
+    "month",
+    *STAGES,
+    "ties_alive",
+    "mean_trust",
+    *(f"learning_{k}" for k in LEARNING_TYPES),
+    "staff_reached",
+    *(f"staff_adopted_{k}" for k in LEARNING_TYPES),
+    "orgs_changed",
+    *(f"orgs_changed_{k}" for k in LEARNING_TYPES),
+    "countries_changed",
+    "departures",
+    "events_held",
+    "products_released",
+    "attendance_rate",
+    "reported_attendance",
+)
+# Summary keys that are the final month's value of a time-series column.
+SUMMARY_FROM_FINAL_MONTH = tuple(c for c in COLUMNS if c not in ("month", "attendance_rate"))
+
+
+class Observer:
+    """Collects one row per month into preallocated arrays."""
+
+    def __init__(self, months: int) -> None:
+        self.table = {name: np.full(months, np.nan) for name in COLUMNS}
+        self.rows = 0
+        self._events = 0
+        self._products = 0
+        self._invited = 0
+        self._attendance = 0
+
+    def observe(self, state: State, p: SimpleNamespace, month: int) -> None:
+        """Record the state at the end of ``month``."""
+        peers, ties, staff, orgs, this = state.peers, state.ties, state.staff, state.orgs, state.month
+        row = self.rows
+        t = self.table
+        t["month"][row] = month
+        for name, flag in zip(
+            STAGES, (peers.engaged, peers.sustained, peers.practical, peers.applied), strict=True
+        ):
+            t[name][row] = flag.mean()
+        upper = np.triu(ties.alive, 1)
+        n_ties = int(upper.sum())
+        t["ties_alive"][row] = n_ties
+        t["mean_trust"][row] = ties.trust[upper].mean() if n_ties else 0.0
+        mean_learning = peers.learning.mean(axis=0)
+        colleagues = ~staff.is_peer
+        adopted = staff.adopted[colleagues]
+        adopted_by_type = adopted.mean(axis=0)
+        changed_by_type = orgs.changed.mean(axis=0)
+        for k, name in enumerate(LEARNING_TYPES):
+            t[f"learning_{name}"][row] = mean_learning[k]
+            t[f"staff_adopted_{name}"][row] = adopted_by_type[k]
+            t[f"orgs_changed_{name}"][row] = changed_by_type[k]
+        t["staff_reached"][row] = adopted.any(axis=1).mean()
+        changed = orgs.changed.any(axis=1)
+        t["orgs_changed"][row] = changed.mean()
+        by_country = np.bincount(orgs.country, weights=changed) / np.bincount(orgs.country)
+        t["countries_changed"][row] = (by_country >= p.home_organisations.national_share).mean()
+        t["departures"][row] = this.departures
+        self._events += this.events
+        self._products += this.products
+        self._invited += this.invited
+        self._attendance += this.attendance
+        t["events_held"][row] = self._events
+        t["products_released"][row] = self._products
+        t["attendance_rate"][row] = this.attendance / this.invited if this.invited else np.nan
+        t["reported_attendance"][row] = (
+            self._attendance / self._invited if self._invited else 0.0
+        )
+        self.rows += 1
+
+    def timeseries(self) -> pd.DataFrame:
+        """The months observed so far, one row each."""
+        frame = pd.DataFrame({name: values[: self.rows] for name, values in self.table.items()})
+        integer = ["month", "ties_alive", "departures", "events_held", "products_released"]
+        return frame.astype(dict.fromkeys(integer, "int64"))
+
+    def summary(self) -> dict[str, float]:
+        """The final month's outcomes, with totals over the run."""
+        if self.rows == 0:
+            return {}
+        last = {name: float(self.table[name][self.rows - 1]) for name in SUMMARY_FROM_FINAL_MONTH}
+        rates = self.table["attendance_rate"][: self.rows]
+        last["months"] = float(self.rows)
+        last["departures"] = float(np.nansum(self.table["departures"][: self.rows]))
+        last["mean_attendance_rate"] = float(np.nanmean(rates)) if np.isfinite(rates).any() else 0.0
+        return last

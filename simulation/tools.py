@@ -1,0 +1,132 @@
+"""The facilitators' tool table (report Figure 7 and Table 2), loaded from ``tools.toml``.
+
+The effects of each tool are data, not code: ``tools.toml`` beside this module gives each value
+with its provenance. Mechanisms read the table as NumPy arrays indexed by tool.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from simulation.errors import HourglassError
+
+TOOLS_FILE = Path(__file__).with_name("tools.toml")
+LEARNING_TYPES = ("technical", "flexibility", "political", "subversion")
+PROCESS_PARTS = ("foundational", "sustained")
+FUNCTIONS = ("interaction", "knowledge", "sharing", "reflection")
+_VECTOR_FIELDS = ("transfer", "broadcast")
+_NUMBER_FIELDS = (
+    "figure7_share", "uses_per_year", "group_size", "encounters",
+    "tie_formation", "contact", "trust_gain", "reflection",
+)
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One tool of the report, with its per-use effects (see ``tools.toml`` for sources)."""
+
+    name: str
+    label: str
+    figure7_share: float
+    process_part: str
+    function: str
+    uses_per_year: float
+    group_size: int
+    encounters: int
+    tie_formation: float
+    contact: float
+    trust_gain: float
+    transfer: tuple[float, float, float, float]
+    broadcast: tuple[float, float, float, float]
+    reflection: float
+
+    @property
+    def gathers_peers(self) -> bool:
+        """Whether a use of the tool brings peers together (it can form ties and contacts)."""
+        return self.encounters > 0 or self.contact > 0
+
+
+def _check_tool(name: str, entry: dict) -> Tool:
+    where = f"{TOOLS_FILE.name}: [{name}]"
+    for field in (*_NUMBER_FIELDS, *_VECTOR_FIELDS, "label", "process_part", "function"):
+        if field not in entry:
+            raise HourglassError(f"{where}: missing '{field}'")
+    if entry["process_part"] not in PROCESS_PARTS:
+        raise HourglassError(f"{where}: process_part must be one of {', '.join(PROCESS_PARTS)}")
+    if entry["function"] not in FUNCTIONS:
+        raise HourglassError(f"{where}: function must be one of {', '.join(FUNCTIONS)}")
+    for field in _VECTOR_FIELDS:
+        values = entry[field]
+        if len(values) != len(LEARNING_TYPES) or not all(0 <= v <= 1 for v in values):
+            raise HourglassError(f"{where}: {field} must be 4 numbers in [0, 1]")
+    for field in ("figure7_share", "tie_formation", "contact", "trust_gain", "reflection"):
+        if not 0 <= entry[field] <= 1:
+            raise HourglassError(f"{where}: {field} must be in [0, 1]")
+    if not 0 <= entry["uses_per_year"] <= 12:
+        raise HourglassError(f"{where}: uses_per_year must be in [0, 12] (at most once a month)")
+    return Tool(
+        name=name,
+        label=entry["label"],
+        figure7_share=float(entry["figure7_share"]),
+        process_part=entry["process_part"],
+        function=entry["function"],
+        uses_per_year=float(entry["uses_per_year"]),
+        group_size=int(entry["group_size"]),
+        encounters=int(entry["encounters"]),
+        tie_formation=float(entry["tie_formation"]),
+        contact=float(entry["contact"]),
+        trust_gain=float(entry["trust_gain"]),
+        transfer=tuple(float(v) for v in entry["transfer"]),
+        broadcast=tuple(float(v) for v in entry["broadcast"]),
+        reflection=float(entry["reflection"]),
+    )
+
+
+@cache
+def load_tools() -> tuple[Tool, ...]:
+    """Return the tool table, in the order of ``tools.toml``.
+
+    Returns:
+        The tools, each with its process part, function and per-use effects.
+    """
+    with TOOLS_FILE.open("rb") as handle:
+        table = tomllib.load(handle)
+    return tuple(_check_tool(name, entry) for name, entry in table.items())
+
+
+def tool_names() -> tuple[str, ...]:
+    """Return the snake_case names of the tools, as used under ``[tools]`` in scenarios."""
+    return tuple(tool.name for tool in load_tools())
+
+
+@dataclass(frozen=True)
+class ToolArrays:
+    """The tool table as arrays indexed by tool, for the per-month arithmetic."""
+
+    names: tuple[str, ...]
+    monthly_use: np.ndarray  # chance per month the facilitator runs each tool, at intensity 1
+    transfer: np.ndarray  # (tools, 4)
+    broadcast: np.ndarray  # (tools, 4)
+    reflection: np.ndarray
+    trust_gain: np.ndarray
+    tie_formation: np.ndarray
+    contact: np.ndarray
+
+    @classmethod
+    def from_table(cls, tools: tuple[Tool, ...]) -> ToolArrays:
+        """Stack the tool table into arrays."""
+        return cls(
+            names=tuple(t.name for t in tools),
+            monthly_use=np.array([t.uses_per_year / 12 for t in tools]),
+            transfer=np.array([t.transfer for t in tools]),
+            broadcast=np.array([t.broadcast for t in tools]),
+            reflection=np.array([t.reflection for t in tools]),
+            trust_gain=np.array([t.trust_gain for t in tools]),
+            tie_formation=np.array([t.tie_formation for t in tools]),
+            contact=np.array([t.contact for t in tools]),
+        )
