@@ -1,0 +1,302 @@
+"""Run a design x replicates sweep of a model and load it back.
+
+A sweep evaluates ``model(params, seed) -> {output: float}`` once per (design row,
+replicate). Run ids are ``row * replicates + replicate``; seeds come from
+:mod:`analysis.seeds` (common random numbers by default). Results stream into a
+:class:`~analysis.store.Store` as chunks complete, so an interrupted sweep resumes
+where it stopped when run again with the same arguments.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from analysis.designs import Design, make_design
+from analysis.executors import Model, chunked, default_chunk_size, get_executor
+from analysis.seeds import run_seed
+from analysis.space import Space
+from analysis.store import Store, read_store
+from simulation.errors import HourglassError
+
+ID_COLUMNS = ("run_id", "row", "replicate", "seed")
+
+
+def model_identity(model: Any) -> Any:
+    """A JSON-able description of a model, recorded in (and compared by) the store."""
+    describe = getattr(model, "describe", None)
+    if callable(describe):
+        return describe()
+    if isinstance(model, functools.partial):
+        return {
+            "function": model_identity(model.func),
+            "args": [repr(a) for a in model.args],
+            "kwargs": {k: repr(v) for k, v in sorted(model.keywords.items())},
+        }
+    name = getattr(model, "__qualname__", type(model).__qualname__)
+    return f"{getattr(model, '__module__', '?')}.{name}"
+
+
+@dataclass
+class Sweep:
+    """A completed or partial sweep.
+
+    Attributes:
+        space: The parameter space.
+        design: The design (unit matrix and spec).
+        replicates: Runs per design row.
+        seed: Root seed.
+        common_random_numbers: Whether replicate ``r`` shares its seed across rows.
+        results: Raw stored runs: run_id, row, replicate, seed and outputs.
+        manifest: The store manifest (identity, info, code version, outputs).
+        path: Store directory, ``None`` for an in-memory sweep.
+    """
+
+    space: Space
+    design: Design
+    replicates: int
+    seed: int
+    common_random_numbers: bool
+    results: pd.DataFrame
+    manifest: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def n_runs(self) -> int:
+        """Runs in the full sweep (design rows x replicates)."""
+        return self.design.rows * self.replicates
+
+    @property
+    def complete(self) -> bool:
+        """Whether every run is stored."""
+        return len(self.results) == self.n_runs
+
+    @property
+    def outputs(self) -> list[str]:
+        """Output names, in the order the model returned them."""
+        return [c for c in self.results.columns if c not in ID_COLUMNS]
+
+    @cached_property
+    def factors(self) -> pd.DataFrame:
+        """Factor values per design row (index ``row``)."""
+        frame = pd.DataFrame(self.space.values(self.design.unit), columns=self.space.names)
+        frame.index.name = "row"
+        return frame
+
+    @cached_property
+    def runs(self) -> pd.DataFrame:
+        """One row per stored run: run_id, row, replicate, seed, factor values, outputs."""
+        ids = self.results[list(ID_COLUMNS)].astype("int64")
+        factors = self.factors.reindex(ids["row"].to_numpy()).reset_index(drop=True)
+        outputs = self.results[self.outputs].reset_index(drop=True)
+        return pd.concat([ids.reset_index(drop=True), factors, outputs], axis=1)
+
+    @cached_property
+    def means(self) -> pd.DataFrame:
+        """Replicate means per design row (index ``row``): factor values then outputs."""
+        grouped = self.results.groupby("row", sort=True)[self.outputs].mean()
+        frame = self.factors.join(grouped, how="inner")
+        frame.index.name = "row"
+        return frame
+
+    @cached_property
+    def stds(self) -> pd.DataFrame:
+        """Replicate standard deviations (ddof=1) per design row of every output."""
+        return self.results.groupby("row", sort=True)[self.outputs].std(ddof=1)
+
+    def output_means(self, output: str) -> np.ndarray:
+        """Replicate means of ``output`` for every design row, in design-row order.
+
+        Rows are matched by run id (``row = run_id // replicates``), never by the
+        order runs were stored.
+
+        Raises:
+            HourglassError: Unknown output or an incomplete sweep.
+        """
+        if output not in self.outputs:
+            raise HourglassError(
+                f"sweep: output {output!r} is unknown; allowed: {', '.join(self.outputs)}"
+            )
+        if not self.complete:
+            raise HourglassError(
+                f"sweep {self.path or ''}: {len(self.results)} of {self.n_runs} runs stored; "
+                "finish it (run the same sweep again) before analysing"
+            )
+        rows = self.results["run_id"].to_numpy() // self.replicates
+        sums = np.zeros(self.design.rows)
+        np.add.at(sums, rows, self.results[output].to_numpy(dtype=float))
+        return sums / self.replicates
+
+
+def _check_model(model: Model, space: Space) -> None:
+    """Let a model refuse the space before any run (``model.check(params)``).
+
+    The all-lows and all-highs corners are checked, which covers unknown keys and
+    out-of-range bounds.
+    """
+    check = getattr(model, "check", None)
+    if not callable(check):
+        return
+    for corner in space.values(np.array([np.zeros(space.dim), np.ones(space.dim)])):
+        check(space.params(corner))
+
+
+def run_sweep(
+    model: Model,
+    space: Space | Mapping[str, object],
+    design: str = "sobol",
+    samples: int = 1024,
+    replicates: int = 10,
+    *,
+    seed: int = 1,
+    store: str | Path | None = None,
+    executor: Any = "processes",
+    workers: int | None = None,
+    chunk_size: int | None = None,
+    progress: bool = True,
+    second_order: bool = False,
+    num_levels: int = 4,
+    common_random_numbers: bool = True,
+    info: Mapping[str, Any] | None = None,
+) -> Sweep:
+    """Run (or resume) a sweep.
+
+    Args:
+        model: Picklable ``model(params, seed) -> {output: float}``.
+        space: A :class:`Space` or the mapping to build one.
+        design: ``sobol``, ``lhs``, ``morris`` or ``grid``.
+        samples: N (sobol, a power of 2), points (lhs), trajectories (morris) or
+            levels per continuous factor (grid).
+        replicates: Runs per design row (different seeds).
+        seed: Root seed of the design and every run.
+        store: Directory to stream results into (resumable); ``None`` keeps them in
+            memory.
+        executor: ``"serial"``, ``"processes"`` or a ``dask.distributed.Client``.
+        workers: Process count for ``"processes"`` (default: all cores).
+        chunk_size: Runs per task (default: about 8 tasks per worker, at most 500).
+        progress: Show a tqdm progress bar (rate and time left).
+        second_order: Sobol only: sample for second-order indices too.
+        num_levels: Morris only: grid levels.
+        common_random_numbers: Replicate ``r`` uses the same seed in every row.
+        info: Extra manifest fields (e.g. base scenario), not compared on resume.
+
+    Returns:
+        The completed :class:`Sweep`.
+
+    Raises:
+        HourglassError: Bad space/design, a model that refuses the space, or a store
+            holding a different sweep.
+    """
+    if not isinstance(space, Space):
+        space = Space(space)
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
+        raise HourglassError(f"sweep: replicates must be a positive integer, got {replicates!r}")
+    the_design = make_design(
+        design, space, samples, seed, second_order=second_order, num_levels=num_levels
+    )
+    _check_model(model, space)
+    identity = {
+        "design": the_design.spec(),
+        "space": space.to_dict(),
+        "replicates": replicates,
+        "seed": int(seed),
+        "common_random_numbers": common_random_numbers,
+        "model": model_identity(model),
+    }
+    the_store = Store(store, identity, the_design.unit, space.names, info=info)
+    done = the_store.done
+    total = the_design.rows * replicates
+    params = [space.params(v) for v in space.values(the_design.unit)]
+    pending = [
+        (run_id, params[run_id // replicates],
+         run_seed(seed, run_id // replicates, run_id % replicates, common=common_random_numbers))
+        for run_id in range(total)
+        if run_id not in done
+    ]
+    if pending:
+        runner = get_executor(executor, workers)
+        size = chunk_size or default_chunk_size(len(pending), runner.workers)
+        tasks = [(model, chunk) for chunk in chunked(pending, size)]
+        bar = tqdm(total=total, initial=total - len(pending), unit="run", disable=not progress,
+                   desc=f"sweep {design}", smoothing=0.05, dynamic_ncols=True)
+        try:
+            for result in runner.imap_unordered(tasks):
+                the_store.append(_frame(result, replicates, seed, common_random_numbers))
+                bar.update(len(result))
+        except KeyboardInterrupt:
+            where = f" in {store}" if store is not None else ""
+            print(
+                f"\ninterrupted: {len(the_store.done)} of {total} runs stored{where}; "
+                "run the same sweep again to resume",
+                file=sys.stderr,
+            )
+            raise
+        finally:
+            bar.close()
+            runner.close()
+    if not the_store.manifest.get("complete"):
+        the_store.mark_complete()
+    return Sweep(
+        space=space,
+        design=the_design,
+        replicates=replicates,
+        seed=int(seed),
+        common_random_numbers=common_random_numbers,
+        results=the_store.results(),
+        manifest=the_store.manifest,
+        path=Path(store) if store is not None else None,
+    )
+
+
+def _frame(
+    result: list[tuple[int, dict[str, float]]], replicates: int, seed: int, common: bool
+) -> pd.DataFrame:
+    """One chunk's results as a frame: run_id, row, replicate, seed, outputs."""
+    ids = np.array([run_id for run_id, _ in result], dtype=np.int64)
+    frame = pd.DataFrame({"run_id": ids, "row": ids // replicates, "replicate": ids % replicates})
+    frame["seed"] = np.array(
+        [run_seed(seed, int(i) // replicates, int(i) % replicates, common=common) for i in ids],
+        dtype=np.int64,
+    )
+    outputs = pd.DataFrame([out for _, out in result], dtype=float)
+    return pd.concat([frame, outputs], axis=1)
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Load a sweep from its store directory (complete or not).
+
+    Raises:
+        HourglassError: No store at ``path``.
+    """
+    path = Path(path)
+    manifest, unit, results = read_store(path)
+    ident = manifest["identity"]
+    spec = ident["design"]
+    space = Space.from_dict(ident["space"], source=f"store {path}")
+    design = Design(
+        kind=spec["kind"],
+        samples=spec["samples"],
+        seed=spec["seed"],
+        second_order=spec["second_order"],
+        num_levels=spec["num_levels"],
+        unit=unit,
+    )
+    return Sweep(
+        space=space,
+        design=design,
+        replicates=ident["replicates"],
+        seed=ident["seed"],
+        common_random_numbers=ident["common_random_numbers"],
+        results=results,
+        manifest=manifest,
+        path=path,
+    )
