@@ -1,0 +1,82 @@
+"""Options and output helpers shared by the sweep, sensitivity and compare commands."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.commands.common import parse_assignments
+from analysis.executors import dask_client
+
+__all__ = [
+    "add_run_options", "executor_from", "markdown", "parse_assignments", "staged_directory",
+]
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """``--seed``, ``--set``, ``--workers``, ``--scheduler``, ``--no-progress``."""
+    parser.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="fixed scenario override for every run, e.g. run.months=24 (repeatable)",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None,
+                       help="local worker processes (default: all cores)")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run on a Dask cluster at ADDRESS ('local': start a local one)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+@contextmanager
+def executor_from(args: argparse.Namespace) -> Iterator[Any]:
+    """The executor the options ask for: processes, or a Dask client."""
+    if args.scheduler is None:
+        yield "processes"
+        return
+    address = None if args.scheduler == "local" else args.scheduler
+    with dask_client(address, n_workers=args.workers or 2) as client:
+        yield client
+
+
+def markdown(frame: pd.DataFrame, digits: int = 3) -> str:
+    """A GitHub-flavoured markdown table (index included)."""
+    frame = frame.reset_index()
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = []
+    for row in frame.itertuples(index=False):
+        cells = [f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join([head, rule, *rows]) + "\n"
+
+
+@contextmanager
+def staged_directory(final: Path) -> Iterator[Path]:
+    """Write into a hidden sibling directory, then swap it into ``final`` on success.
+
+    An interrupted command leaves only ``.<name>.partial``, never a ``final``
+    directory that looks complete.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    yield tmp
+    if final.exists():
+        old = final.with_name(f".{final.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        final.replace(old)
+        tmp.replace(final)
+        shutil.rmtree(old)
+    else:
+        tmp.replace(final)

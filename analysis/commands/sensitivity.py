@@ -1,0 +1,157 @@
+"""``hourglass sensitivity``: the default sensitivity analysis of a scenario.
+
+With no arguments: every lever and tool group of the baseline (``sweeps/levers.toml``),
+a Sobol' sweep (N=1024, 10 replicates; indices on replicate means) and a Morris
+screening (64 trajectories, 10 replicates). Writes to ``--out`` (default
+``results/sensitivity``):
+
+* ``runs/sobol``, ``runs/morris``: the resumable sweep stores;
+* ``report/``: ``sobol.csv``/``.md``, ``morris.csv``/``.md``, ``convergence.csv``,
+  ``time_resolved.csv`` and figures (Sobol' bars with intervals per outcome, Morris
+  mu*-sigma, levers x outcomes heat maps, time-resolved indices, convergence).
+
+The report is written to a hidden directory and renamed into place when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis import plots_sweep as plots
+from analysis.commands._options import (
+    add_run_options,
+    executor_from,
+    markdown,
+    parse_assignments,
+    staged_directory,
+)
+from analysis.hourglass_adapter import HourglassModel
+from analysis.sensitivity import convergence, monthly_outputs, morris, sobol, time_resolved
+from analysis.space import Space
+from analysis.sweep import Sweep, run_sweep
+from simulation.errors import HourglassError
+
+DEFAULT_SPACE = Path(__file__).resolve().parents[2] / "sweeps" / "levers.toml"
+DEFAULT_OUTCOMES = (
+    "engaged", "sustained_contacts", "practical_learning", "applied", "orgs_changed",
+    "staff_reached", "reported_attendance",
+)
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``sensitivity``."""
+    parser = subparsers.add_parser(
+        "sensitivity", help="Sobol' + Morris analysis of all levers and tool groups",
+        description="Sobol' and Morris sensitivity analysis of a scenario's levers and tool "
+        "groups, on replicate means. Interrupted runs resume from --out/runs.",
+    )
+    parser.add_argument("scenario", nargs="?", default="baseline",
+                        help="base scenario (default baseline)")
+    parser.add_argument("--space", type=Path, default=DEFAULT_SPACE,
+                        help="TOML space file (default sweeps/levers.toml)")
+    parser.add_argument("--samples", type=int, default=1024,
+                        help="Sobol' base samples N, a power of 2 (default 1024)")
+    parser.add_argument("--replicates", type=int, default=10,
+                        help="replicates per design row, averaged (default 10)")
+    parser.add_argument("--trajectories", type=int, default=64,
+                        help="Morris trajectories (default 64; 0 skips Morris)")
+    parser.add_argument("--outputs", nargs="+", default=None, metavar="OUTPUT",
+                        help=f"outcomes to report (default: {', '.join(DEFAULT_OUTCOMES)})")
+    parser.add_argument("--every", type=int, default=12,
+                        help="months between time-resolved indices (default 12)")
+    parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
+    parser.add_argument("--out", type=Path, default=Path("results/sensitivity"),
+                        help="output directory (default results/sensitivity)")
+    add_run_options(parser)
+
+
+def _outcomes(sweep: Sweep, requested: list[str] | None) -> list[str]:
+    if requested:
+        unknown = [o for o in requested if o not in sweep.outputs]
+        if unknown:
+            raise HourglassError(
+                f"--outputs: {unknown[0]!r} is not an output; allowed: "
+                f"{', '.join(o for o in sweep.outputs if '@' not in o)}"
+            )
+        return requested
+    return [o for o in DEFAULT_OUTCOMES if o in sweep.outputs]
+
+
+def _long(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(frames, names=["output", "parameter"])
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run both sweeps, compute indices and write the report."""
+    space = Space.from_toml(args.space)
+    model = HourglassModel(args.scenario, every=args.every,
+                           overrides=parse_assignments(args.overrides, "--set"))
+    info = {"scenario": args.scenario, "space_file": str(args.space)}
+    start = time.perf_counter()
+    with executor_from(args) as executor:
+        common = {"seed": args.seed, "executor": executor, "workers": args.workers,
+                  "progress": not args.no_progress, "info": info}
+        sobol_sweep = run_sweep(model, space, "sobol", args.samples, args.replicates,
+                                store=args.out / "runs" / "sobol", **common)
+        morris_sweep = None
+        if args.trajectories:
+            morris_sweep = run_sweep(model, space, "morris", args.trajectories, args.replicates,
+                                     store=args.out / "runs" / "morris", **common)
+    took = time.perf_counter() - start
+    outcomes = _outcomes(sobol_sweep, args.outputs)
+    opts = {"num_resamples": args.resamples}
+    report = args.out / "report"
+    with staged_directory(report) as tmp:
+        sob = {o: sobol(sobol_sweep, o, **opts) for o in outcomes}
+        sob_long = _long(sob)
+        sob_long.to_csv(tmp / "sobol.csv")
+        (tmp / "sobol.md").write_text(markdown(sob_long), encoding="utf-8")
+        for o, frame in sob.items():
+            plots.save(plots.sobol_bars(frame, f"Sobol' indices: {o}"), tmp / f"sobol_{o}.png")
+        st = pd.DataFrame({o: f["ST"] for o, f in sob.items()})
+        plots.save(plots.heatmap(st, "Total-order Sobol' index ST", "ST"), tmp / "heatmap_ST.png")
+        conv = _long({o: convergence(sobol_sweep, o, **opts).set_index(["n", "parameter"])
+                      for o in outcomes})
+        conv.to_csv(tmp / "convergence.csv")
+        for o in outcomes:
+            frame = conv.loc[o].reset_index()
+            plots.save(plots.convergence_lines(frame, "ST", f"Convergence of ST: {o}"),
+                       tmp / f"convergence_{o}.png")
+        timed = {o: time_resolved(sobol_sweep, o, **opts).set_index(["month", "parameter"])
+                 for o in outcomes if monthly_outputs(sobol_sweep, o)}
+        if timed:
+            _long(timed).to_csv(tmp / "time_resolved.csv")
+            for o, frame in timed.items():
+                plots.save(plots.time_lines(frame.reset_index(), "ST", f"ST by month: {o}"),
+                           tmp / f"time_{o}.png")
+        if morris_sweep is not None:
+            mor = {o: morris(morris_sweep, o, **opts) for o in outcomes}
+            mor_long = _long(mor)
+            mor_long.to_csv(tmp / "morris.csv")
+            (tmp / "morris.md").write_text(markdown(mor_long), encoding="utf-8")
+            for o, frame in mor.items():
+                plots.save(plots.morris_scatter(frame, f"Morris: {o}"), tmp / f"morris_{o}.png")
+            mu = pd.DataFrame({o: f["mu_star"] for o, f in mor.items()})
+            plots.save(plots.heatmap(mu, "Morris mu* (per unit range)", "mu*"),
+                       tmp / "heatmap_mu_star.png")
+        (tmp / "README.md").write_text(
+            f"# Sensitivity analysis of '{args.scenario}'\n\n"
+            f"- space: {args.space} ({space.dim} factors: {', '.join(space.names)})\n"
+            f"- Sobol': N={args.samples}, {sobol_sweep.design.rows} rows x {args.replicates} "
+            f"replicates = {sobol_sweep.n_runs} runs; indices on replicate means, "
+            f"{args.resamples} bootstrap resamples, 95 % intervals\n"
+            + (f"- Morris: {args.trajectories} trajectories x {args.replicates} replicates = "
+               f"{morris_sweep.n_runs} runs\n" if morris_sweep is not None else "")
+            + f"- seed {args.seed}; fixed overrides {parse_assignments(args.overrides, '--set')}\n"
+            f"- code version {sobol_sweep.manifest.get('code_version', 'unknown')}\n\n"
+            "## Sobol'\n\n" + markdown(sob_long),
+            encoding="utf-8",
+        )
+    print(sob_long.round(3).to_string())
+    print(f"report in {report} (runs: {took:.1f} s this session)")
+    return 0

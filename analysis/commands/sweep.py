@@ -1,0 +1,118 @@
+r"""``hourglass sweep``: run (or resume) a design x replicates sweep of a scenario.
+
+Example::
+
+    hourglass sweep baseline --design lhs --samples 64 --replicates 3 --seed 9 \\
+        --vary levers.trust=0:1 --vary levers.share_forward=0:1 --out runs/trust
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from analysis.commands._options import add_run_options, executor_from, parse_assignments
+from analysis.designs import KINDS
+from analysis.hourglass_adapter import HourglassModel
+from analysis.space import Space
+from analysis.sweep import run_sweep
+from simulation.errors import HourglassError
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``sweep``."""
+    parser = subparsers.add_parser(
+        "sweep", help="run a parameter sweep of a scenario into a resumable store",
+        description="Run a design x replicates sweep of a scenario. Results stream into --out; "
+        "running the same command again resumes an interrupted sweep.",
+    )
+    parser.add_argument("scenario", help="base scenario name (scenarios/) or path to a .toml")
+    parser.add_argument("--design", choices=KINDS, default="lhs", help="design (default lhs)")
+    parser.add_argument("--samples", type=int, default=64,
+                        help="lhs points, sobol N (power of 2), morris trajectories or grid "
+                        "levels (default 64)")
+    parser.add_argument("--replicates", type=int, default=10, help="runs per design row")
+    parser.add_argument("--vary", action="append", default=[], metavar="KEY=SPEC",
+                        help="vary KEY: lo:hi (continuous), int:lo:hi, a,b,c (choices) or bool")
+    parser.add_argument("--space", type=Path, default=None,
+                        help="TOML space file (e.g. sweeps/levers.toml); --vary adds to it")
+    parser.add_argument("--second-order", action="store_true", help="sobol: second-order rows")
+    parser.add_argument("--every", type=int, default=12,
+                        help="months between time-resolved outputs (0: none; default 12)")
+    parser.add_argument("--chunk-size", type=int, default=None, help="runs per task")
+    parser.add_argument("--out", type=Path, required=True, help="store directory")
+    add_run_options(parser)
+
+
+def parse_vary(item: str) -> tuple[str, object]:
+    """Parse one ``--vary KEY=SPEC``.
+
+    Raises:
+        HourglassError: A malformed spec.
+    """
+    key, sep, spec = item.partition("=")
+    key, spec = key.strip(), spec.strip()
+    if not sep or not key or not spec:
+        raise HourglassError(
+            f"--vary {item!r}: expected KEY=lo:hi, KEY=int:lo:hi, KEY=a,b or KEY=bool"
+        )
+    try:
+        if spec == "bool":
+            return key, bool
+        if spec.startswith("int:"):
+            lo, hi = spec[4:].split(":")
+            return key, ("int", int(lo), int(hi))
+        if ":" in spec:
+            lo, hi = spec.split(":")
+            return key, (float(lo), float(hi))
+    except ValueError:
+        raise HourglassError(
+            f"--vary {item!r}: bounds must be numbers, e.g. {key}=0:1 or {key}=int:2:8"
+        ) from None
+    if "," in spec:
+        return key, [s.strip() for s in spec.split(",")]
+    raise HourglassError(
+        f"--vary {item!r}: expected KEY=lo:hi, KEY=int:lo:hi, KEY=a,b or KEY=bool"
+    )
+
+
+def build_space(args: argparse.Namespace) -> Space:
+    """The space from ``--space`` and ``--vary``.
+
+    Raises:
+        HourglassError: Neither given, or a bad spec.
+    """
+    specs: dict[str, object] = {}
+    if args.space is not None:
+        specs.update(Space.from_toml(args.space).factors)
+    for item in args.vary:
+        key, spec = parse_vary(item)
+        specs[key] = spec
+    if not specs:
+        raise HourglassError("sweep: nothing to vary; give --vary KEY=lo:hi or --space FILE")
+    return Space(specs, source="--vary/--space")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the sweep; print where the results are."""
+    space = build_space(args)
+    model = HourglassModel(args.scenario, every=args.every,
+                           overrides=parse_assignments(args.overrides, "--set"))
+    start = time.perf_counter()
+    with executor_from(args) as executor:
+        sweep = run_sweep(
+            model, space, args.design, args.samples, args.replicates, seed=args.seed,
+            store=args.out, executor=executor, workers=args.workers, chunk_size=args.chunk_size,
+            progress=not args.no_progress, second_order=args.second_order,
+            info={"scenario": args.scenario, "command": " ".join(sys.argv[1:])},
+        )
+    took = time.perf_counter() - start
+    print(
+        f"sweep complete: {sweep.n_runs} runs ({sweep.design.rows} rows x {sweep.replicates} "
+        f"replicates, {len(sweep.outputs)} outputs) in {args.out} [{took:.1f} s this session]"
+    )
+    print(f"load with: analysis.load_sweep({str(args.out)!r})")
+    return 0
