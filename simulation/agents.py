@@ -38,17 +38,23 @@ class Peer(mesa.Agent):
     @property
     def exposure(self) -> dict[str, float]:
         """Exposure by learning type."""
-        return dict(zip(LEARNING_TYPES, self.model.state.peers.exposure[self.position], strict=True))
+        return dict(
+            zip(LEARNING_TYPES, self.model.state.peers.exposure[self.position], strict=True)
+        )
 
     @property
     def learning(self) -> dict[str, float]:
         """Practical learning by learning type."""
-        return dict(zip(LEARNING_TYPES, self.model.state.peers.learning[self.position], strict=True))
+        return dict(
+            zip(LEARNING_TYPES, self.model.state.peers.learning[self.position], strict=True)
+        )
 
     @property
     def stage(self) -> int:
-        """Hourglass stage reached: 0 none, 1 engaged, 2 sustained contacts, 3 practical learning,
-        4 applied at home."""
+        """Hourglass stage reached, 0 to 4.
+
+        0 none, 1 engaged, 2 sustained contacts, 3 practical learning, 4 applied at home.
+        """
         peers = self.model.state.peers
         flags = (peers.engaged, peers.sustained, peers.practical, peers.applied)
         return int(sum(flag[self.position] for flag in flags))
@@ -85,7 +91,9 @@ class HomeOrganisation(mesa.Agent):
     @property
     def changed(self) -> dict[str, bool]:
         """Change at scale reached, by learning type."""
-        return dict(zip(LEARNING_TYPES, map(bool, self.model.state.orgs.changed[self.index]), strict=True))
+        return dict(
+            zip(LEARNING_TYPES, map(bool, self.model.state.orgs.changed[self.index]), strict=True)
+        )
 
     @property
     def staff_reached(self) -> float:
@@ -105,7 +113,9 @@ class HomeOrganisation(mesa.Agent):
 class Facilitator(mesa.Agent):
     """Runs the tool mix on a calendar and reports events, products and attendance."""
 
-    def __init__(self, model: PeerLearningModel, intensity: np.ndarray, calendar: np.ndarray) -> None:
+    def __init__(
+        self, model: PeerLearningModel, intensity: np.ndarray, calendar: np.ndarray
+    ) -> None:
         super().__init__(model)
         self.intensity = intensity
         self.calendar = calendar
@@ -121,4 +131,6 @@ class Facilitator(mesa.Agent):
         if series.empty:
             return {"events_held": 0.0, "products_released": 0.0, "reported_attendance": 0.0}
         last = series.iloc[-1]
-        return {k: float(last[k]) for k in ("events_held", "products_released", "reported_attendance")}
+        return {
+            k: float(last[k]) for k in ("events_held", "products_released", "reported_attendance")
+        }

@@ -38,7 +38,9 @@ class Result:
         directory.mkdir(parents=True, exist_ok=True)
         summary = directory / "summary.json"
         summary.write_text(
-            json.dumps({"scenario": self.scenario.name, "seed": self.seed, **self.summary}, indent=2)
+            json.dumps(
+                {"scenario": self.scenario.name, "seed": self.seed, **self.summary}, indent=2
+            )
             + "\n"
         )
         series = directory / "timeseries.csv"

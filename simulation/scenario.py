@@ -47,7 +47,9 @@ class ParameterSpec:
         if self.kind == "choice":
             return "one of " + ", ".join(f"'{c}'" for c in self.choices)
         if self.kind == "choices":
-            return f"a list of {len(LEARNING_TYPES)} of " + ", ".join(f"'{c}'" for c in self.choices)
+            return f"a list of {len(LEARNING_TYPES)} of " + ", ".join(
+                f"'{c}'" for c in self.choices
+            )
         span = f"[{_fmt(self.low)}, {_fmt(self.high)}]"
         if self.kind == "int":
             return f"a whole number in {span}"
@@ -67,8 +69,11 @@ class ParameterSpec:
                 raise HourglassError(problem)
             return value
         if self.kind == "choices":
-            if (not isinstance(value, list | tuple) or len(value) != len(LEARNING_TYPES)
-                    or any(v not in self.choices for v in value)):
+            if (
+                not isinstance(value, list | tuple)
+                or len(value) != len(LEARNING_TYPES)
+                or any(v not in self.choices for v in value)
+            ):
                 raise HourglassError(problem)
             return list(value)
         if self.kind == "floats":
@@ -174,9 +179,12 @@ def _check_values(values: Mapping[str, Any], where: str) -> dict[str, Any]:
             section = name.split(".")[0]
             in_section = {n for n in specs if n.startswith(section + ".")}
             allowed = (
-                "allowed in [" + section + "]: "
+                "allowed in ["
+                + section
+                + "]: "
                 + ", ".join(n.split(".", 1)[1] for n in sorted(in_section))
-                if in_section else "see docs/ODD.md"
+                if in_section
+                else "see docs/ODD.md"
             )
             raise HourglassError(
                 f"{where}: unknown key '{name}'{_suggest(name, set(specs))}; {allowed}"
@@ -315,8 +323,10 @@ class Scenario:
         text = {k: flat.pop(k) for k in _TEXT_KEYS if k in flat}
         base = cls.load(text["extends"]) if "extends" in text else cls.default()
         scenario = base.with_overrides(flat, where=where)
-        return scenario if "description" not in text else replace(
-            scenario, description=text["description"]
+        return (
+            scenario
+            if "description" not in text
+            else replace(scenario, description=text["description"])
         )
 
     def with_overrides(self, overrides: Mapping[str, Any], where: str = "overrides") -> Scenario:

@@ -238,7 +238,9 @@ def initial_state(p: SimpleNamespace, rng: np.random.Generator) -> State:
     candidates = rng.integers(0, q, (draws, n, N_FACTORS))
     follows_country = rng.random((draws, n)) < 0.5
     candidates[..., 0] = np.where(
-        follows_country, rng.integers(0, q, p.population.countries)[country[org]], candidates[..., 0]
+        follows_country,
+        rng.integers(0, q, p.population.countries)[country[org]],
+        candidates[..., 0],
     )
     profile = closest_to_focus(candidates, focus)
     personal = draw_personal(p, rng, n)
@@ -265,6 +267,4 @@ def initial_state(p: SimpleNamespace, rng: np.random.Generator) -> State:
         contract=np.zeros((n, n), dtype=np.int64),
         similarity=similarity_matrix(profile),
     )
-    return State(
-        peers=peers, ties=ties, staff=staff, orgs=orgs, month=Month.empty(n), focus=focus
-    )
+    return State(peers=peers, ties=ties, staff=staff, orgs=orgs, month=Month.empty(n), focus=focus)

@@ -21,8 +21,14 @@ PROCESS_PARTS = ("foundational", "sustained")
 FUNCTIONS = ("interaction", "knowledge", "sharing", "reflection")
 _VECTOR_FIELDS = ("transfer", "broadcast")
 _NUMBER_FIELDS = (
-    "figure7_share", "uses_per_year", "group_size", "encounters",
-    "tie_formation", "contact", "trust_gain", "reflection",
+    "figure7_share",
+    "uses_per_year",
+    "group_size",
+    "encounters",
+    "tie_formation",
+    "contact",
+    "trust_gain",
+    "reflection",
 )
 
 

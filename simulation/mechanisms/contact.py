@@ -39,7 +39,9 @@ def informal_contact(state: State, p: SimpleNamespace, rng: np.random.Generator)
         return
     peers = state.peers
     trust = state.ties.trust[i, j]
-    own = p.contact.self_contact * trust * np.sqrt(peers.time_to_engage[i] * peers.time_to_engage[j])
+    own = (
+        p.contact.self_contact * trust * np.sqrt(peers.time_to_engage[i] * peers.time_to_engage[j])
+    )
     contract = p.contact.contract_contact * (state.ties.contract[i, j] > 0)
     chance = 1.0 - (1.0 - own) * (1.0 - contract)
     touch = rng.random(len(i)) < chance

@@ -31,7 +31,9 @@ def share_forward(state: State, p: SimpleNamespace, month: int, rng: np.random.G
         1.0, month / 12
     )
     under_contract = (state.ties.contract > 0).any(axis=1)
-    willing = np.minimum(1.0, peers.share_forward + p.contact.contract_share_forward * under_contract)
+    willing = np.minimum(
+        1.0, peers.share_forward + p.contact.contract_share_forward * under_contract
+    )
     shares = carriers & (rng.random(peers.n) < willing * time_and_space)
     nodes = peers.staff_node[shares]
     state.staff.adopted[nodes] |= carries[shares]

@@ -1,4 +1,4 @@
-"""Submodel: observation. The hourglass stages, true outcomes and the facilitator's reported metrics.
+"""Submodel: observation of the stages, the true outcomes and the facilitator's reported metrics.
 
 Recorded at the end of every month. Stage shares are of the positions whose official in post has
 reached the stage (cumulative for that official; stages are nested: engaged, then sustained
@@ -52,7 +52,13 @@ class Observer:
 
     def observe(self, state: State, p: SimpleNamespace, month: int) -> None:
         """Record the state at the end of ``month``."""
-        peers, ties, staff, orgs, this = state.peers, state.ties, state.staff, state.orgs, state.month
+        peers, ties, staff, orgs, this = (
+            state.peers,
+            state.ties,
+            state.staff,
+            state.orgs,
+            state.month,
+        )
         row = self.rows
         t = self.table
         t["month"][row] = month
@@ -86,9 +92,7 @@ class Observer:
         t["events_held"][row] = self._events
         t["products_released"][row] = self._products
         t["attendance_rate"][row] = this.attendance / this.invited if this.invited else np.nan
-        t["reported_attendance"][row] = (
-            self._attendance / self._invited if self._invited else 0.0
-        )
+        t["reported_attendance"][row] = self._attendance / self._invited if self._invited else 0.0
         self.rows += 1
 
     def timeseries(self) -> pd.DataFrame:

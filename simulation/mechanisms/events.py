@@ -143,8 +143,10 @@ def encounters(
         prior = noise - 2.0 * ~tied
         anyone = noise
         use_match = u < p.levers.matching
-        use_prior = ~use_match & has_prior & (
-            u < p.levers.matching + (1 - p.levers.matching) * p.contact.prior_contact
+        use_prior = (
+            ~use_match
+            & has_prior
+            & (u < p.levers.matching + (1 - p.levers.matching) * p.contact.prior_contact)
         )
         scores = np.where(use_match[:, None], matched, np.where(use_prior[:, None], prior, anyone))
         scores[self_mask] = -np.inf
@@ -172,7 +174,9 @@ def _meet(
     ties = state.ties
     new = ~ties.alive[i, j]
     similarity = ties.similarity[i, j]
-    forms = new & (rng.random(len(i)) < tool.tie_formation * similarity**p.contact.similarity_exponent)
+    forms = new & (
+        rng.random(len(i)) < tool.tie_formation * similarity**p.contact.similarity_exponent
+    )
     contracted = forms & (rng.random(len(i)) < p.levers.peer_contracts)
     fi, fj = i[forms], j[forms]
     for a, b in ((fi, fj), (fj, fi)):
@@ -196,7 +200,9 @@ def _keep_in_touch(
     sub = np.triu(state.ties.alive[np.ix_(attendees, attendees)], 1)
     a, b = np.nonzero(sub)
     touch = rng.random(len(a)) < tool.contact
-    mark_contact(state, attendees[a[touch]], attendees[b[touch]], tools.trust_gain[g], tools.transfer[g])
+    mark_contact(
+        state, attendees[a[touch]], attendees[b[touch]], tools.trust_gain[g], tools.transfer[g]
+    )
 
 
 def mark_contact(

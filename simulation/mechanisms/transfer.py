@@ -1,4 +1,4 @@
-"""Submodel: knowledge transfer over contacted ties, by learning type, and the community of practice.
+"""Submodel: knowledge transfer over contacted ties by learning type; the community of practice.
 
 On each contact, in both directions and for each learning type k, a peer i whose exposure E_ik is
 below the partner's level S_jk = max(K_jk, L_jk) learns with chance r_k x T^gamma_k x s^lambda_k

@@ -1,0 +1,1 @@
+"""Command-line subcommands (each module: ``add_parser(subparsers)`` and ``main(args)``)."""

@@ -1,0 +1,21 @@
+"""``hourglass scenarios``: the scenarios shipped in scenarios/, one line each."""
+
+from __future__ import annotations
+
+import argparse
+
+from simulation import Scenario, available_scenarios
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``hourglass scenarios``."""
+    subparsers.add_parser("scenarios", help="list the scenarios with a one-line description")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Print each scenario's name and description."""
+    names = available_scenarios()
+    width = max(map(len, names), default=0)
+    for name in names:
+        print(f"{name:<{width}}  {Scenario.load(name).description}")
+    return 0

@@ -1,0 +1,40 @@
+"""Shared fixtures: small scenarios that run in milliseconds."""
+
+import pytest
+
+from simulation import Scenario
+
+SMALL = {
+    "population.home_organisations": 6,
+    "population.peers_per_organisation": 4,
+    "population.staff_per_organisation": 60,
+    "population.countries": 2,
+    "run.months": 36,
+}
+# Tools that sustain contact and reflection: the intervention the report recommends.
+SUSTAINING = {
+    "tools.joint_peer_activities": 1.0,
+    "tools.multi_peer_reflection": 0.8,
+    "tools.paired_engagements": 0.5,
+}
+NO_TOOLS = {f"tools.{name}": 0.0 for name in Scenario.load("baseline").to_dict()["tools"]}
+
+
+@pytest.fixture
+def small():
+    """A small baseline: 24 peers in 6 organisations of 60 staff, 36 months."""
+    return Scenario.load("baseline").with_overrides(SMALL)
+
+
+@pytest.fixture
+def lively(small):
+    """A small scenario in which organisations do change at scale, for invariants to bite on."""
+    return small.with_overrides(
+        {
+            **SUSTAINING,
+            "levers.share_forward": 0.9,
+            "levers.home_openness": 0.9,
+            "levers.turnover": 0.0,
+            "run.months": 48,
+        }
+    )
