@@ -54,3 +54,8 @@ def grouped(params: dict, seed: int) -> dict[str, float]:
     y = params["t.a"] + params["t.b"] + params["n"] + (1.0 if params["flag"] else 0.0)
     y += {"red": 0.0, "blue": 1.0}[params["colour"]]
     return {"y": y + float(rng.normal())}
+
+
+def ishigami4(params: dict, seed: int) -> dict[str, float]:
+    """Ishigami plus an inert fourth input x4."""
+    return {"y": ishigami(params, seed)["y"] + 0.0 * params["x4"]}
