@@ -77,6 +77,11 @@ class Staff:
     is_peer: np.ndarray  # (S,) bool
     org_size: np.ndarray  # (O,)
 
+    def adopted_any(self) -> np.ndarray:
+        """(S,) bool: has adopted a lesson of some type."""
+        # The four bools of a row read as one 32-bit word: one comparison instead of a reduction.
+        return self.adopted.view(np.uint32)[:, 0] != 0
+
 
 @dataclass
 class Organisations:

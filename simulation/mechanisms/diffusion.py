@@ -43,7 +43,7 @@ def share_forward(state: State, p: SimpleNamespace, month: int, rng: np.random.G
 def spread(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
     """Colleagues adopt lessons from adopted neighbours."""
     staff = state.staff
-    if not staff.adopted.any():
+    if not staff.adopted_any().any():
         return
     neighbours = staff.adjacency @ staff.adopted.astype(np.float32)
     exposed = np.flatnonzero(neighbours.any(axis=1) & ~staff.is_peer)
@@ -67,12 +67,15 @@ def adopted_share(state: State) -> np.ndarray:
     """(organisations, 4) share of each organisation's staff who adopted each type."""
     staff = state.staff
     n_orgs = len(staff.org_size)
-    return staff.adopted.reshape(n_orgs, -1, staff.adopted.shape[1]).mean(axis=1)
+    by_org = staff.adopted.reshape(n_orgs, -1, staff.adopted.shape[1])
+    return np.count_nonzero(by_org, axis=1) / by_org.shape[1]
 
 
 def change_at_scale(state: State, p: SimpleNamespace, month: int) -> None:
     """Flag organisations whose adopted share reached the change threshold."""
     orgs = state.orgs
+    if not state.staff.adopted_any().any():
+        return
     reached = adopted_share(state) >= p.home_organisations.change_threshold
     new = reached & ~orgs.changed
     orgs.changed_month[new] = month

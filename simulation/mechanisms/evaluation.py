@@ -71,15 +71,13 @@ class Observer:
         t["ties_alive"][row] = n_ties
         t["mean_trust"][row] = ties.trust[upper].mean() if n_ties else 0.0
         mean_learning = peers.learning.mean(axis=0)
-        colleagues = ~staff.is_peer
-        adopted = staff.adopted[colleagues]
-        adopted_by_type = adopted.mean(axis=0)
         changed_by_type = orgs.changed.mean(axis=0)
+        adopted_by_type, reached = self._colleagues_adopted(state)
         for k, name in enumerate(LEARNING_TYPES):
             t[f"learning_{name}"][row] = mean_learning[k]
             t[f"staff_adopted_{name}"][row] = adopted_by_type[k]
             t[f"orgs_changed_{name}"][row] = changed_by_type[k]
-        t["staff_reached"][row] = adopted.any(axis=1).mean()
+        t["staff_reached"][row] = reached
         changed = orgs.changed.any(axis=1)
         t["orgs_changed"][row] = changed.mean()
         by_country = np.bincount(orgs.country, weights=changed) / np.bincount(orgs.country)
@@ -94,6 +92,19 @@ class Observer:
         t["attendance_rate"][row] = this.attendance / this.invited if this.invited else np.nan
         t["reported_attendance"][row] = self._attendance / self._invited if self._invited else 0.0
         self.rows += 1
+
+    @staticmethod
+    def _colleagues_adopted(state: State) -> tuple[np.ndarray, float]:
+        """Share of colleagues (staff who are not peers) who adopted each type, and any type."""
+        staff = state.staff
+        n_types = staff.adopted.shape[1]
+        colleagues = len(staff.org) - staff.is_peer.sum()
+        any_type = staff.adopted_any()
+        if not any_type.any():
+            return np.zeros(n_types), 0.0
+        of_colleagues = ~staff.is_peer
+        by_type = np.count_nonzero(staff.adopted[of_colleagues], axis=0) / colleagues
+        return by_type, np.count_nonzero(any_type & of_colleagues) / colleagues
 
     def timeseries(self) -> pd.DataFrame:
         """The months observed so far, one row each."""

@@ -11,6 +11,7 @@ raise their reflection rate this month.
 
 from __future__ import annotations
 
+from functools import cache
 from types import SimpleNamespace
 
 import numpy as np
@@ -64,8 +65,13 @@ def run_tools(
         if tool.reflection > 0:
             month.reflection[attendees] = np.maximum(month.reflection[attendees], tool.reflection)
         if tool.encounters > 0:
-            for group in form_groups(state, attendees, tool.group_size, p, rng):
-                _meet(state, group, g, tool, tools, p, rng)
+            pairs = [
+                encounters(state, group, tool.encounters, p, rng)
+                for group in form_groups(state, attendees, tool.group_size, p, rng)
+            ]
+            i = np.concatenate([pair[0] for pair in pairs])
+            j = np.concatenate([pair[1] for pair in pairs])
+            _meet(state, i, j, g, tool, tools, p, rng)
         if tool.contact > 0:
             _keep_in_touch(state, attendees, g, tool, tools, rng)
 
@@ -115,6 +121,11 @@ def form_groups(
     return groups
 
 
+@cache
+def _all_pairs(m: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(m, 1)
+
+
 def encounters(
     state: State, group: np.ndarray, n_encounters: int, p: SimpleNamespace, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -129,7 +140,7 @@ def encounters(
     if m < 2:
         return np.empty(0, dtype=int), np.empty(0, dtype=int)
     if m <= n_encounters + 1:
-        a, b = np.triu_indices(m, 1)
+        a, b = _all_pairs(m)
         return group[a], group[b]
     tied = state.ties.alive[np.ix_(group, group)]
     sim = state.ties.similarity[np.ix_(group, group)]
@@ -161,14 +172,15 @@ def encounters(
 
 def _meet(
     state: State,
-    group: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
     g: int,
     tool: Tool,
     tools: ToolArrays,
     p: SimpleNamespace,
     rng: np.random.Generator,
 ) -> None:
-    i, j = encounters(state, group, tool.encounters, p, rng)
+    """Encounters (i, j), all groups of one use at once: new ties form, existing ties get contact."""
     if len(i) == 0:
         return
     ties = state.ties

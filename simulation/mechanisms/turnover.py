@@ -68,7 +68,7 @@ def colleagues_leave(state: State, p: SimpleNamespace, rng: np.random.Generator)
     """Colleagues who leave take what they adopted with them."""
     staff = state.staff
     rate = monthly(p.home_organisations.staff_turnover)
-    if rate <= 0 or not staff.adopted.any():
+    if rate <= 0 or not staff.adopted_any().any():
         return
     leave = (rng.random(len(staff.org)) < rate) & ~staff.is_peer
     staff.adopted[leave] = False
