@@ -59,3 +59,9 @@ def grouped(params: dict, seed: int) -> dict[str, float]:
 def ishigami4(params: dict, seed: int) -> dict[str, float]:
     """Ishigami plus an inert fourth input x4."""
     return {"y": ishigami(params, seed)["y"] + 0.0 * params["x4"]}
+
+
+def scaled_noise(params: dict, seed: int) -> dict[str, float]:
+    """y = b + a * eps with eps ~ N(0, 1) from the seed; `same` does not depend on params."""
+    eps = float(np.random.default_rng(seed).normal())
+    return {"y": params.get("b", 0.0) + params.get("a", 1.0) * eps, "same": eps}

@@ -52,13 +52,7 @@ class Observer:
 
     def observe(self, state: State, p: SimpleNamespace, month: int) -> None:
         """Record the state at the end of ``month``."""
-        peers, ties, staff, orgs, this = (
-            state.peers,
-            state.ties,
-            state.staff,
-            state.orgs,
-            state.month,
-        )
+        peers, ties, orgs, this = state.peers, state.ties, state.orgs, state.month
         row = self.rows
         t = self.table
         t["month"][row] = month

@@ -180,7 +180,7 @@ def _meet(
     p: SimpleNamespace,
     rng: np.random.Generator,
 ) -> None:
-    """Encounters (i, j), all groups of one use at once: new ties form, existing ties get contact."""
+    """Encounters (i, j) of one use: new ties form, existing ties get contact."""
     if len(i) == 0:
         return
     ties = state.ties
