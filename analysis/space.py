@@ -257,16 +257,16 @@ class Space:
 
     # -- (de)serialisation ---------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able description, stable across runs (used in store manifests)."""
-        return {name: f.to_dict() for name, f in self.factors.items()}
+    def to_list(self) -> list[dict[str, Any]]:
+        """JSON-able description in factor order (order matters: it is the column order)."""
+        return [{"name": name, **f.to_dict()} for name, f in self.factors.items()]
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Mapping[str, Any]], source: str = "space") -> Space:
-        """Rebuild a space written by :meth:`to_dict`."""
+    def from_list(cls, data: Sequence[Mapping[str, Any]], source: str = "space") -> Space:
+        """Rebuild a space written by :meth:`to_list`."""
         specs: dict[str, object] = {}
-        for name, d in data.items():
-            kind = d.get("kind")
+        for d in data:
+            name, kind = d.get("name"), d.get("kind")
             if kind == "real":
                 specs[name] = Real(*_bounds(source, name, d["lo"], d["hi"]))
             elif kind == "group":

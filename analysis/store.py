@@ -243,11 +243,11 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def read_store(path: str | Path) -> tuple[dict[str, Any], np.ndarray, pd.DataFrame]:
-    """Read manifest, unit design and results of a store without re-checking identity."""
+def read_store(path: str | Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """Read manifest, unit design (one column per factor) and results of a store."""
     path = Path(path)
     manifest = read_manifest(path)
-    unit = pd.read_parquet(path / DESIGN).to_numpy(dtype=float)
+    unit = pd.read_parquet(path / DESIGN)
     parts = sorted((path / PARTS).glob("part-*.parquet"))
     if parts:
         results = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)

@@ -206,7 +206,7 @@ def run_sweep(
     _check_model(model, space)
     identity = {
         "design": the_design.spec(),
-        "space": space.to_dict(),
+        "space": space.to_list(),
         "replicates": replicates,
         "seed": int(seed),
         "common_random_numbers": common_random_numbers,
@@ -281,14 +281,16 @@ def load_sweep(path: str | Path) -> Sweep:
     manifest, unit, results = read_store(path)
     ident = manifest["identity"]
     spec = ident["design"]
-    space = Space.from_dict(ident["space"], source=f"store {path}")
+    space = Space.from_list(ident["space"], source=f"store {path}")
+    if list(unit.columns) != space.names:
+        raise HourglassError(f"store {path}: design.parquet columns do not match the manifest")
     design = Design(
         kind=spec["kind"],
         samples=spec["samples"],
         seed=spec["seed"],
         second_order=spec["second_order"],
         num_levels=spec["num_levels"],
-        unit=unit,
+        unit=unit.to_numpy(dtype=float),
     )
     return Sweep(
         space=space,

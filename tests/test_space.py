@@ -42,7 +42,8 @@ def test_discrete_values_equally_likely():
 def test_round_trip_dict_and_toml(tmp_path):
     space = Space({"x": (0.0, 1.0), "n": ("int", 2, 5), "c": ["a", "b"], "f": bool,
                    "g": Group(["k1", "k2"])})
-    assert Space.from_dict(space.to_dict()) == space
+    assert Space.from_list(space.to_list()) == space
+    assert [d["name"] for d in space.to_list()] == ["x", "n", "c", "f", "g"]
     path = tmp_path / "s.toml"
     path.write_text(
         '[parameters]\n"x" = [0.0, 1.0]\n"n" = { int = [2, 5] }\n"c" = { choices = ["a", "b"] }\n'

@@ -83,7 +83,7 @@ def _outcomes(sweep: Sweep, requested: list[str] | None) -> list[str]:
 
 
 def _long(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(frames, names=["output", "parameter"])
+    return pd.concat(frames, names=["output"])
 
 
 def main(args: argparse.Namespace) -> int:
