@@ -81,8 +81,30 @@ class SerialExecutor:
         """Nothing to release."""
 
 
+@contextmanager
+def _worker_environment() -> Iterator[None]:
+    """Environment for spawned local workers: one BLAS thread, glibc malloc defaults.
+
+    The same policy as Dask's nanny for its workers (one thread per numeric library, so
+    n processes on n cores do not oversubscribe them) except ``MALLOC_TRIM_THRESHOLD_``,
+    which is left unset (see ``_dask_environment``). Variables the user set are kept.
+    """
+    wanted = dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), "1")
+    saved = {k: os.environ.get(k) for k in wanted}
+    for key, value in wanted.items():
+        os.environ.setdefault(key, value)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 class ProcessExecutor:
-    """A pool of local worker processes (``spawn``).
+    """A pool of local worker processes (``spawn``, one BLAS thread each).
 
     Args:
         workers: Number of processes; ``None`` means every local core.
@@ -100,7 +122,9 @@ class ProcessExecutor:
             self._pool = cf.ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
             )
-        futures = [self._pool.submit(run_chunk, model, runs) for model, runs in tasks]
+        # workers are spawned on demand by submit(), so they inherit this environment
+        with _worker_environment():
+            futures = [self._pool.submit(run_chunk, model, runs) for model, runs in tasks]
         try:
             for fut in cf.as_completed(futures):
                 yield fut.result()
