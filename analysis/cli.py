@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analysis.commands import compare, run, scenarios, sensitivity, sweep
+from analysis.commands import compare, explore, run, scenarios, sensitivity, sweep
 from simulation.errors import HourglassError
 
-COMMANDS = [run, scenarios, sweep, sensitivity, compare]
+COMMANDS = [run, scenarios, sweep, sensitivity, compare, explore]
 
 
 def build_parser() -> argparse.ArgumentParser:

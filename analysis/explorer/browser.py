@@ -1,0 +1,182 @@
+"""Drive the explorer in a real headless browser: start the server, open Chromium, take pictures.
+
+Used by ``tests/test_explorer.py`` and by ``python -m analysis.explorer.browser docs/explorer.png``
+(``make explorer-screenshot``), which writes the README's screenshot. Chromium is Debian's
+(``apt-get install -y chromium``), driven by the PyPI ``playwright`` package; Playwright's own
+browser download is not used (it needs internet access).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from simulation.errors import HourglassError
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+VIEWPORT = {"width": 1600, "height": 1100}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def explorer_server(
+    port: int | None = None, host: str = "127.0.0.1", timeout: float = 60.0
+) -> Iterator[str]:
+    """Run ``hourglass explore`` in a child process; yield its URL once it answers.
+
+    Args:
+        port: Port to serve on (default: a free one).
+        host: Interface to listen on.
+        timeout: Seconds to wait for the server to answer.
+
+    Yields:
+        The page's URL.
+
+    Raises:
+        HourglassError: If the server exits or does not answer in time (with its output).
+    """
+    port = port or free_port(host)
+    command = [sys.executable, "-m", "analysis.cli", "explore", "--host", host, "--port", str(port)]
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(  # noqa: S603 (fixed argument list)
+        command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    url = f"http://{host}:{port}/"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                output = process.stdout.read() if process.stdout else ""
+                raise HourglassError(f"explorer server exited ({process.returncode}):\n{output}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                raise HourglassError(f"explorer server did not answer at {url} in {timeout:g} s")
+            time.sleep(0.25)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+
+def require_chromium() -> Path:
+    """Debian's Chromium binary.
+
+    Raises:
+        HourglassError: If it is not installed, saying how to install it.
+    """
+    if not CHROMIUM.exists():
+        raise HourglassError(
+            f"{CHROMIUM} not found: the explorer's browser tests drive Debian's Chromium; "
+            "install it with `apt-get update && apt-get install -y chromium` (or `make test`, "
+            "which does so)"
+        )
+    return CHROMIUM
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Launch headless Chromium through Playwright; yield the browser."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (optional dependency)
+
+    executable = require_chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(executable), args=list(CHROMIUM_ARGS)
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_explorer(browser: Browser, url: str, timeout: float = 60.0) -> Page:
+    """Open the explorer in a new browser context (a new session) and wait for its first month.
+
+    Returns:
+        The page, showing month 0 with every figure drawn.
+    """
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_text("Month 0 of").wait_for(timeout=timeout * 1000)
+    page.locator("img").nth(3).wait_for(timeout=timeout * 1000)
+    return page
+
+
+def step(page: Page, to_month: int, timeout: float = 20.0) -> None:
+    """Press Step until the page shows ``to_month``."""
+    status = page.locator(".hourglass-status")
+    month = int(status.locator("b").first.inner_text().split()[1])
+    for target in range(month + 1, to_month + 1):
+        page.get_by_role("button", name="Step").click()
+        page.get_by_text(f"Month {target} of").wait_for(timeout=timeout * 1000)
+
+
+def screenshot(path: Path | str, months: int = 24) -> Path:
+    """Serve the explorer, run the baseline for ``months`` and save a full-page screenshot.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with explorer_server() as url, chromium() as browser:
+        page = open_explorer(browser, url)
+        step(page, months)
+        page.wait_for_timeout(1500)  # let the last images arrive
+        page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m analysis.explorer.browser OUT.png [--months N]``."""
+    parser = argparse.ArgumentParser(description="Save a screenshot of the explorer.")
+    parser.add_argument("out", type=Path, help="PNG to write, e.g. docs/explorer.png")
+    parser.add_argument("--months", type=int, default=24, help="months to step (default 24)")
+    args = parser.parse_args(argv)
+    written = screenshot(args.out, args.months)
+    print(f"wrote {written} ({written.stat().st_size} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""The explorer's figures, drawn with matplotlib from a running model.
+
+Each function takes a :class:`~simulation.PeerLearningModel` at any month (month 0 included) and
+returns a new :class:`matplotlib.figure.Figure`; nothing here touches pyplot's global state, so
+figures can be drawn from several browser sessions at once. The Solara components in
+:mod:`analysis.explorer.components` turn them into images.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from analysis.plots import COLOURS, LEVELS
+from simulation import PeerLearningModel
+
+# Stage 0 (not engaged) is grey; stages 1-4 take the hourglass figure's colours of the same level.
+STAGE_LABELS = (
+    "not engaged",
+    "engaged",
+    "sustained contacts",
+    "practical learning",
+    "applied at home",
+)
+STAGE_COLOURS = ("#c8c8c8", *COLOURS[:4])
+HEATMAPS = ("trust", "contacts this month")
+FIGSIZE = (6.4, 4.4)
+"""Figure size in inches: at the page's 72 dpi it fits one cell of the SolaraViz grid."""
+
+
+def peer_order(model: PeerLearningModel) -> np.ndarray:
+    """Peer positions sorted by country, then home organisation, then position.
+
+    Colleagues from one organisation sit side by side in the network ring and the heat map.
+    """
+    peers = model.state.peers
+    country = model.state.orgs.country[peers.org]
+    return np.lexsort((np.arange(peers.n), peers.org, country))
+
+
+def peer_layout(model: PeerLearningModel) -> np.ndarray:
+    """Fixed circular layout of the peer positions, ``(N, 2)``, grouped by organisation.
+
+    Positions persist when an official leaves (the successor takes the seat), so the layout is
+    computed once per model and never moves; it is deterministic and needs no random draws.
+    """
+    order = peer_order(model)
+    graph = nx.Graph()
+    graph.add_nodes_from(int(i) for i in order)
+    layout = nx.circular_layout(graph)
+    return np.array([layout[i] for i in range(model.state.peers.n)])
+
+
+def stages(model: PeerLearningModel) -> np.ndarray:
+    """Hourglass stage (0-4) of the official in each position, from the ``Peer`` agents."""
+    return np.array([model.peer_in(i).stage for i in range(model.state.peers.n)])
+
+
+def network_figure(model: PeerLearningModel, layout: np.ndarray) -> Figure:
+    """The peer network: officials coloured by hourglass stage, live ties by trust.
+
+    Args:
+        model: The running model.
+        layout: ``(N, 2)`` node positions (:func:`peer_layout`).
+
+    Returns:
+        The figure.
+    """
+    fig = Figure(figsize=FIGSIZE, layout="constrained")
+    ax = fig.add_subplot()
+    ties, contact = model.state.ties, model.state.month.contact
+    rows, cols = np.nonzero(np.triu(ties.alive, 1))
+    if len(rows):
+        trust = ties.trust[rows, cols]
+        met = contact[rows, cols]
+        segments = np.stack([layout[rows], layout[cols]], axis=1)
+        colours = np.where(met[:, None], [[0.85, 0.4, 0.05, 1.0]], [[0.3, 0.3, 0.3, 1.0]])
+        colours[:, 3] = 0.15 + 0.75 * trust
+        ax.add_collection(
+            LineCollection(segments, colors=colours, linewidths=0.4 + 2.6 * trust, zorder=1)
+        )
+    stage = stages(model)
+    degree = ties.alive.sum(axis=1)
+    ax.scatter(
+        layout[:, 0],
+        layout[:, 1],
+        s=60 + 25 * degree,
+        c=[STAGE_COLOURS[s] for s in stage],
+        edgecolors="#333333",
+        linewidths=0.6,
+        zorder=2,
+    )
+    handles = [
+        Line2D([], [], marker="o", linestyle="", markersize=8, color=colour, label=label)
+        for colour, label in zip(STAGE_COLOURS, STAGE_LABELS, strict=True)
+    ]
+    handles.append(Line2D([], [], color=(0.85, 0.4, 0.05), label="contact this month"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
+    ax.set_xlim(-1.15, 1.15)
+    ax.set_ylim(-1.15, 1.15)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    counts = np.bincount(stage, minlength=5)
+    ax.set_title(
+        f"Peer network, month {model.month}: {len(rows)} live ties; "
+        f"{counts[1:].sum()} of {len(stage)} engaged",
+        fontsize=10,
+    )
+    return fig
+
+
+def hourglass_figure(model: PeerLearningModel) -> Figure:
+    """The hourglass now (centred bars) and over the months so far.
+
+    Returns:
+        The figure.
+    """
+    fig = Figure(figsize=FIGSIZE, layout="constrained")
+    shape, course = fig.subplots(2, 1, height_ratios=[1, 1])
+    series = model.observer.timeseries()
+    now = series.iloc[-1] if len(series) else None
+    for row, ((key, label), colour) in enumerate(zip(LEVELS, COLOURS, strict=True)):
+        share = float(now[key]) if now is not None else 0.0
+        shape.barh(row, share, left=-share / 2, color=colour, height=0.7)
+        shape.text(0.55, row, f"{share:.0%}", va="center", ha="left", fontsize=9)
+        if len(series):
+            course.plot(series["month"], series[key], color=colour, label=label.replace("\n", " "))
+    shape.set_yticks(range(len(LEVELS)), [label for _, label in LEVELS], fontsize=8)
+    shape.invert_yaxis()
+    shape.set_xlim(-0.55, 0.75)
+    shape.set_xticks([])
+    for side in ("top", "right", "bottom"):
+        shape.spines[side].set_visible(False)
+    shape.set_title(f"The hourglass, month {model.month}: share reaching each level", fontsize=10)
+    course.set_xlim(0, model.months)
+    course.set_ylim(-0.02, 1.02)
+    course.set_xlabel("month", fontsize=8)
+    course.set_ylabel("share", fontsize=8)
+    course.grid(alpha=0.3)
+    if len(series):
+        course.legend(fontsize=6, loc="upper left", ncols=2)
+    return fig
+
+
+def organisations_figure(model: PeerLearningModel) -> Figure:
+    """Home organisations: staff reached against the change threshold, and change over time.
+
+    Returns:
+        The figure.
+    """
+    fig = Figure(figsize=FIGSIZE, layout="constrained")
+    now, course = fig.subplots(2, 1, height_ratios=[1.2, 1])
+    organisations = sorted(model.organisations, key=lambda o: (o.country, o.index))
+    reached = [o.staff_reached for o in organisations]
+    changed = [any(o.changed.values()) for o in organisations]
+    colours = [COLOURS[5] if c else "#b0b0b0" for c in changed]
+    now.bar(range(len(organisations)), reached, color=colours, edgecolor="#333333", linewidth=0.4)
+    threshold = model.params.home_organisations.change_threshold
+    if threshold <= 1.0:
+        now.axhline(threshold, color="#c44e52", linestyle="--", linewidth=1, label="threshold")
+        now.legend(fontsize=8, loc="upper right")
+    now.set_xticks(range(len(organisations)), [f"{o.country}" for o in organisations], fontsize=7)
+    now.set_xlabel("home organisation (by country or sector)", fontsize=8)
+    now.set_ylabel("staff who adopted a lesson", fontsize=8)
+    now.set_ylim(0, 1)
+    now.set_title(
+        f"Organisations changed at scale: {sum(changed)} of {len(organisations)} "
+        f"(month {model.month})",
+        fontsize=10,
+    )
+    series = model.observer.timeseries()
+    if len(series):
+        course.plot(
+            series["month"], series["orgs_changed"], color=COLOURS[5], label="organisations"
+        )
+        course.plot(
+            series["month"], series["countries_changed"], color="#333333", label="countries"
+        )
+        course.legend(fontsize=8, loc="upper left")
+    course.set_xlim(0, model.months)
+    course.set_ylim(-0.02, 1.02)
+    course.set_xlabel("month", fontsize=8)
+    course.set_ylabel("share changed at scale", fontsize=8)
+    course.grid(alpha=0.3)
+    return fig
+
+
+def heatmap_figure(model: PeerLearningModel, what: str = "trust") -> Figure:
+    """The report's contact heat map, peer by peer, grouped by home organisation.
+
+    Args:
+        model: The running model.
+        what: ``"trust"`` (trust on live ties) or ``"contacts this month"``.
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: If ``what`` is not one of :data:`HEATMAPS`.
+    """
+    if what not in HEATMAPS:
+        raise ValueError(f"heat map {what!r} is unknown; expected one of {HEATMAPS}")
+    order = peer_order(model)
+    if what == "trust":
+        matrix = np.where(model.state.ties.alive, model.state.ties.trust, 0.0)
+        cmap, label = "viridis", "trust on live ties"
+    else:
+        matrix = model.state.month.contact.astype(float)
+        cmap, label = "Oranges", "contact this month (formal or informal)"
+    matrix = matrix[np.ix_(order, order)]
+    fig = Figure(figsize=(FIGSIZE[0], FIGSIZE[1] - 0.5), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(matrix, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    orgs = model.state.peers.org[order]
+    for edge in np.flatnonzero(np.diff(orgs)) + 0.5:
+        ax.axhline(edge, color="white", linewidth=0.4)
+        ax.axvline(edge, color="white", linewidth=0.4)
+    fig.colorbar(image, ax=ax, shrink=0.8, label=label)
+    ax.set_xlabel("peer (grouped by home organisation)", fontsize=8)
+    ax.set_ylabel("peer", fontsize=8)
+    ax.tick_params(labelsize=7)
+    share = matrix[~np.eye(len(matrix), dtype=bool)].astype(bool).mean() if len(matrix) > 1 else 0
+    ax.set_title(
+        f"Contact heat map: {label}, month {model.month} ({share:.0%} of cells)", fontsize=10
+    )
+    return fig
