@@ -42,6 +42,10 @@ notebooks: $(STAMP)
 explorer-screenshot: $(STAMP) $(CHROMIUM)
 	$(PY) -m analysis.explorer.browser docs/explorer.png
 
+# The full pattern-oriented validation (docs/validation.md); `make test` runs it reduced.
+validate: $(STAMP)
+	$(VENV)/bin/hourglass validate --filter --out results/validation
+
 bench: $(STAMP)
 	$(PY) benchmarks/throughput.py
 

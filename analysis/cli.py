@@ -8,10 +8,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analysis.commands import compare, explore, run, scenarios, sensitivity, sweep
+from analysis.commands import (
+    compare,
+    experiment,
+    explore,
+    run,
+    scenarios,
+    sensitivity,
+    sweep,
+    validate,
+)
 from simulation.errors import HourglassError
 
-COMMANDS = [run, scenarios, sweep, sensitivity, compare, explore]
+COMMANDS = [run, scenarios, sweep, sensitivity, compare, explore, validate, experiment]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -50,6 +50,8 @@ class PeerLearningModel(mesa.Model):
         self.tool_table = load_tools()
         self.tools = ToolArrays.from_table(self.tool_table)
         self.state = initial_state(self.params, self.rng)
+        # Background adoption draws from a stream of its own (spawning does not move self.rng).
+        self.background_rng = self.rng.spawn(1)[0]
         intensity = np.array([getattr(self.params.tools, name) for name in self.tools.names])
         calendar = events.plan_calendar(intensity, self.tools, self.months, self.rng)
         self.facilitator = Facilitator(self, intensity, calendar)
@@ -87,6 +89,7 @@ class PeerLearningModel(mesa.Model):
         transfer.socialise(state, p)
         reflection.reflect(state, p)
         diffusion.share_forward(state, p, month, rng)
+        diffusion.background_adoption(state, p, self.background_rng)
         diffusion.spread(state, p, rng)
         diffusion.change_at_scale(state, p, month)
         self.observer.observe(state, p, month)

@@ -1,11 +1,14 @@
 """Submodel: sustained individual contact, trust, and ties lost.
 
 Each live tie (i, j) has self-initiated contact with chance c_self x T x sqrt(a_i a_j), and a peer
-contract adds c_K; the events of the month add theirs. On contact the experience is positive
-with chance pi+ and trust grows, T <- T + alpha (1 - T); otherwise it falls, T <- (1 - beta) T,
-beta = negative_factor x alpha (Slovic 1993). Without contact trust decays, T <- (1 - delta) T.
-A tie is lost with hazard h0 (1 - T)(1 - e x embeddedness), embeddedness being the Jaccard
-overlap of the two peers' other contacts (Burt 2000, 2002).
+contract adds c_K; the events of the month add theirs. After canvassing for topics (c =
+facilitator.canvass_topics) self-initiated contact between two peers whose problem is the
+canvassed topic is x (1 + c), capped at 1: self-selected peers keep engaging (report P9). On
+contact the experience is positive with chance pi+ and trust grows, T <- T + alpha (1 - T);
+otherwise it falls, T <- (1 - beta) T, beta = negative_factor x alpha (Slovic 1993). Without
+contact trust decays, T <- (1 - delta) T. A tie is lost with hazard h0 (1 - T)(1 - e x
+embeddedness), embeddedness being the Jaccard overlap of the two peers' other contacts (Burt
+2000, 2002).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from simulation.mechanisms.events import mark_contact
+from simulation.mechanisms.events import canvassed_interest, mark_contact
 from simulation.state import State, Ties
 
 
@@ -42,6 +45,10 @@ def informal_contact(state: State, p: SimpleNamespace, rng: np.random.Generator)
     own = (
         p.contact.self_contact * trust * np.sqrt(peers.time_to_engage[i] * peers.time_to_engage[j])
     )
+    canvass = p.facilitator.canvass_topics
+    if canvass > 0:
+        interested = canvassed_interest(state)
+        own = np.minimum(1.0, own * np.where(interested[i] & interested[j], 1.0 + canvass, 1.0))
     contract = p.contact.contract_contact * (state.ties.contract[i, j] > 0)
     chance = 1.0 - (1.0 - own) * (1.0 - contract)
     touch = rng.random(len(i)) < chance

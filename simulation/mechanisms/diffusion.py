@@ -8,6 +8,16 @@ omega)^a with a adopted neighbours, or by complex contagion, beta_o omega once a
 omega below (Centola & Macy 2007; Eckles et al. 2024), omega being the organisation's openness.
 An organisation changes at scale for type k when the share of its staff who adopted reaches Phi
 (Centola et al. 2018); the change is institutionalised and persists.
+
+Three ways of taking lessons home act when a peer shares forward (all off by default): structured
+in-house sharing (each colleague in the peer's team, its staff-network neighbours, adopts each
+carried lesson with chance s x omega; report, Georgia), and dissemination events (with chance d
+the peer convenes ``diffusion.convened`` colleagues, drawn from its own organisation or, for the
+share ``diffusion.national_chapters``, from the other home organisations of its country; each
+adopts each carried lesson with chance omega of their organisation; report Figure 12 and AfCoP).
+Background adoption is change that would have happened anyway: each month every colleague adopts
+each type on their own with chance ``home_organisations.background_adoption``, drawn from a
+stream of its own so a scenario and its no-peer-learning counterfactual share the draws.
 """
 
 from __future__ import annotations
@@ -38,6 +48,109 @@ def share_forward(state: State, p: SimpleNamespace, month: int, rng: np.random.G
     nodes = peers.staff_node[shares]
     state.staff.adopted[nodes] |= carries[shares]
     peers.applied |= shares & peers.practical
+    sharers = np.flatnonzero(shares)
+    if p.home_organisations.structured_sharing > 0 and len(sharers):
+        share_in_team(state, sharers, carries, p.home_organisations.structured_sharing, rng)
+    if p.levers.dissemination > 0 and len(sharers):
+        conveners = sharers[rng.random(len(sharers)) < p.levers.dissemination]
+        if len(conveners):
+            convene(state, conveners, carries, p, rng)
+
+
+def _adopt(
+    state: State, nodes: np.ndarray, lessons: np.ndarray, chance: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Colleagues ``nodes`` adopt each of their ``lessons`` (rows of 4 bools) with ``chance``."""
+    keep = ~state.staff.is_peer[nodes]
+    nodes, lessons, chance = nodes[keep], lessons[keep], chance[keep]
+    if len(nodes) == 0:
+        return
+    takes = lessons & (rng.random(lessons.shape) < chance[:, None])
+    np.logical_or.at(state.staff.adopted, nodes, takes)
+
+
+def share_in_team(
+    state: State, sharers: np.ndarray, carries: np.ndarray, strength: float,
+    rng: np.random.Generator,
+) -> None:
+    """Structured in-house sharing: the sharers' staff-network neighbours may adopt directly.
+
+    Args:
+        state: The model state.
+        sharers: Positions of the peers who shared forward this month.
+        carries: (N, 4) bool, the lessons each peer carries.
+        strength: ``home_organisations.structured_sharing``.
+        rng: The model's generator.
+    """
+    staff = state.staff
+    adjacency = staff.adjacency
+    nodes, owners = [], []
+    for position in sharers:
+        node = state.peers.staff_node[position]
+        team = adjacency.indices[adjacency.indptr[node] : adjacency.indptr[node + 1]]
+        nodes.append(team)
+        owners.append(np.full(len(team), position))
+    team_nodes = np.concatenate(nodes)
+    owner = np.concatenate(owners)
+    openness = state.orgs.openness[staff.org[team_nodes]]
+    _adopt(state, team_nodes, carries[owner], strength * openness, rng)
+
+
+def convene(
+    state: State, conveners: np.ndarray, carries: np.ndarray, p: SimpleNamespace,
+    rng: np.random.Generator,
+) -> None:
+    """Dissemination events: each convener brings ``diffusion.convened`` colleagues together.
+
+    Each seat goes, with chance ``diffusion.national_chapters``, to a colleague of another home
+    organisation of the convener's country (if it has another), else to one of its own.
+
+    Args:
+        state: The model state.
+        conveners: Positions of the peers convening an event this month.
+        carries: (N, 4) bool, the lessons each peer carries.
+        p: Parameters.
+        rng: The model's generator.
+    """
+    orgs, staff = state.orgs, state.staff
+    seats = p.diffusion.convened
+    owner = np.repeat(conveners, seats)
+    home = state.peers.org[owner]
+    org = home.copy()
+    if p.diffusion.national_chapters > 0:
+        country = orgs.country[home]
+        n_countries = int(orgs.country.max()) + 1
+        n_orgs = len(orgs.country)
+        in_country = (n_orgs - country + n_countries - 1) // n_countries  # orgs c, c+C, ...
+        away = (rng.random(len(owner)) < p.diffusion.national_chapters) & (in_country > 1)
+        # A uniform other organisation of the same country: skip over the home one.
+        pick = rng.integers(0, np.maximum(in_country - 1, 1))
+        rank = home // n_countries
+        pick = np.where(pick >= rank, pick + 1, pick)
+        org = np.where(away, country + pick * n_countries, home)
+    size = staff.org_size[org]
+    start = np.concatenate([[0], np.cumsum(staff.org_size)[:-1]])[org]
+    nodes = start + rng.integers(0, size)
+    _adopt(state, nodes, carries[owner], orgs.openness[org], rng)
+
+
+def background_adoption(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
+    """Colleagues adopt each type on their own with the monthly background hazard.
+
+    Args:
+        state: The model state.
+        p: Parameters.
+        rng: The background stream (not the model's main generator), so that draws line up
+            between a scenario and its counterfactual.
+    """
+    hazard = p.home_organisations.background_adoption
+    if hazard <= 0:
+        return
+    staff = state.staff
+    draws = rng.random(staff.adopted.shape) < hazard
+    draws[staff.is_peer] = False
+    staff.adopted |= draws
 
 
 def spread(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:

@@ -32,9 +32,27 @@ def plan_calendar(
 
 
 def attendance_chance(state: State, p: SimpleNamespace) -> np.ndarray:
-    """Chance each peer attends a use of a tool this month."""
+    """Chance each peer attends a use of a tool this month.
+
+    With canvassing (``facilitator.canvass_topics`` = c > 0) peers whose problem is not the
+    canvassed topic attend with chance x (1 - c): the events are smaller.
+    """
     own = state.peers.time_to_engage * (0.5 + 0.5 * state.orgs.invest[state.peers.org])
-    return own + 0.5 * p.facilitator.logistics * (1.0 - own)
+    chance = own + 0.5 * p.facilitator.logistics * (1.0 - own)
+    canvass = p.facilitator.canvass_topics
+    if canvass > 0:
+        chance = chance * np.where(canvassed_interest(state), 1.0, 1.0 - canvass)
+    return chance
+
+
+def canvassed_interest(state: State) -> np.ndarray:
+    """(N,) bool: the peer's problem is the canvassed topic, the problem most peers share.
+
+    Canvassing asks peers which topics matter to them (report P9); the facilitator picks the
+    problem category (profile factor 0) held by most positions, the lowest on ties.
+    """
+    problems = state.peers.profile[:, 0]
+    return problems == np.bincount(problems).argmax()
 
 
 def run_tools(

@@ -1,0 +1,161 @@
+"""``hourglass validate``: the report's patterns P1-P9 as criteria over replicates of a scenario.
+
+Prints one row per criterion (pattern, criterion, value with 95 % interval, holds or not) and
+writes ``validation.csv``, ``validation.md``, ``validation.png``, ``replicates.csv`` and
+``summary.json`` into ``--out``. ``--filter`` adds the pattern-oriented filtering of a Latin
+hypercube over the assumption parameters (``filter_points.csv``, ``filter_ranges.csv``/``.md``,
+``filter_pass_rates.csv``). See docs/validation.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from analysis.commands._options import markdown
+from analysis.commands.common import parse_assignments
+from analysis.output import staged_directory
+from analysis.plots_sweep import save
+from analysis.validation import (
+    PatternModel,
+    attendance_proxy,
+    evaluate,
+    filter_assumptions,
+    run_replicates,
+)
+from simulation.errors import HourglassError
+
+QUICK = {"replicates": 12, "proxy_samples": 24, "proxy_replicates": 2,
+         "filter_samples": 8, "filter_replicates": 2}
+FULL = {"replicates": 200, "proxy_samples": 128, "proxy_replicates": 3,
+        "filter_samples": 96, "filter_replicates": 4}
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``hourglass validate``."""
+    parser = subparsers.add_parser(
+        "validate", help="check the report's patterns P1-P9 over replicates of a scenario",
+        description="Run the pattern-oriented validation (docs/validation.md).",
+    )
+    parser.add_argument("scenario", nargs="?", default="baseline",
+                        help="scenario to validate (default: baseline, the typical initiative)")
+    parser.add_argument("--replicates", type=int, default=None,
+                        help=f"replicates (default {FULL['replicates']}, --quick "
+                        f"{QUICK['replicates']})")
+    parser.add_argument("--quick", action="store_true", help="reduced form: few replicates")
+    parser.add_argument("--filter", action="store_true",
+                        help="also filter a Latin hypercube over the assumption parameters")
+    parser.add_argument("--samples", type=int, default=None,
+                        help="--filter: design points (default 96, --quick 8)")
+    parser.add_argument("--filter-replicates", type=int, default=None,
+                        help="--filter: replicates per design point (default 4, --quick 2)")
+    parser.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="fixed override for every run (repeatable)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker processes (default: all cores)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output directory (default results/validation)")
+
+
+def _figure(table: pd.DataFrame, title: str) -> Figure:
+    """One row per criterion: the value, its interval and the threshold, green if it holds."""
+    fig = Figure(figsize=(9, 0.32 * len(table) + 1.2), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(table))[::-1]
+    labels = [f"{p} {c}" for p, c in zip(table["pattern"], table["criterion"], strict=True)]
+    scale = np.maximum(1e-9, np.abs(table[["value", "ci_low", "ci_high"]]).max(axis=1))
+    for yi, (_, row), s in zip(y, table.iterrows(), scale, strict=True):
+        colour = "#55a868" if row["holds"] else "#c44e52"
+        threshold = row.get("threshold", 0.0)
+        ax.errorbar(row["value"] / s, yi, xerr=[[(row["value"] - row["ci_low"]) / s],
+                    [(row["ci_high"] - row["value"]) / s]], fmt="o", color=colour, capsize=3)
+        if np.isfinite(threshold):
+            ax.plot([threshold / s], [yi], "|", color="black", markersize=12)
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_xlabel("value / max |value, interval| (bar: threshold; green holds, red does not)")
+    ax.set_title(title)
+    return fig
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the validation and write the table and figure."""
+    preset = QUICK if args.quick else FULL
+    replicates = args.replicates if args.replicates is not None else preset["replicates"]
+    if replicates < 2:
+        raise HourglassError(f"validate: --replicates must be at least 2, got {replicates}")
+    overrides = parse_assignments(args.overrides, "--set")
+    model = PatternModel(args.scenario, overrides)
+    scenario = model.scenario()
+    started = time.perf_counter()
+    frame = run_replicates(model, replicates, args.seed, workers=args.workers)
+    table = evaluate(frame, scenario, args.seed)
+    proxy, proxy_means = attendance_proxy(
+        preset["proxy_samples"], preset["proxy_replicates"], args.seed, args.scenario,
+        workers=args.workers, overrides=overrides,
+    )
+    table = pd.concat([table, proxy], ignore_index=True)
+    table = table.sort_values("pattern", kind="stable").reset_index(drop=True)
+    table["threshold"] = table["criterion"].map(_thresholds(scenario))
+    filtered = None
+    if args.filter:
+        samples = args.samples or preset["filter_samples"]
+        reps = args.filter_replicates or preset["filter_replicates"]
+        if samples < 2 or reps < 1:
+            raise HourglassError("validate: --samples must be >= 2 and --filter-replicates >= 1")
+        filtered = filter_assumptions(samples, reps, args.seed, args.scenario,
+                                      workers=args.workers, overrides=overrides)
+    took = time.perf_counter() - started
+    out = args.out or Path("results") / "validation"
+    shown = table[["pattern", "criterion", "value", "ci_low", "ci_high", "holds"]]
+    with staged_directory(out) as tmp:
+        table.to_csv(tmp / "validation.csv", index=False)
+        frame.to_csv(tmp / "replicates.csv")
+        proxy_means.to_csv(tmp / "p6_scenarios.csv")
+        (tmp / "validation.md").write_text(
+            f"Validation of '{scenario.name}': {replicates} replicates (common random numbers), "
+            f"seed {args.seed}; {int(table['holds'].sum())} of {len(table)} criteria hold.\n\n"
+            + markdown(table.set_index(["pattern", "criterion"])[
+                ["text", "value", "ci_low", "ci_high", "holds"]], digits=4),
+            encoding="utf-8",
+        )
+        save(_figure(table, f"Patterns P1-P9: {scenario.name}, {replicates} replicates"),
+             tmp / "validation.png")
+        summary = {"scenario": scenario.name, "replicates": replicates, "seed": args.seed,
+                   "criteria": len(table), "hold": int(table["holds"].sum()),
+                   "seconds": round(took, 1)}
+        if filtered is not None:
+            filtered["points"].to_csv(tmp / "filter_points.csv")
+            filtered["ranges"].to_csv(tmp / "filter_ranges.csv", index=False)
+            filtered["pass_rates"].to_csv(tmp / "filter_pass_rates.csv")
+            (tmp / "filter_ranges.md").write_text(
+                markdown(filtered["ranges"].set_index("parameter"), digits=4), encoding="utf-8")
+            summary["filter_points"] = len(filtered["points"])
+            summary["filter_accepted"] = int(filtered["points"]["accepted"].sum())
+            summary["scenario_inside_accepted"] = bool(filtered["ranges"]["inside"].all())
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    with pd.option_context("display.width", 140):
+        print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"{summary['hold']} of {summary['criteria']} criteria hold ({replicates} replicates, "
+          f"{took:.0f} s)")
+    if filtered is not None:
+        print(f"filter: {summary['filter_accepted']} of {summary['filter_points']} design points "
+              f"meet every criterion; scenario inside the accepted ranges: "
+              f"{summary['scenario_inside_accepted']}")
+    print(f"written to {out}")
+    return 0
+
+
+def _thresholds(scenario: object) -> dict[str, float]:
+    from analysis.validation import criteria  # noqa: PLC0415
+
+    found = {c.name: c.threshold for c in criteria(scenario)}
+    found.update({"attendance_weak_proxy": 0.3, "learning_better_proxy": 0.0})
+    return found

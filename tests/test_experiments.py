@@ -1,0 +1,97 @@
+"""The report's experiments on the model: instrumentation and outputs."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import SMALL
+
+from analysis.cli import main as cli
+from analysis.experiments import (
+    InstrumentedModel,
+    contact_intensity,
+    natural,
+    personal_learning,
+)
+from simulation import PeerLearningModel, Scenario
+from simulation.errors import HourglassError
+
+
+@pytest.fixture
+def matched():
+    return Scenario.load("matched_peer_review").with_overrides({**SMALL, "run.months": 24})
+
+
+def test_instrumented_model_is_bit_identical(matched):
+    a = InstrumentedModel(matched, rng=4)
+    ra = a.run()
+    rb = PeerLearningModel(matched, rng=4).run()
+    assert ra.summary == rb.summary
+    assert len(a.records) == 24
+    for record in a.records:
+        assert np.array_equal(record.formal, record.formal.T)
+        assert np.array_equal(record.informal, record.informal.T)
+    assert (a.tools_count()[a.state.peers.engaged] >= 1).all()
+
+
+def test_contact_intensity_reports_add_up_to_the_months(matched):
+    result = contact_intensity(matched, seed=2, start=12)
+    assert result["n_reports"] == 26
+    by_month = result["by_month"]
+    for kind in ("formal", "informal"):
+        matrix = result[kind]
+        assert np.array_equal(matrix, matrix.T)
+        totals = by_month.groupby(["a", "b"])[kind].sum()
+        for (a, b), months in totals.items():
+            assert matrix[a, b] == months  # each monthly contact lands in exactly one report
+    assert result["per_report"].shape == (26, 6)
+    assert len(set(result["participants"]["position"])) == 6
+
+
+def test_personal_learning_weeks_add_up_to_the_months(matched):
+    result = personal_learning(matched, seed=2, start=12)
+    weekly, monthly = result["weekly"], result["by_month"]
+    assert weekly.shape[1] == 13
+    assert np.array_equal(weekly.sum(axis=1).to_numpy(), monthly.sum(axis=1).to_numpy())
+
+
+def test_natural_experiment_groups_and_contrasts(matched):
+    result = natural(matched, seed=3, reviews=2, per_review=4)
+    table = result["table"]
+    assert set(table["group"]) == {"involved", "colleague", "colleague, no initiative"}
+    assert (table["ci_low"] <= table["share"]).all()
+    assert (table["share"] <= table["ci_high"]).all()
+    colleagues = table[table["group"] != "involved"]
+    assert (colleagues.loc[colleagues["outcome"] == "sustained_abroad", "share"] == 0).all()
+
+
+def test_experiment_window_must_fit(matched):
+    with pytest.raises(HourglassError, match=r"exceeds run\.months"):
+        contact_intensity(matched, start=23)
+
+
+@pytest.mark.parametrize(("name", "figure"), [
+    ("contact-intensity", "contact_heatmap.png"),
+    ("personal-learning", "learning_heatmap.png"),
+    ("natural", "comparison.png"),
+])
+def test_command_writes_tables_and_figure(tmp_path, name, figure):
+    out = tmp_path / name
+    args = ["experiment", name, "matched_peer_review", "--seed", "2", "--out", str(out),
+            "--set", "run.months=24", "--set", "population.home_organisations=6",
+            "--set", "population.staff_per_organisation=60", "--set", "population.countries=2"]
+    if name == "natural":
+        args += ["--reviews", "2", "--per-review", "3"]
+    assert cli(args) == 0
+    assert (out / figure).stat().st_size > 0
+    assert json.loads((out / "summary.json").read_text())["experiment"] == name
+
+
+def test_command_refuses_a_bad_window_in_one_line(tmp_path, capsys):
+    out = tmp_path / "bad"
+    code = cli(["experiment", "contact-intensity", "baseline", "--start", "59", "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err
+    assert "exceeds run.months" in err
+    assert not out.exists()
