@@ -70,7 +70,8 @@ def _figure(table: pd.DataFrame, title: str) -> Figure:
     ax = fig.add_subplot()
     y = np.arange(len(table))[::-1]
     labels = [f"{p} {c}" for p, c in zip(table["pattern"], table["criterion"], strict=True)]
-    scale = np.maximum(1e-9, np.abs(table[["value", "ci_low", "ci_high"]]).max(axis=1))
+    columns = ["value", "ci_low", "ci_high", "threshold"]
+    scale = np.maximum(1e-9, np.abs(table[columns].astype(float)).max(axis=1, skipna=True))
     for yi, (_, row), s in zip(y, table.iterrows(), scale, strict=True):
         colour = "#55a868" if row["holds"] else "#c44e52"
         threshold = row.get("threshold", 0.0)
@@ -80,7 +81,8 @@ def _figure(table: pd.DataFrame, title: str) -> Figure:
             ax.plot([threshold / s], [yi], "|", color="black", markersize=12)
     ax.axvline(0, color="grey", lw=0.5)
     ax.set_yticks(y, labels, fontsize=7)
-    ax.set_xlabel("value / max |value, interval| (bar: threshold; green holds, red does not)")
+    ax.set_xlabel("value / max |value, interval, threshold| (bar: threshold; green holds, red "
+                  "does not)")
     ax.set_title(title)
     return fig
 
