@@ -90,6 +90,7 @@ class PeerLearningModel(mesa.Model):
         reflection.reflect(state, p)
         diffusion.share_forward(state, p, month, rng)
         diffusion.background_adoption(state, p, self.background_rng)
+        diffusion.discontinue(state, p, rng)
         diffusion.spread(state, p, rng)
         diffusion.change_at_scale(state, p, month)
         self.observer.observe(state, p, month)

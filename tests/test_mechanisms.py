@@ -203,3 +203,22 @@ def test_no_reflection_means_no_practical_learning(lively):
     model.run()
     assert model.state.peers.exposure.max() > 0
     assert model.state.peers.learning.max() == 0.0
+
+
+def test_discontinuance_is_geometric_and_spares_institutionalised_change():
+    d, months = 0.1, 10
+    model = quiet_model(peers=2, **{"population.home_organisations": 2,
+                                    "population.peers_per_organisation": 1,
+                                    "population.staff_per_organisation": 2000,
+                                    "diffusion.discontinuance": d})
+    staff, orgs = model.state.staff, model.state.orgs
+    staff.adopted[~staff.is_peer, 0] = True
+    orgs.changed[1, 0] = True  # the second organisation has institutionalised it
+    for _ in range(months):
+        diffusion.discontinue(model.state, model.params, model.rng)
+    first = (staff.org == 0) & ~staff.is_peer
+    kept = staff.adopted[first, 0].mean()
+    expected = (1 - d) ** months
+    se = math.sqrt(expected * (1 - expected) / first.sum())
+    assert abs(kept - expected) < Z * se
+    assert staff.adopted[(staff.org == 1) & ~staff.is_peer, 0].all()

@@ -44,7 +44,8 @@ def share_forward(state: State, p: SimpleNamespace, month: int, rng: np.random.G
     willing = np.minimum(
         1.0, peers.share_forward + p.contact.contract_share_forward * under_contract
     )
-    shares = carriers & (rng.random(peers.n) < willing * time_and_space)
+    occasion = p.diffusion.sharing_occasions * willing * time_and_space
+    shares = carriers & (rng.random(peers.n) < occasion)
     nodes = peers.staff_node[shares]
     state.staff.adopted[nodes] |= carries[shares]
     peers.applied |= shares & peers.practical
@@ -174,6 +175,20 @@ def spread(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
     is_simple = np.array([rule == "simple" for rule in p.diffusion.contagion])
     chance = np.where(is_simple, simple, complex_)
     staff.adopted[exposed] |= rng.random(chance.shape) < chance
+
+
+def discontinue(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
+    """Colleagues drop practices their organisation has not institutionalised."""
+    staff = state.staff
+    rate = p.diffusion.discontinuance
+    if rate <= 0:
+        return
+    adopters = np.flatnonzero(staff.adopted_any() & ~staff.is_peer)
+    if len(adopters) == 0:
+        return
+    held = staff.adopted[adopters] & ~state.orgs.changed[staff.org[adopters]]
+    drop = held & (rng.random(held.shape) < rate)
+    staff.adopted[adopters] = staff.adopted[adopters] & ~drop
 
 
 def adopted_share(state: State) -> np.ndarray:
