@@ -149,9 +149,13 @@ def background_adoption(state: State, p: SimpleNamespace, rng: np.random.Generat
     if hazard <= 0:
         return
     staff = state.staff
-    draws = rng.random(staff.adopted.shape) < hazard
-    draws[staff.is_peer] = False
-    staff.adopted |= draws
+    # As many Bernoulli(hazard) draws as cells, but drawn as a count and positions: the cost
+    # follows the few adoptions, not the size of the staff.
+    cells = staff.adopted.size
+    picked = rng.integers(0, cells, rng.binomial(cells, hazard))
+    node, lesson = np.divmod(picked, staff.adopted.shape[1])
+    keep = ~staff.is_peer[node]
+    staff.adopted[node[keep], lesson[keep]] = True
 
 
 def spread(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
