@@ -96,9 +96,12 @@ class Observer:
         any_type = staff.adopted_any()
         if not any_type.any():
             return np.zeros(n_types), 0.0
-        of_colleagues = ~staff.is_peer
-        by_type = np.count_nonzero(staff.adopted[of_colleagues], axis=0) / colleagues
-        return by_type, np.count_nonzero(any_type & of_colleagues) / colleagues
+        # Count everyone, then take the few peers' own nodes off: no copy of the staff array.
+        peer_nodes = np.flatnonzero(staff.is_peer)
+        counts = staff.adopted.view(np.uint8).sum(axis=0, dtype=np.int64)
+        counts -= staff.adopted[peer_nodes].sum(axis=0, dtype=np.int64)
+        reached = np.count_nonzero(any_type) - np.count_nonzero(any_type[peer_nodes])
+        return counts / colleagues, reached / colleagues
 
     def timeseries(self) -> pd.DataFrame:
         """The months observed so far, one row each."""
