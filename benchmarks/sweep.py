@@ -45,7 +45,10 @@ def timed(label, model, space, args, executor, workers=None):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=60, help="LHS points (default 60)")
+    parser.add_argument(
+        "--samples", type=int, default=240,
+        help="LHS points (default 240: enough runs that pool start-up does not dominate)",
+    )
     parser.add_argument("--replicates", type=int, default=2, help="replicates (default 2)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scenario", default="baseline")
