@@ -23,12 +23,18 @@ PERSONAL_FACTORS = np.array([False, False, False, False, False, True])
 
 
 def beta_around(rng: np.random.Generator, mean: float, concentration: float, size) -> np.ndarray:
-    """Draw from a Beta distribution with the given mean; 0 and 1 are exact."""
+    """Draw from a Beta distribution with the given mean; 0 and 1 are exact.
+
+    The generator advances by the same draws whatever the mean, so scenarios that differ only in
+    a mean keep their other draws in step (common random numbers).
+    """
+    inside = min(max(mean, 1e-9), 1.0 - 1e-9)
+    draws = rng.beta(inside * concentration, (1.0 - inside) * concentration, size)
     if mean <= 0.0:
         return np.zeros(size)
     if mean >= 1.0:
         return np.ones(size)
-    return rng.beta(mean * concentration, (1.0 - mean) * concentration, size)
+    return draws
 
 
 @dataclass
