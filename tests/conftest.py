@@ -4,6 +4,9 @@ import pytest
 
 from simulation import Scenario
 
+# The summary keys the issue and the README promise.
+DOCUMENTED_OUTPUTS = ("engaged", "sustained_contacts", "practical_learning", "applied",
+                      "orgs_changed", "staff_reached", "reported_attendance")
 SMALL = {
     "population.home_organisations": 6,
     "population.peers_per_organisation": 4,
