@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
-from scipy import sparse
+from scipy import sparse, special
 
 N_TYPES = 4  # technical, flexibility and humility, political savvy, constructive subversion
 N_FACTORS = 6  # report Figure 6: problems, goals, tasks, social standing, career level, education
@@ -25,16 +25,16 @@ PERSONAL_FACTORS = np.array([False, False, False, False, False, True])
 def beta_around(rng: np.random.Generator, mean: float, concentration: float, size) -> np.ndarray:
     """Draw from a Beta distribution with the given mean; 0 and 1 are exact.
 
-    The generator advances by the same draws whatever the mean, so scenarios that differ only in
-    a mean keep their other draws in step (common random numbers).
+    By inversion of one uniform per value, so the generator advances alike whatever the mean and
+    each individual's trait rises with the mean: scenarios that differ in a mean keep every other
+    draw in step (common random numbers, which sensitivity analysis relies on).
     """
-    inside = min(max(mean, 1e-9), 1.0 - 1e-9)
-    draws = rng.beta(inside * concentration, (1.0 - inside) * concentration, size)
+    uniform = rng.random(size)
     if mean <= 0.0:
         return np.zeros(size)
     if mean >= 1.0:
         return np.ones(size)
-    return draws
+    return special.betaincinv(mean * concentration, (1.0 - mean) * concentration, uniform)
 
 
 @dataclass

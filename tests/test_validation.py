@@ -23,7 +23,7 @@ REPLICATES = 12
 NOT_REFUTED_ONLY = {
     "change_at_scale_rare", "sustaining_widens_waist", "learning_is_experiential",
     "contracts_sustain", "report_backs_apply", "canvass_committed", "dissemination_widens_reach",
-    "contracts_apply",
+    "contracts_apply", "both_high_change",
 }
 
 
