@@ -127,10 +127,6 @@ class Facilitator(mesa.Agent):
     @property
     def reported(self) -> dict[str, float]:
         """What the facilitator reports so far: events held, products released, attendance."""
-        series = self.model.observer.timeseries()
-        if series.empty:
-            return {"events_held": 0.0, "products_released": 0.0, "reported_attendance": 0.0}
-        last = series.iloc[-1]
-        return {
-            k: float(last[k]) for k in ("events_held", "products_released", "reported_attendance")
-        }
+        latest = self.model.observer.summary()
+        keys = ("events_held", "products_released", "reported_attendance")
+        return {k: latest.get(k, 0.0) for k in keys}

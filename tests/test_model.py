@@ -156,3 +156,10 @@ def test_matched_selection_makes_peers_more_alike():
 
     matched = base.with_overrides({"facilitator.selection": "matched", "facilitator.candidates": 5})
     assert mean_similarity(matched) > mean_similarity(base) + 0.05
+
+
+def test_facilitator_reports_nothing_before_the_first_month(small):
+    model = PeerLearningModel(small, rng=0)
+    assert model.facilitator.reported == {
+        "events_held": 0.0, "products_released": 0.0, "reported_attendance": 0.0
+    }
