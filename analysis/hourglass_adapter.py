@@ -15,6 +15,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from simulation import PeerLearningModel, Scenario, load_tools, parameter_specs
 from simulation.errors import HourglassError
 
@@ -39,7 +41,9 @@ class HourglassModel:
     """
 
     def __init__(
-        self, base: str | Path = "baseline", every: int = 12,
+        self,
+        base: str | Path = "baseline",
+        every: int = 12,
         overrides: Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(every, bool) or not isinstance(every, int) or every < 0:
@@ -52,8 +56,7 @@ class HourglassModel:
 
     def __repr__(self) -> str:
         return (
-            f"HourglassModel(base={self.base!r}, every={self.every}, "
-            f"overrides={self.overrides!r})"
+            f"HourglassModel(base={self.base!r}, every={self.every}, overrides={self.overrides!r})"
         )
 
     def __eq__(self, other: object) -> bool:
@@ -93,14 +96,12 @@ class HourglassModel:
         result = PeerLearningModel(self.scenario(params), rng=int(seed)).run()
         out = {str(k): float(v) for k, v in result.summary.items()}
         if self.every:
-            ts = result.timeseries
-            months = ts["month"].to_numpy()
-            keep = (months % self.every == 0) & (months > 0)
-            columns = [c for c in ts.columns if c != "month" and c in out]
-            for month, row in zip(months[keep], ts.loc[keep, columns].itertuples(index=False),
-                                  strict=True):
-                for name, value in zip(columns, row, strict=True):
-                    out[f"{name}@{int(month)}"] = float(value)
+            monthly = result.monthly
+            months = monthly["month"]
+            columns = [c for c in monthly if c != "month" and c in out]
+            for row in np.flatnonzero((months % self.every == 0) & (months > 0)):
+                for name in columns:
+                    out[f"{name}@{int(months[row])}"] = float(monthly[name][row])
         return out
 
 

@@ -107,7 +107,7 @@ class PeerLearningModel(mesa.Model):
         """The result so far: summary and monthly time series."""
         return Result(
             summary=self.observer.summary(),
-            timeseries=self.observer.timeseries(),
+            monthly=self.observer.monthly(),
             scenario=self.hourglass_scenario,
             seed=self.seed,
         )

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from simulation.scenario import Scenario
+
+INTEGER_COLUMNS = ("month", "ties_alive", "departures", "events_held", "products_released")
+
+
+def timeseries_frame(monthly: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """The monthly arrays as a table, one row per month, counts as integers."""
+    frame = pd.DataFrame(dict(monthly))
+    integer = [c for c in INTEGER_COLUMNS if c in frame.columns]
+    return frame.astype(dict.fromkeys(integer, "int64"))
 
 
 @dataclass(frozen=True)
@@ -19,15 +31,20 @@ class Result:
         summary: Final-month outcomes: stage shares (``engaged``, ``sustained_contacts``,
             ``practical_learning``, ``applied``), ``orgs_changed``, ``staff_reached``,
             ``countries_changed``, ``reported_attendance`` and more (docs/ODD.md, Observation).
-        timeseries: One row per month.
+        monthly: One array per time-series column, one value per month (what sweeps read).
         scenario: The fully resolved scenario.
         seed: The seed of the run.
     """
 
     summary: dict[str, float]
-    timeseries: pd.DataFrame
+    monthly: Mapping[str, np.ndarray]
     scenario: Scenario
     seed: int | None
+
+    @cached_property
+    def timeseries(self) -> pd.DataFrame:
+        """One row per month (built on first use: sweeps need only a few months of it)."""
+        return timeseries_frame(self.monthly)
 
     def write(self, directory: Path) -> list[Path]:
         """Write ``summary.json``, ``timeseries.csv`` and ``scenario.toml`` into ``directory``.

@@ -9,9 +9,11 @@ a successor takes the same position with a fresh person.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from types import SimpleNamespace
 
 import numpy as np
+from numba import njit
 from scipy import sparse, special
 
 N_TYPES = 4  # technical, flexibility and humility, political savvy, constructive subversion
@@ -88,6 +90,59 @@ class Staff:
         # The four bools of a row read as one 32-bit word: one comparison instead of a reduction.
         return self.adopted.view(np.uint32)[:, 0] != 0
 
+    def adopted_by_org(self) -> np.ndarray:
+        """(organisations, 4) how many staff of each organisation adopted each type."""
+        # Organisations are equal, contiguous blocks of staff; reduceat sums each block's rows.
+        starts = np.arange(0, len(self.org), len(self.org) // len(self.org_size))
+        return np.add.reduceat(self.adopted.view(np.uint8), starts, axis=0)
+
+    def exposure(self) -> tuple[np.ndarray, np.ndarray]:
+        """Colleagues with an adopted neighbour, and how many neighbours adopted each type.
+
+        Returns:
+            ``(exposed, counts)``: the exposed colleagues (not peers' own nodes), ascending, and
+            (len(exposed), 4) their neighbours who adopted each type.
+        """
+        adopters = np.flatnonzero(self.adopted_any())
+        if len(adopters) == 0:
+            return adopters, np.zeros((0, N_TYPES), dtype=np.int64)
+        return _count_adopted_neighbours(
+            adopters, self.adjacency.indptr, self.adjacency.indices, self.adopted, self.is_peer
+        )
+
+
+@njit(cache=True)
+def _count_adopted_neighbours(
+    adopters: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    adopted: np.ndarray,
+    is_peer: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through exposure
+    """Walk the adopters' edges: the cost follows the adopters, not the size of the staff."""
+    seen = np.zeros(len(is_peer), dtype=np.bool_)
+    nodes = np.empty(indptr[-1], dtype=np.int64)
+    n_exposed = 0
+    for source in adopters:
+        for edge in range(indptr[source], indptr[source + 1]):
+            node = indices[edge]
+            if not is_peer[node] and not seen[node]:
+                seen[node] = True
+                nodes[n_exposed] = node
+                n_exposed += 1
+    nodes = np.sort(nodes[:n_exposed])
+    slot = np.empty(len(is_peer), dtype=np.int64)
+    for row in range(n_exposed):
+        slot[nodes[row]] = row
+    counts = np.zeros((n_exposed, adopted.shape[1]), dtype=np.int64)
+    for source in adopters:
+        for edge in range(indptr[source], indptr[source + 1]):
+            node = indices[edge]
+            if seen[node]:
+                for k in range(adopted.shape[1]):
+                    counts[slot[node], k] += adopted[source, k]
+    return nodes, counts
+
 
 @dataclass
 class Organisations:
@@ -101,31 +156,66 @@ class Organisations:
     changed_month: np.ndarray  # (O, 4) month of change, -1 if none
 
 
-@dataclass
 class Month:
-    """What happened this month, reset at its start (synchronous updates within a phase)."""
+    """What happened this month, reset at its start (synchronous updates within a phase).
 
-    contact: np.ndarray  # (N, N) bool, symmetric
-    trust_gain: np.ndarray  # (N, N) alpha of the strongest contact
-    reach: np.ndarray  # (N, N, 4) transfer chance r of the strongest contact
-    reflection: np.ndarray  # (N,) reflection rate added by tools this month
-    attended: np.ndarray  # (N,) bool
-    departures: int = 0
-    events: int = 0
-    products: int = 0
-    invited: int = 0
-    attendance: int = 0
+    Attributes:
+        contact: (N, N) bool, symmetric: the tie had contact this month.
+        trust_gain: (N, N) alpha of the strongest contact.
+        reach: (N, N, 4) transfer chance r of the strongest contact, by learning type.
+        reflection: (N,) reflection rate added by tools this month.
+        attended: (N,) bool, took part in some tool this month.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.contact = np.zeros((n, n), dtype=bool)
+        self.trust_gain = np.zeros((n, n))
+        self.reach = np.zeros((n, n, N_TYPES))
+        self.reflection = np.zeros(n)
+        self.attended = np.zeros(n, dtype=bool)
+        self.departures = 0
+        self.events = 0
+        self.products = 0
+        self.invited = 0
+        self.attendance = 0
 
     @classmethod
     def empty(cls, n: int) -> Month:
         """A month in which nothing has happened yet."""
-        return cls(
-            contact=np.zeros((n, n), dtype=bool),
-            trust_gain=np.zeros((n, n)),
-            reach=np.zeros((n, n, N_TYPES)),
-            reflection=np.zeros(n),
-            attended=np.zeros(n, dtype=bool),
-        )
+        return cls(n)
+
+    def add_contact(
+        self, i: np.ndarray, j: np.ndarray, trust_gain: float, reach: np.ndarray
+    ) -> None:
+        """Record contacts on ties (i, j); of several on a tie the strongest counts."""
+        if len(i):
+            _strongest_contact(
+                i,
+                j,
+                float(trust_gain),
+                np.asarray(reach, dtype=float),
+                self.contact,
+                self.trust_gain,
+                self.reach,
+            )
+
+
+@njit(cache=True)
+def _strongest_contact(
+    i: np.ndarray,
+    j: np.ndarray,
+    gain: float,
+    reach: np.ndarray,
+    contact: np.ndarray,
+    trust_gain: np.ndarray,
+    reaches: np.ndarray,
+) -> None:  # pragma: no cover - compiled; tested through Month.add_contact
+    for k in range(len(i)):
+        for a, b in ((i[k], j[k]), (j[k], i[k])):
+            contact[a, b] = True
+            trust_gain[a, b] = max(trust_gain[a, b], gain)
+            for t in range(len(reach)):
+                reaches[a, b, t] = max(reaches[a, b, t], reach[t])
 
 
 @dataclass
@@ -138,6 +228,14 @@ class State:
     orgs: Organisations
     month: Month
     focus: np.ndarray  # (F,) the programme's focus profile, for matched selection
+
+
+@cache
+def upper_triangle(n: int) -> np.ndarray:
+    """(n, n) bool, read-only: True above the diagonal (each tie once, as i < j)."""
+    mask = np.triu(np.ones((n, n), dtype=bool), 1)
+    mask.flags.writeable = False
+    return mask
 
 
 def similarity_matrix(profile: np.ndarray) -> np.ndarray:
@@ -162,10 +260,19 @@ def closest_to_focus(candidates: np.ndarray, focus: np.ndarray) -> np.ndarray:
 def draw_personal(p: SimpleNamespace, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     """Draw the traits that go with the person, not the position."""
     c = p.population.trait_concentration
+    means = np.array([p.peers.willingness_to_learn, p.peers.time_to_engage, p.levers.share_forward])
+    # One inversion for the three traits: the same draws as three calls of beta_around (the
+    # uniforms come in the same order), at a third of the overhead, as successors arrive monthly.
+    uniform = rng.random((3, n))
+    inside = (means > 0.0) & (means < 1.0)
+    traits = np.where(means[:, None] >= 1.0, 1.0, 0.0) * np.ones((3, n))
+    if inside.any():
+        m = means[inside][:, None]
+        traits[inside] = special.betaincinv(m * c, (1.0 - m) * c, uniform[inside])
     return {
-        "willingness": beta_around(rng, p.peers.willingness_to_learn, c, n),
-        "time_to_engage": beta_around(rng, p.peers.time_to_engage, c, n),
-        "share_forward": beta_around(rng, p.levers.share_forward, c, n),
+        "willingness": traits[0],
+        "time_to_engage": traits[1],
+        "share_forward": traits[2],
         "expertise": rng.beta(p.peers.expertise_a, p.peers.expertise_b, (n, N_TYPES)),
     }
 
@@ -205,6 +312,35 @@ def staff_network(
     return sparse.csr_array((data, (rows, cols)), shape=(total, total))
 
 
+_NETWORKS: dict[tuple, tuple[sparse.csr_array, dict]] = {}
+_NETWORKS_KEPT = 16
+
+
+def _cached_staff_network(
+    n_orgs: int, size: int, degree: int, rewiring: float, rng: np.random.Generator
+) -> sparse.csr_array:
+    """``staff_network``, remembered by the generator's state and the network's parameters.
+
+    Sweeps under common random numbers start every design row from the same few seeds, and the
+    draws before the network do not depend on any parameter's value (traits are drawn by
+    inversion), so the same networks recur. A hit returns the network built before and moves
+    the generator to where building it would have left it: the result is bit-identical.
+    """
+    before = rng.bit_generator.state
+    key = (repr(before), n_orgs, size, degree, float(rewiring))
+    if key in _NETWORKS:
+        adjacency, after = _NETWORKS[key]
+        rng.bit_generator.state = after
+        return adjacency
+    adjacency = staff_network(n_orgs, size, degree, rewiring, rng)
+    for array in (adjacency.data, adjacency.indices, adjacency.indptr):
+        array.flags.writeable = False  # shared between runs: nothing may change it
+    if len(_NETWORKS) >= _NETWORKS_KEPT:
+        _NETWORKS.pop(next(iter(_NETWORKS)))
+    _NETWORKS[key] = (adjacency, rng.bit_generator.state)
+    return adjacency
+
+
 def initial_state(p: SimpleNamespace, rng: np.random.Generator) -> State:
     """Draw the initial population: organisations, their staff networks and the peers."""
     n_orgs = p.population.home_organisations
@@ -224,7 +360,7 @@ def initial_state(p: SimpleNamespace, rng: np.random.Generator) -> State:
         changed_month=np.full((n_orgs, N_TYPES), -1),
     )
 
-    adjacency = staff_network(
+    adjacency = _cached_staff_network(
         n_orgs, size, p.home_organisations.staff_degree, p.home_organisations.staff_rewiring, rng
     )
     org = np.repeat(np.arange(n_orgs), per_org)

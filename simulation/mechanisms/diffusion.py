@@ -25,6 +25,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+from numba import njit
 
 from simulation.state import State
 
@@ -59,7 +60,10 @@ def share_forward(state: State, p: SimpleNamespace, month: int, rng: np.random.G
 
 
 def _adopt(
-    state: State, nodes: np.ndarray, lessons: np.ndarray, chance: np.ndarray,
+    state: State,
+    nodes: np.ndarray,
+    lessons: np.ndarray,
+    chance: np.ndarray,
     rng: np.random.Generator,
 ) -> None:
     """Colleagues ``nodes`` adopt each of their ``lessons`` (rows of 4 bools) with ``chance``."""
@@ -72,7 +76,10 @@ def _adopt(
 
 
 def share_in_team(
-    state: State, sharers: np.ndarray, carries: np.ndarray, strength: float,
+    state: State,
+    sharers: np.ndarray,
+    carries: np.ndarray,
+    strength: float,
     rng: np.random.Generator,
 ) -> None:
     """Structured in-house sharing: the sharers' staff-network neighbours may adopt directly.
@@ -99,7 +106,10 @@ def share_in_team(
 
 
 def convene(
-    state: State, conveners: np.ndarray, carries: np.ndarray, p: SimpleNamespace,
+    state: State,
+    conveners: np.ndarray,
+    carries: np.ndarray,
+    p: SimpleNamespace,
     rng: np.random.Generator,
 ) -> None:
     """Dissemination events: each convener brings ``diffusion.convened`` colleagues together.
@@ -161,24 +171,58 @@ def background_adoption(state: State, p: SimpleNamespace, rng: np.random.Generat
 def spread(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
     """Colleagues adopt lessons from adopted neighbours."""
     staff = state.staff
-    if not staff.adopted_any().any():
-        return
-    neighbours = staff.adjacency @ staff.adopted.astype(np.float32)
-    exposed = np.flatnonzero(neighbours.any(axis=1) & ~staff.is_peer)
+    exposed, count = staff.exposure()
     if len(exposed) == 0:
         return
-    count = neighbours[exposed]
-    openness = state.orgs.openness[staff.org[exposed]][:, None]
-    rate = p.diffusion.adoption_rate * openness
-    simple = 1.0 - (1.0 - rate) ** count
-    complex_ = np.where(
-        count >= p.diffusion.complex_threshold,
-        rate,
-        np.where(count >= 1, p.diffusion.below_threshold * openness, 0.0),
+    rules = p.diffusion.contagion
+    _adopt_from_neighbours(
+        exposed,
+        count,
+        rng.random(count.shape),
+        state.orgs.openness,
+        staff.org,
+        staff.adopted,
+        np.array([rule == "simple" for rule in rules]),
+        float(p.diffusion.adoption_rate),
+        float(p.diffusion.below_threshold),
+        int(p.diffusion.complex_threshold),
     )
-    is_simple = np.array([rule == "simple" for rule in p.diffusion.contagion])
-    chance = np.where(is_simple, simple, complex_)
-    staff.adopted[exposed] |= rng.random(chance.shape) < chance
+
+
+@njit(cache=True)
+def _adopt_from_neighbours(
+    exposed: np.ndarray,
+    count: np.ndarray,
+    draws: np.ndarray,
+    openness: np.ndarray,
+    org: np.ndarray,
+    adopted: np.ndarray,
+    is_simple: np.ndarray,
+    adoption_rate: float,
+    below_threshold: float,
+    complex_threshold: int,
+) -> None:  # pragma: no cover - compiled; tested through spread
+    """Adopt by contagion, one draw per exposed colleague and type.
+
+    Simple contagion 1 - (1 - beta_o omega)^a; complex beta_o omega from m adopted neighbours,
+    epsilon omega below.
+    """
+    for row in range(len(exposed)):
+        node = exposed[row]
+        omega = openness[org[node]]
+        rate = adoption_rate * omega
+        for k in range(count.shape[1]):
+            a = count[row, k]
+            if is_simple[k]:
+                chance = 1.0 - (1.0 - rate) ** float(a)
+            elif a >= complex_threshold:
+                chance = rate
+            elif a >= 1:
+                chance = below_threshold * omega
+            else:
+                chance = 0.0
+            if draws[row, k] < chance:
+                adopted[node, k] = True
 
 
 def discontinue(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
@@ -198,9 +242,7 @@ def discontinue(state: State, p: SimpleNamespace, rng: np.random.Generator) -> N
 def adopted_share(state: State) -> np.ndarray:
     """(organisations, 4) share of each organisation's staff who adopted each type."""
     staff = state.staff
-    n_orgs = len(staff.org_size)
-    by_org = staff.adopted.reshape(n_orgs, -1, staff.adopted.shape[1])
-    return np.count_nonzero(by_org, axis=1) / by_org.shape[1]
+    return staff.adopted_by_org() / (len(staff.org) // len(staff.org_size))
 
 
 def change_at_scale(state: State, p: SimpleNamespace, month: int) -> None:

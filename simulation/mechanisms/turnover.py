@@ -15,8 +15,15 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+from numba import njit
 
-from simulation.state import N_FACTORS, PERSONAL_FACTORS, State, closest_to_focus, draw_personal
+from simulation.state import (
+    N_FACTORS,
+    PERSONAL_FACTORS,
+    State,
+    closest_to_focus,
+    draw_personal,
+)
 
 
 def monthly(annual: float) -> float:
@@ -48,17 +55,20 @@ def officials_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) 
         flag[leavers] = False
     state.staff.adopted[peers.staff_node[leavers]] = False
 
-    touched = np.zeros((peers.n, peers.n), dtype=bool)
-    touched[leavers] = True
-    touched |= touched.T
-    draw = np.triu(rng.random((peers.n, peers.n)), 1)
-    draw = draw + draw.T
-    inherit = ties.alive & touched & (draw < p.levers.community_of_practice)
-    ties.alive[touched] = inherit[touched]
-    ties.trust[touched] = np.where(inherit, p.turnover.inherited_trust * ties.trust, 0.0)[touched]
-    ties.age[touched] = 0
-    ties.contract[touched] = 0
-    new_similarity = (peers.profile[leavers][:, None, :] == peers.profile[None, :, :]).mean(axis=2)
+    leaving = np.zeros(peers.n, dtype=bool)
+    leaving[leavers] = True
+    _leave_ties(
+        leaving,
+        rng.random((peers.n, peers.n)),
+        ties.alive,
+        ties.trust,
+        ties.age,
+        ties.contract,
+        float(p.levers.community_of_practice),
+        float(p.turnover.inherited_trust),
+    )
+    equal = peers.profile[leavers][:, None, :] == peers.profile[None, :, :]
+    new_similarity = equal.sum(axis=2) / N_FACTORS
     ties.similarity[leavers] = new_similarity
     ties.similarity[:, leavers] = new_similarity.T
     return leavers
@@ -68,7 +78,38 @@ def colleagues_leave(state: State, p: SimpleNamespace, rng: np.random.Generator)
     """Colleagues who leave take what they adopted with them."""
     staff = state.staff
     rate = monthly(p.home_organisations.staff_turnover)
-    if rate <= 0 or not staff.adopted_any().any():
+    if rate <= 0:
         return
-    leave = (rng.random(len(staff.org)) < rate) & ~staff.is_peer
-    staff.adopted[leave] = False
+    # Only adopters' departures change anything (a newcomer has adopted nothing, like one who
+    # never had), so only they draw: the cost follows the adopters, not the size of the staff.
+    adopters = np.flatnonzero(staff.adopted_any() & ~staff.is_peer)
+    if len(adopters):
+        staff.adopted[adopters[rng.random(len(adopters)) < rate]] = False
+
+
+@njit(cache=True)
+def _leave_ties(
+    leaving: np.ndarray,
+    draws: np.ndarray,
+    alive: np.ndarray,
+    trust: np.ndarray,
+    age: np.ndarray,
+    contract: np.ndarray,
+    inherit: float,
+    inherited_trust: float,
+) -> None:  # pragma: no cover - compiled; tested through officials_leave
+    """Ties of leavers are lost, or inherited by their successors.
+
+    Each is inherited with chance kappa (``draws`` above the diagonal, one per pair) at trust
+    psi x T; either way it starts afresh: no age, no contract.
+    """
+    n = len(leaving)
+    for a in range(n):
+        for b in range(a + 1, n):
+            if not (leaving[a] or leaving[b]):
+                continue
+            kept = alive[a, b] and draws[a, b] < inherit
+            alive[a, b] = alive[b, a] = kept
+            trust[a, b] = trust[b, a] = inherited_trust * trust[a, b] if kept else 0.0
+            age[a, b] = age[b, a] = 0
+            contract[a, b] = contract[b, a] = 0
