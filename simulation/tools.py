@@ -122,6 +122,9 @@ class ToolArrays:
     trust_gain: np.ndarray
     tie_formation: np.ndarray
     contact: np.ndarray
+    gathers: np.ndarray  # bool: a use brings peers together
+    group_size: np.ndarray
+    encounters: np.ndarray
 
     @classmethod
     def from_table(cls, tools: tuple[Tool, ...]) -> ToolArrays:
@@ -135,4 +138,7 @@ class ToolArrays:
             trust_gain=np.array([t.trust_gain for t in tools]),
             tie_formation=np.array([t.tie_formation for t in tools]),
             contact=np.array([t.contact for t in tools]),
+            gathers=np.array([t.gathers_peers for t in tools]),
+            group_size=np.array([t.group_size for t in tools], dtype=np.int64),
+            encounters=np.array([t.encounters for t in tools], dtype=np.int64),
         )

@@ -1,4 +1,4 @@
-"""The store: streaming, resume after kill -9, refusal of a different sweep, atomic parts."""
+"""The store: streaming, resume after kill -9 or Ctrl-C, refusal of a different sweep, atomic parts."""
 
 import json
 import os
@@ -176,3 +176,40 @@ def test_resume_after_kill_9(tmp_path, monkeypatch):
                               executor="serial", progress=False)
     pd.testing.assert_frame_equal(runs, uninterrupted.runs, check_exact=True)
     assert json.loads((store / "manifest.json").read_text())["complete"] is True
+
+
+def test_resume_after_ctrl_c_from_the_command_line(tmp_path):
+    """Ctrl-C (SIGINT to the process group) stops a sweep with one line; a rerun resumes."""
+    command = [
+        sys.executable, "-m", "analysis.cli", "sweep", "baseline", "--design", "lhs",
+        "--samples", "120", "--replicates", "2", "--seed", "3", "--vary", "levers.trust=0:1",
+        "--set", "run.months=24", "--workers", "2", "--chunk-size", "4", "--no-progress",
+    ]
+    store = tmp_path / "interrupted"
+    proc = subprocess.Popen([*command, "--out", str(store)], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_parts(store)) < 3:
+            assert proc.poll() is None, "the sweep ended before it could be interrupted"
+            assert time.monotonic() < deadline, "no part files appeared"
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Traceback" not in err
+    assert "interrupted" in err
+    kept = {p.name: p.read_bytes() for p in _parts(store)}
+    assert 3 <= len(kept) < 60, "interrupted mid-way"
+    assert not json.loads((store / "manifest.json").read_text())["complete"]
+
+    resumed = subprocess.run([*command, "--out", str(store)], cwd=ROOT, capture_output=True,
+                             text=True, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    assert {p.name: p.read_bytes() for p in _parts(store) if p.name in kept} == kept
+    whole = tmp_path / "whole"
+    subprocess.run([*command, "--out", str(whole)], cwd=ROOT, capture_output=True, check=True)
+    runs = load_sweep(store).runs
+    assert list(runs["run_id"]) == list(range(240))
+    pd.testing.assert_frame_equal(runs, load_sweep(whole).runs, check_exact=True)

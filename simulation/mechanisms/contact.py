@@ -18,8 +18,8 @@ from types import SimpleNamespace
 import numpy as np
 from numba import njit
 
-from simulation.mechanisms.events import canvassed_interest, mark_contact
-from simulation.state import State, Ties, upper_triangle
+from simulation.mechanisms.events import canvassed_interest
+from simulation.state import State, Ties, _strongest_contact, upper_triangle
 
 
 def live_ties(ties: Ties) -> tuple[np.ndarray, np.ndarray]:
@@ -41,20 +41,36 @@ def informal_contact(state: State, p: SimpleNamespace, rng: np.random.Generator)
     i, j = live_ties(state.ties)
     if len(i) == 0:
         return
-    peers = state.peers
-    trust = state.ties.trust[i, j]
-    own = (
-        p.contact.self_contact * trust * np.sqrt(peers.time_to_engage[i] * peers.time_to_engage[j])
+    canvass = float(p.facilitator.canvass_topics)
+    interested = canvassed_interest(state) if canvass > 0 else state.peers.engaged
+    month = state.month
+    _informal(
+        i, j, rng.random(len(i)), state.ties.trust, state.ties.contract,
+        state.peers.time_to_engage, interested, canvass, float(p.contact.self_contact),
+        float(p.contact.contract_contact), float(p.contact.informal_trust_gain),
+        np.asarray(p.transfer.informal, dtype=float), month.contact, month.trust_gain,
+        month.reach,
     )
-    canvass = p.facilitator.canvass_topics
-    if canvass > 0:
-        interested = canvassed_interest(state)
-        own = np.minimum(1.0, own * np.where(interested[i] & interested[j], 1.0 + canvass, 1.0))
-    contract = p.contact.contract_contact * (state.ties.contract[i, j] > 0)
-    chance = 1.0 - (1.0 - own) * (1.0 - contract)
-    touch = rng.random(len(i)) < chance
-    mark_contact(
-        state, i[touch], j[touch], p.contact.informal_trust_gain, np.asarray(p.transfer.informal)
+
+
+@njit(cache=True)
+def _informal(
+    i: np.ndarray, j: np.ndarray, draws: np.ndarray, trust: np.ndarray, contract: np.ndarray,
+    time_to_engage: np.ndarray, interested: np.ndarray, canvass: float, self_contact: float,
+    contract_contact: float, gain: float, reach: np.ndarray,
+    month_contact: np.ndarray, month_trust_gain: np.ndarray, month_reach: np.ndarray,
+) -> None:  # pragma: no cover - compiled; tested through informal_contact
+    """Contact with chance 1 - (1 - c_self T sqrt(a_i a_j)) (1 - c_K [under contract])."""
+    touched = np.zeros(len(i), dtype=np.bool_)
+    for k in range(len(i)):
+        a, b = i[k], j[k]
+        own = self_contact * trust[a, b] * np.sqrt(time_to_engage[a] * time_to_engage[b])
+        if canvass > 0:
+            own = min(1.0, own * (1.0 + canvass if interested[a] and interested[b] else 1.0))
+        by_contract = contract_contact * (1.0 if contract[a, b] > 0 else 0.0)
+        touched[k] = draws[k] < 1.0 - (1.0 - own) * (1.0 - by_contract)
+    _strongest_contact(
+        i[touched], j[touched], gain, reach, month_contact, month_trust_gain, month_reach
     )
 
 

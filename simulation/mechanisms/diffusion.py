@@ -37,19 +37,23 @@ def share_forward(state: State, p: SimpleNamespace, month: int, rng: np.random.G
     carriers = carries.any(axis=1)
     if not carriers.any():
         return
-    time_and_space = state.orgs.time_and_space[peers.org]
-    time_and_space = time_and_space + p.facilitator.report_backs * (1.0 - time_and_space) * min(
-        1.0, month / 12
+    shares = _share(
+        rng.random(peers.n),
+        carries,
+        carriers,
+        state.orgs.time_and_space,
+        peers.org,
+        float(p.facilitator.report_backs),
+        min(1.0, month / 12),
+        state.ties.contract,
+        peers.share_forward,
+        float(p.contact.contract_share_forward),
+        float(p.diffusion.sharing_occasions),
+        peers.staff_node,
+        peers.practical,
+        peers.applied,
+        state.staff.adopted,
     )
-    under_contract = (state.ties.contract > 0).any(axis=1)
-    willing = np.minimum(
-        1.0, peers.share_forward + p.contact.contract_share_forward * under_contract
-    )
-    occasion = p.diffusion.sharing_occasions * willing * time_and_space
-    shares = carriers & (rng.random(peers.n) < occasion)
-    nodes = peers.staff_node[shares]
-    state.staff.adopted[nodes] |= carries[shares]
-    peers.applied |= shares & peers.practical
     sharers = np.flatnonzero(shares)
     if p.home_organisations.structured_sharing > 0 and len(sharers):
         share_in_team(state, sharers, carries, p.home_organisations.structured_sharing, rng)
@@ -57,6 +61,50 @@ def share_forward(state: State, p: SimpleNamespace, month: int, rng: np.random.G
         conveners = sharers[rng.random(len(sharers)) < p.levers.dissemination]
         if len(conveners):
             convene(state, conveners, carries, p, rng)
+
+
+@njit(cache=True)
+def _share(
+    draws: np.ndarray,
+    carries: np.ndarray,
+    carriers: np.ndarray,
+    org_time_and_space: np.ndarray,
+    org: np.ndarray,
+    report_backs: float,
+    ramp: float,
+    contract: np.ndarray,
+    share_forward: np.ndarray,
+    contract_share_forward: float,
+    sharing_occasions: float,
+    staff_node: np.ndarray,
+    practical: np.ndarray,
+    applied: np.ndarray,
+    adopted: np.ndarray,
+) -> np.ndarray:  # pragma: no cover - compiled; tested through share_forward
+    """Each carrier shares with chance o x min(1, w_i + w_K [under contract]) x time and space.
+
+    Time and space grows with report-backs, in full after a year (``ramp`` = min(1, month / 12)).
+    Returns who shared.
+    """
+    n = len(draws)
+    shares = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        if not carriers[i]:
+            continue
+        room = org_time_and_space[org[i]]
+        room = room + report_backs * (1.0 - room) * ramp
+        under_contract = 0.0
+        for j in range(n):
+            if contract[i, j] > 0:
+                under_contract = 1.0
+                break
+        willing = min(1.0, share_forward[i] + contract_share_forward * under_contract)
+        if draws[i] < sharing_occasions * willing * room:
+            shares[i] = True
+            for k in range(carries.shape[1]):
+                adopted[staff_node[i], k] |= carries[i, k]
+            applied[i] |= practical[i]
+    return shares
 
 
 def _adopt(
@@ -234,9 +282,31 @@ def discontinue(state: State, p: SimpleNamespace, rng: np.random.Generator) -> N
     adopters = np.flatnonzero(staff.adopted_any() & ~staff.is_peer)
     if len(adopters) == 0:
         return
-    held = staff.adopted[adopters] & ~state.orgs.changed[staff.org[adopters]]
-    drop = held & (rng.random(held.shape) < rate)
-    staff.adopted[adopters] = staff.adopted[adopters] & ~drop
+    _drop(
+        adopters,
+        rng.random((len(adopters), staff.adopted.shape[1])),
+        rate,
+        staff.org,
+        state.orgs.changed,
+        staff.adopted,
+    )
+
+
+@njit(cache=True)
+def _drop(
+    adopters: np.ndarray,
+    draws: np.ndarray,
+    rate: float,
+    org: np.ndarray,
+    changed: np.ndarray,
+    adopted: np.ndarray,
+) -> None:  # pragma: no cover - compiled; tested through discontinue
+    """Each adopted practice not institutionalised in the organisation is dropped at ``rate``."""
+    for row in range(len(adopters)):
+        node = adopters[row]
+        for k in range(adopted.shape[1]):
+            if adopted[node, k] and not changed[org[node], k] and draws[row, k] < rate:
+                adopted[node, k] = False
 
 
 def adopted_share(state: State) -> np.ndarray:

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from simulation.result import timeseries_frame
 from simulation.state import State
@@ -38,13 +39,30 @@ COLUMNS = (
 )
 # Summary keys that are the final month's value of a time-series column.
 SUMMARY_FROM_FINAL_MONTH = tuple(c for c in COLUMNS if c not in ("month", "attendance_rate"))
+# The columns ``_counts`` fills, in its order.
+_COUNTED = np.array(
+    [
+        COLUMNS.index(name)
+        for name in (
+            *STAGES,
+            "ties_alive",
+            *(f"learning_{k}" for k in LEARNING_TYPES),
+            *(f"staff_adopted_{k}" for k in LEARNING_TYPES),
+            "staff_reached",
+            *(f"orgs_changed_{k}" for k in LEARNING_TYPES),
+            "orgs_changed",
+            "countries_changed",
+        )
+    ]
+)
 
 
 class Observer:
     """Collects one row per month into preallocated arrays."""
 
     def __init__(self, months: int) -> None:
-        self.table = {name: np.full(months, np.nan) for name in COLUMNS}
+        self.values = np.full((months, len(COLUMNS)), np.nan)
+        self.table = {name: self.values[:, c] for c, name in enumerate(COLUMNS)}
         self.rows = 0
         self._events = 0
         self._products = 0
@@ -55,39 +73,22 @@ class Observer:
 
     def observe(self, state: State, p: SimpleNamespace, month: int) -> None:
         """Record the state at the end of ``month``."""
-        peers, ties, orgs, this = state.peers, state.ties, state.orgs, state.month
+        peers, ties, orgs, staff = state.peers, state.ties, state.orgs, state.staff
+        this = state.month
         row = self.rows
         t = self.table
-        n = peers.n
-        t["month"][row] = month
-        # Counts over sizes rather than .mean(): the same numbers at a fraction of the overhead,
-        # which matters at sixty observations a run and thousands of runs a sweep.
-        t["engaged"][row] = np.count_nonzero(peers.engaged) / n
-        t["sustained_contacts"][row] = np.count_nonzero(peers.sustained) / n
-        t["practical_learning"][row] = np.count_nonzero(peers.practical) / n
-        t["applied"][row] = np.count_nonzero(peers.applied) / n
         if self._upper is None:
-            self._upper = np.triu(np.ones((n, n), dtype=bool), 1)
+            self._upper = np.triu(np.ones((peers.n, peers.n), dtype=bool), 1)
             self._per_country = np.bincount(orgs.country)
+        self.values[row, _COUNTED] = _counts(
+            peers.engaged, peers.sustained, peers.practical, peers.applied, ties.alive,
+            peers.learning, orgs.changed, orgs.country, self._per_country,
+            float(p.home_organisations.national_share), staff.adopted, staff.is_peer,
+        )
+        n_ties = t["ties_alive"][row]
+        t["month"][row] = month
         upper = ties.alive & self._upper
-        n_ties = np.count_nonzero(upper)
-        t["ties_alive"][row] = n_ties
         t["mean_trust"][row] = ties.trust[upper].sum() / n_ties if n_ties else 0.0
-        mean_learning = np.add.reduce(peers.learning, axis=0) / n
-        n_orgs = len(orgs.changed)
-        changed_by_type = np.add.reduce(orgs.changed, axis=0, dtype=np.int64) / n_orgs
-        adopted_by_type, reached = self._colleagues_adopted(state)
-        for k, name in enumerate(LEARNING_TYPES):
-            t[f"learning_{name}"][row] = mean_learning[k]
-            t[f"staff_adopted_{name}"][row] = adopted_by_type[k]
-            t[f"orgs_changed_{name}"][row] = changed_by_type[k]
-        t["staff_reached"][row] = reached
-        changed = orgs.changed.view(np.uint32)[:, 0] != 0
-        t["orgs_changed"][row] = np.count_nonzero(changed) / n_orgs
-        by_country = np.bincount(orgs.country, weights=changed) / self._per_country
-        t["countries_changed"][row] = np.count_nonzero(
-            by_country >= p.home_organisations.national_share
-        ) / len(by_country)
         t["departures"][row] = this.departures
         self._events += this.events
         self._products += this.products
@@ -99,26 +100,9 @@ class Observer:
         t["reported_attendance"][row] = self._attendance / self._invited if self._invited else 0.0
         self.rows += 1
 
-    @staticmethod
-    def _colleagues_adopted(state: State) -> tuple[np.ndarray, float]:
-        """Share of colleagues (staff who are not peers) who adopted each type, and any type."""
-        staff = state.staff
-        n_types = staff.adopted.shape[1]
-        peer_nodes = state.peers.staff_node
-        colleagues = len(staff.org) - len(peer_nodes)
-        any_type = staff.adopted_any()
-        reached = np.count_nonzero(any_type)
-        if reached == 0:
-            return np.zeros(n_types), 0.0
-        # Count everyone, then take the few peers' own nodes off: no copy of the staff array.
-        counts = np.add.reduce(staff.adopted_by_org(), axis=0, dtype=np.int64)
-        counts -= np.add.reduce(staff.adopted[peer_nodes], axis=0, dtype=np.int64)
-        reached -= np.count_nonzero(any_type[peer_nodes])
-        return counts / colleagues, reached / colleagues
-
     def monthly(self) -> dict[str, np.ndarray]:
         """The months observed so far: one array per column."""
-        return {name: values[: self.rows].copy() for name, values in self.table.items()}
+        return {name: self.values[: self.rows, c].copy() for c, name in enumerate(COLUMNS)}
 
     def timeseries(self) -> pd.DataFrame:
         """The months observed so far, one row each."""
@@ -134,3 +118,61 @@ class Observer:
         last["departures"] = float(np.nansum(self.table["departures"][: self.rows]))
         last["mean_attendance_rate"] = float(np.nanmean(rates)) if np.isfinite(rates).any() else 0.0
         return last
+
+
+@njit(cache=True)
+def _counts(
+    engaged: np.ndarray, sustained: np.ndarray, practical: np.ndarray, applied: np.ndarray,
+    alive: np.ndarray, learning: np.ndarray, changed: np.ndarray, country: np.ndarray,
+    per_country: np.ndarray, national_share: float, adopted: np.ndarray, is_peer: np.ndarray,
+) -> np.ndarray:  # pragma: no cover - compiled; tested through observe
+    """The month's counts and shares, in the order of ``_COUNTED``, in one pass over each array.
+
+    Stage shares are of positions; staff shares are of colleagues (staff who are not peers).
+    """
+    n, n_types = learning.shape
+    out = np.zeros(8 + 3 * n_types)
+    for i in range(n):
+        out[0] += engaged[i]
+        out[1] += sustained[i]
+        out[2] += practical[i]
+        out[3] += applied[i]
+        for j in range(i + 1, n):
+            out[4] += alive[i, j]
+    out[:4] /= n
+    total = np.zeros(n_types)
+    for i in range(n):  # row by row, as NumPy sums along the first axis
+        total += learning[i]
+    out[5 : 5 + n_types] = total / n
+    reached, colleagues = 0, 0
+    by_type = np.zeros(n_types, dtype=np.int64)
+    for node in range(len(adopted)):
+        if is_peer[node]:
+            continue
+        colleagues += 1
+        some = False
+        for k in range(n_types):
+            if adopted[node, k]:
+                by_type[k] += 1
+                some = True
+        reached += some
+    out[5 + n_types : 5 + 2 * n_types] = by_type / colleagues
+    out[5 + 2 * n_types] = reached / colleagues
+    n_orgs = len(changed)
+    changed_by_type = np.zeros(n_types, dtype=np.int64)
+    changed_in_country = np.zeros(len(per_country))
+    n_changed = 0
+    for o in range(n_orgs):
+        some = False
+        for k in range(n_types):
+            if changed[o, k]:
+                changed_by_type[k] += 1
+                some = True
+        n_changed += some
+        changed_in_country[country[o]] += some
+    out[6 + 2 * n_types : 6 + 3 * n_types] = changed_by_type / n_orgs
+    out[6 + 3 * n_types] = n_changed / n_orgs
+    out[7 + 3 * n_types] = (changed_in_country / per_country >= national_share).sum() / len(
+        per_country
+    )
+    return out

@@ -12,11 +12,12 @@ raise their reflection rate this month.
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from simulation.state import State, upper_triangle
+from simulation.state import State, _strongest_contact
 from simulation.tools import Tool, ToolArrays
 
 
@@ -63,41 +64,142 @@ def run_tools(
     p: SimpleNamespace,
     rng: np.random.Generator,
 ) -> None:
-    """Run this month's tool uses, in tool-table order."""
-    month = state.month
-    chance = attendance_chance(state, p)
-    for g in np.flatnonzero(used):
-        tool = table[g]
-        attendees = np.flatnonzero(rng.random(state.peers.n) < chance)
-        if tool.gathers_peers:
-            month.events += 1
-            month.invited += state.peers.n
-            month.attendance += len(attendees)
-            state.peers.engaged[attendees] = True
-        elif tool.group_size != 1:
-            month.products += 1
-        if len(attendees) == 0:
+    """Run this month's tool uses, in tool-table order.
+
+    Each use: peers attend (one draw each); attendees of a gathering are flagged engaged and
+    counted; codified knowledge reaches them; reflection tools set their reflection boost;
+    tools with encounters form groups, whose members meet, form ties and have contact; tools
+    with a contact chance give the ties among attendees contact.
+    """
+    month, ties, peers = state.month, state.ties, state.peers
+    matching = float(p.levers.matching)
+    counts = _run_month(
+        np.flatnonzero(used),
+        attendance_chance(state, p),
+        tools.gathers,
+        tools.group_size,
+        tools.encounters,
+        tools.tie_formation,
+        tools.contact,
+        tools.trust_gain,
+        tools.transfer,
+        tools.broadcast,
+        tools.reflection,
+        _Parameters(
+            matching,
+            matching + (1.0 - matching) * p.contact.prior_contact,
+            float(p.transfer.broadcast_ceiling),
+            float(p.transfer.broadcast_absorption),
+            float(p.contact.similarity_exponent),
+            float(p.levers.peer_contracts),
+            float(p.levers.trust),
+            int(p.contact.contract_months),
+        ),
+        peers.engaged,
+        peers.exposure,
+        ties.similarity,
+        ties.alive,
+        ties.trust,
+        ties.age,
+        ties.contract,
+        month.attended,
+        month.reflection,
+        month.contact,
+        month.trust_gain,
+        month.reach,
+        rng,
+    )
+    month.events += int(counts[0])
+    month.products += int(counts[1])
+    month.invited += int(counts[2])
+    month.attendance += int(counts[3])
+
+
+class _Parameters(NamedTuple):
+    """The scalars the compiled month of events reads."""
+
+    matching: float
+    prior: float  # chance of matching or else prior contact: matching + (1 - matching) x c_prior
+    broadcast_ceiling: float
+    broadcast_absorption: float
+    similarity_exponent: float
+    peer_contracts: float
+    initial_trust: float
+    contract_months: int
+
+
+@njit(cache=True)
+def _run_month(
+    used, chance, gathers, group_size, n_encounters, tie_formation, contact, trust_gain,
+    transfer, broadcast, reflection, q, engaged, exposure, similarity, alive, trust, age,
+    contract, attended, month_reflection, month_contact, month_trust_gain, month_reach, rng,
+):  # pragma: no cover - compiled; tested through run_tools, form_groups and encounters
+    """The loop over this month's tool uses (see ``run_tools``); returns the four counts.
+
+    Compiled with the model's generator passed in: the draws are those of the uncompiled
+    version, in the same order, so results do not depend on the compilation.
+    """
+    n = len(chance)
+    counts = np.zeros(4, dtype=np.int64)  # events, products, invited, attendance
+    for g in used:
+        attendees = np.nonzero(rng.random(n) < chance)[0]
+        m = len(attendees)
+        if gathers[g]:
+            counts[0] += 1
+            counts[2] += n
+            counts[3] += m
+            engaged[attendees] = True
+        elif group_size[g] != 1:
+            counts[1] += 1
+        if m == 0:
             continue
-        month.attended[attendees] = True
-        _codified_knowledge(state, attendees, tools.broadcast[g], p)
-        if tool.reflection > 0:
-            month.reflection[attendees] = np.maximum(month.reflection[attendees], tool.reflection)
-        if tool.encounters > 0 and len(attendees) > 1:
-            labels = form_groups(state, attendees, tool.group_size, p, rng)
-            i, j = encounters(state, attendees, labels, tool.encounters, p, rng)
-            _meet(state, i, j, g, tool, tools, p, rng)
-        if tool.contact > 0:
-            _keep_in_touch(state, attendees, g, tool, tools, rng)
+        attended[attendees] = True
+        if broadcast[g].any():
+            for a in attendees:
+                for k in range(exposure.shape[1]):
+                    gap = max(q.broadcast_ceiling - exposure[a, k], 0.0)
+                    exposure[a, k] = exposure[a, k] + q.broadcast_absorption * broadcast[g, k] * gap
+        if reflection[g] > 0:
+            for a in attendees:
+                month_reflection[a] = max(month_reflection[a], reflection[g])
+        if n_encounters[g] > 0 and m > 1:
+            labels = _group(attendees, group_size[g], similarity, alive, q.matching, q.prior, rng)
+            i, j = _encounter_pairs(
+                attendees, labels, n_encounters[g], similarity, alive, q.matching, q.prior, rng
+            )
+            if len(i):
+                met = _form_ties(
+                    i, j, rng.random((2, len(i))), alive, trust, age, contract, similarity,
+                    tie_formation[g], q.similarity_exponent, q.peer_contracts, q.initial_trust,
+                    q.contract_months,
+                )
+                _strongest_contact(
+                    i[met], j[met], trust_gain[g], transfer[g], month_contact, month_trust_gain,
+                    month_reach,
+                )
+        if contact[g] > 0:
+            i, j = _tied_pairs(attendees, alive)
+            touch = rng.random(len(i)) < contact[g]
+            _strongest_contact(
+                i[touch], j[touch], trust_gain[g], transfer[g], month_contact, month_trust_gain,
+                month_reach,
+            )
+    return counts
 
 
-def _codified_knowledge(
-    state: State, attendees: np.ndarray, reach: np.ndarray, p: SimpleNamespace
-) -> None:
-    if not reach.any():
-        return
-    exposure = state.peers.exposure[attendees]
-    gap = np.maximum(p.transfer.broadcast_ceiling - exposure, 0.0)
-    state.peers.exposure[attendees] = exposure + p.transfer.broadcast_absorption * reach * gap
+@njit(cache=True)
+def _tied_pairs(attendees: np.ndarray, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of attendees (row-major, i < j by position in ``attendees``) who have a tie."""
+    m = len(attendees)
+    i = np.empty(m * (m - 1) // 2, dtype=np.int64)
+    j = np.empty(m * (m - 1) // 2, dtype=np.int64)
+    n_pairs = 0
+    for a in range(m):
+        for b in range(a + 1, m):
+            if alive[attendees[a], attendees[b]]:
+                i[n_pairs], j[n_pairs] = attendees[a], attendees[b]
+                n_pairs += 1
+    return i[:n_pairs], j[:n_pairs]
 
 
 def form_groups(
@@ -114,17 +216,24 @@ def form_groups(
     Returns:
         (len(attendees),) group number of each attendee, numbered from 0.
     """
+    matching = float(p.levers.matching)
+    prior = matching + (1.0 - matching) * p.contact.prior_contact
+    return _group(
+        np.asarray(attendees, dtype=np.int64), int(size), state.ties.similarity, state.ties.alive,
+        matching, prior, rng,
+    )
+
+
+@njit(cache=True)
+def _group(attendees, size, similarity, alive, matching, prior, rng):  # pragma: no cover
+    """``form_groups`` compiled: a random order, then two uniforms per seat."""
     m = len(attendees)
     if size == 0 or size >= m:
         return np.zeros(m, dtype=np.int64)
     order = rng.permutation(m)
     draws = rng.random((m, 2))
-    matching = float(p.levers.matching)
-    prior = matching + (1.0 - matching) * p.contact.prior_contact
     labels = np.empty(m, dtype=np.int64)
-    labels[order] = _fill_groups(
-        attendees[order], state.ties.similarity, state.ties.alive, size, matching, prior, draws
-    )
+    labels[order] = _fill_groups(attendees[order], similarity, alive, size, matching, prior, draws)
     return labels
 
 
@@ -204,23 +313,31 @@ def encounters(
         p: Parameters.
         rng: The model's generator.
     """
+    matching = float(p.levers.matching)
+    return _encounter_pairs(
+        np.asarray(attendees, dtype=np.int64), np.asarray(labels, dtype=np.int64),
+        int(n_encounters), state.ties.similarity, state.ties.alive, matching,
+        matching + (1.0 - matching) * p.contact.prior_contact, rng,
+    )
+
+
+@njit(cache=True)
+def _encounter_pairs(
+    attendees, labels, n_encounters, similarity, alive, matching, prior, rng
+):  # pragma: no cover - compiled; tested through encounters
+    """``encounters`` compiled: draws only when some group is too large to meet in full."""
     m = len(attendees)
     sizes = np.bincount(labels)
     if sizes.max() <= n_encounters + 1:
-        a, b = np.nonzero((labels[:, None] == labels[None, :]) & upper_triangle(m))
-        return attendees[a], attendees[b]
-    matching = float(p.levers.matching)
-    met = _meet_in_groups(
-        attendees,
-        labels,
-        sizes,
-        n_encounters,
-        state.ties.similarity,
-        state.ties.alive,
-        matching,
-        matching + (1.0 - matching) * p.contact.prior_contact,
-        rng.random((n_encounters, m, 2)),
-    )
+        met = np.zeros((m, m), dtype=np.bool_)
+        for a in range(m):
+            for b in range(a + 1, m):
+                met[a, b] = labels[a] == labels[b]
+    else:
+        met = _meet_in_groups(
+            attendees, labels, sizes, n_encounters, similarity, alive, matching, prior,
+            rng.random((n_encounters, m, 2)),
+        )
     a, b = np.nonzero(met)
     return attendees[a], attendees[b]
 
@@ -312,38 +429,6 @@ def _others(
     return n_options
 
 
-def _meet(
-    state: State,
-    i: np.ndarray,
-    j: np.ndarray,
-    g: int,
-    tool: Tool,
-    tools: ToolArrays,
-    p: SimpleNamespace,
-    rng: np.random.Generator,
-) -> None:
-    """Encounters (i, j) of one use: new ties form, existing ties get contact."""
-    if len(i) == 0:
-        return
-    ties = state.ties
-    met = _form_ties(
-        i,
-        j,
-        rng.random((2, len(i))),
-        ties.alive,
-        ties.trust,
-        ties.age,
-        ties.contract,
-        ties.similarity,
-        float(tool.tie_formation),
-        float(p.contact.similarity_exponent),
-        float(p.levers.peer_contracts),
-        float(p.levers.trust),
-        int(p.contact.contract_months),
-    )
-    mark_contact(state, i[met], j[met], tools.trust_gain[g], tools.transfer[g])
-
-
 @njit(cache=True)
 def _form_ties(
     i: np.ndarray,
@@ -381,23 +466,6 @@ def _form_ties(
             age[a, b] = age[b, a] = 0
             contract[a, b] = contract[b, a] = months
     return met
-
-
-def _keep_in_touch(
-    state: State,
-    attendees: np.ndarray,
-    g: int,
-    tool: Tool,
-    tools: ToolArrays,
-    rng: np.random.Generator,
-) -> None:
-    """Existing ties between two attendees have contact with the tool's chance (online tools)."""
-    sub = state.ties.alive[np.ix_(attendees, attendees)] & upper_triangle(len(attendees))
-    a, b = np.nonzero(sub)
-    touch = rng.random(len(a)) < tool.contact
-    mark_contact(
-        state, attendees[a[touch]], attendees[b[touch]], tools.trust_gain[g], tools.transfer[g]
-    )
 
 
 def mark_contact(

@@ -84,14 +84,33 @@ def socialise(state: State, p: SimpleNamespace) -> None:
     members = state.peers.engaged
     if strength <= 0 or not members.any():
         return
-    learning = state.peers.learning[members]
-    top = learning >= upper_quartile(learning)
-    store = (learning * top).sum(axis=0) / np.maximum(top.sum(axis=0), 1)
-    exposure = state.peers.exposure[members]
-    state.peers.exposure[members] = exposure + strength * np.maximum(store - exposure, 0.0)
+    _pull_toward_store(
+        np.flatnonzero(members), state.peers.learning, state.peers.exposure, float(strength)
+    )
 
 
-def upper_quartile(values: np.ndarray) -> np.ndarray:
+@njit(cache=True)
+def _pull_toward_store(
+    members: np.ndarray, learning: np.ndarray, exposure: np.ndarray, strength: float
+) -> None:  # pragma: no cover - compiled; tested through socialise
+    """The store is the mean of the members' learning at or above its upper quartile, by type."""
+    top = learning[members]
+    quartile = upper_quartile(top)
+    total = np.zeros(top.shape[1])
+    count = np.zeros(top.shape[1], dtype=np.int64)
+    for row in range(len(members)):  # row by row, as NumPy sums along the first axis
+        for k in range(top.shape[1]):
+            if top[row, k] >= quartile[k]:
+                total[k] += top[row, k]
+                count[k] += 1
+    store = total / np.maximum(count, 1)
+    for i in members:
+        for k in range(top.shape[1]):
+            exposure[i, k] = exposure[i, k] + strength * max(store[k] - exposure[i, k], 0.0)
+
+
+@njit(cache=True)
+def upper_quartile(values: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """Column-wise 0.75 quantile, exactly as ``np.quantile(values, 0.75, axis=0)``.
 
     NumPy's linear method (Hyndman & Fan type 7) spelled out on a sort: the same numbers
@@ -101,7 +120,10 @@ def upper_quartile(values: np.ndarray) -> np.ndarray:
     position = 0.75 * n + 0.25 - 1.0
     below = int(np.floor(position))
     gamma = position - below
-    ordered = np.sort(values, axis=0)
-    a, b = ordered[below], ordered[min(below + 1, n - 1)]
-    diff = b - a
-    return a + diff * gamma if gamma < 0.5 else b - diff * (1.0 - gamma)
+    quartile = np.empty(values.shape[1])
+    for k in range(values.shape[1]):
+        ordered = np.sort(values[:, k])
+        a, b = ordered[below], ordered[min(below + 1, n - 1)]
+        diff = b - a
+        quartile[k] = a + diff * gamma if gamma < 0.5 else b - diff * (1.0 - gamma)
+    return quartile

@@ -21,7 +21,6 @@ from simulation.state import (
     N_FACTORS,
     PERSONAL_FACTORS,
     State,
-    closest_to_focus,
     draw_personal,
 )
 
@@ -45,33 +44,73 @@ def officials_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) 
     peers.share_forward[leavers] = personal["share_forward"]
     peers.expertise[leavers] = personal["expertise"]
     draws = p.facilitator.candidates if p.facilitator.selection == "matched" else 1
-    candidates = np.repeat(peers.profile[leavers][None], draws, axis=0)
     fresh = rng.integers(0, p.population.profile_categories, (draws, len(leavers), N_FACTORS))
-    candidates[..., PERSONAL_FACTORS] = fresh[..., PERSONAL_FACTORS]
-    peers.profile[leavers] = closest_to_focus(candidates, state.focus)
-    peers.exposure[leavers] = 0.0
-    peers.learning[leavers] = 0.0
-    for flag in (peers.engaged, peers.sustained, peers.practical, peers.applied):
-        flag[leavers] = False
-    state.staff.adopted[peers.staff_node[leavers]] = False
-
-    leaving = np.zeros(peers.n, dtype=bool)
-    leaving[leavers] = True
-    _leave_ties(
-        leaving,
+    _succeed(
+        leavers,
+        fresh,
+        PERSONAL_FACTORS,
+        state.focus,
         rng.random((peers.n, peers.n)),
+        float(p.levers.community_of_practice),
+        float(p.turnover.inherited_trust),
+        peers.profile,
+        peers.exposure,
+        peers.learning,
+        state.staff.adopted,
+        peers.staff_node,
         ties.alive,
         ties.trust,
         ties.age,
         ties.contract,
-        float(p.levers.community_of_practice),
-        float(p.turnover.inherited_trust),
+        ties.similarity,
     )
-    equal = peers.profile[leavers][:, None, :] == peers.profile[None, :, :]
-    new_similarity = equal.sum(axis=2) / N_FACTORS
-    ties.similarity[leavers] = new_similarity
-    ties.similarity[:, leavers] = new_similarity.T
+    for flag in (peers.engaged, peers.sustained, peers.practical, peers.applied):
+        flag[leavers] = False
     return leavers
+
+
+@njit(cache=True)
+def _succeed(
+    leavers: np.ndarray, fresh: np.ndarray, personal: np.ndarray, focus: np.ndarray,
+    draws: np.ndarray, inherit: float, inherited_trust: float,
+    profile: np.ndarray, exposure: np.ndarray, learning: np.ndarray,
+    adopted: np.ndarray, staff_node: np.ndarray,
+    alive: np.ndarray, trust: np.ndarray, age: np.ndarray, contract: np.ndarray,
+    similarity: np.ndarray,
+) -> None:  # pragma: no cover - compiled; tested through officials_leave
+    """Successors take the leavers' positions.
+
+    The profile keeps the position's factors and takes the person's from the candidate (of
+    ``fresh``) sharing most factors with ``focus`` (the first best); exposure, learning and the
+    staff node's adoptions are cleared; the leavers' ties are lost or inherited (``draws`` above
+    the diagonal); similarity to everyone is recomputed.
+    """
+    n, n_factors = profile.shape
+    leaving = np.zeros(n, dtype=np.bool_)
+    for row in range(len(leavers)):
+        position = leavers[row]
+        leaving[position] = True
+        best, best_shared = 0, -1
+        for candidate in range(fresh.shape[0]):
+            shared = 0
+            for f in range(n_factors):
+                value = fresh[candidate, row, f] if personal[f] else profile[position, f]
+                shared += value == focus[f]
+            if shared > best_shared:
+                best, best_shared = candidate, shared
+        for f in range(n_factors):
+            if personal[f]:
+                profile[position, f] = fresh[best, row, f]
+        exposure[position] = 0.0
+        learning[position] = 0.0
+        adopted[staff_node[position]] = False
+    _leave_ties(leaving, draws, alive, trust, age, contract, inherit, inherited_trust)
+    for position in leavers:
+        for other in range(n):
+            equal = 0
+            for f in range(n_factors):
+                equal += profile[position, f] == profile[other, f]
+            similarity[position, other] = similarity[other, position] = equal / n_factors
 
 
 def colleagues_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
