@@ -1,4 +1,4 @@
-"""The store: streaming, resume after kill -9 or Ctrl-C, refusal of a different sweep, atomic parts."""
+"""The store: streaming, resume after kill -9 or Ctrl-C, refusal of another sweep, atomic parts."""
 
 import json
 import os
