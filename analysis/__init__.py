@@ -8,23 +8,50 @@ Example:
     >>> sobol(sweep, output="applied")                               # doctest: +SKIP
 """
 
-from analysis.compare import compare, paired_summary, run_arms
-from analysis.designs import Design, make_design
-from analysis.executors import dask_client, local_cluster
-from analysis.hourglass_adapter import HourglassModel, hourglass_model
-from analysis.seeds import replicate_seeds, run_seed
-from analysis.sensitivity import (
-    analyse,
-    convergence,
-    morris,
-    pawn,
-    sobol,
-    sobol_second_order,
-    table,
-    time_resolved,
-)
-from analysis.space import Group, Space
-from analysis.sweep import Sweep, load_sweep, run_sweep
+from importlib import import_module
+from typing import Any
+
+# Names are imported on first use (PEP 562): a worker process that only unpickles
+# ``HourglassModel`` then loads the model, not SALib, SciPy's statistics and the plots.
+_WHERE = {
+    "compare": "analysis.compare",
+    "paired_summary": "analysis.compare",
+    "run_arms": "analysis.compare",
+    "Design": "analysis.designs",
+    "make_design": "analysis.designs",
+    "dask_client": "analysis.executors",
+    "local_cluster": "analysis.executors",
+    "HourglassModel": "analysis.hourglass_adapter",
+    "hourglass_model": "analysis.hourglass_adapter",
+    "replicate_seeds": "analysis.seeds",
+    "run_seed": "analysis.seeds",
+    "analyse": "analysis.sensitivity",
+    "convergence": "analysis.sensitivity",
+    "morris": "analysis.sensitivity",
+    "pawn": "analysis.sensitivity",
+    "sobol": "analysis.sensitivity",
+    "sobol_second_order": "analysis.sensitivity",
+    "table": "analysis.sensitivity",
+    "time_resolved": "analysis.sensitivity",
+    "Group": "analysis.space",
+    "Space": "analysis.space",
+    "Sweep": "analysis.sweep",
+    "load_sweep": "analysis.sweep",
+    "run_sweep": "analysis.sweep",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
 
 __all__ = [
     "Design",

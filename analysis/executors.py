@@ -195,14 +195,15 @@ def get_executor(executor: str | Any = "processes", workers: int | None = None) 
 
 
 def default_chunk_size(n_runs: int, workers: int) -> int:
-    """Runs per task: about 8 tasks per worker, clamped to 1..500.
+    """Runs per task: about 16 tasks per worker, clamped to 1..500.
 
-    Enough tasks to balance load and to stream results to the store often (each
-    completed task is one part file), few enough that task overhead stays small.
+    Enough tasks to balance load (the last task of a worker is at most a sixteenth of its
+    share) and to stream results to the store often (each completed task is one part file),
+    few enough that task overhead stays small.
     """
     if n_runs <= 0:
         return 1
-    return max(1, min(500, -(-n_runs // (8 * max(1, workers)))))
+    return max(1, min(500, -(-n_runs // (16 * max(1, workers)))))
 
 
 def chunked(runs: Sequence[Run], size: int) -> list[list[Run]]:

@@ -69,8 +69,8 @@ def test_run_chunk_and_chunking():
     assert out[0][0] == 7
     assert set(out[0][1]) == {"y", "z@12", "z@24", "noise"}
     assert [len(c) for c in chunked(list(range(11)), 4)] == [4, 4, 3]
-    assert default_chunk_size(10_000, 2) == 500
-    assert default_chunk_size(100, 2) == 7
+    assert default_chunk_size(100_000, 2) == 500
+    assert default_chunk_size(100, 2) == 4
     assert default_chunk_size(3, 8) == 1
 
 
