@@ -247,7 +247,8 @@ def _dask_environment() -> Iterator[None]:
 def local_cluster(n_workers: int = 2, threads_per_worker: int = 1, **kwargs: Any) -> Any:
     """Start a local Dask cluster of worker processes and return a connected client.
 
-    Workers keep glibc's dynamic malloc thresholds (see ``_dask_environment``). Close
+    Workers keep glibc's dynamic malloc thresholds (see ``_dask_environment``) and do
+    not profile their tasks. Close
     the returned client and its cluster with ``client.close(); client.cluster.close()``
     or use :func:`dask_client` as a context manager.
 
@@ -259,9 +260,12 @@ def local_cluster(n_workers: int = 2, threads_per_worker: int = 1, **kwargs: Any
     Returns:
         A ``distributed.Client``.
     """
+    import dask  # noqa: PLC0415 - optional at import
     from distributed import Client, LocalCluster  # noqa: PLC0415 - optional at import
 
-    with _dask_environment():
+    # The workers' statistical profiler samples the running task's stack every 10 ms: a few
+    # per cent of a CPU-bound model's time, for a dashboard nobody looks at in a sweep.
+    with _dask_environment(), dask.config.set({"distributed.worker.profile.enabled": False}):
         cluster = LocalCluster(
             n_workers=n_workers,
             threads_per_worker=threads_per_worker,

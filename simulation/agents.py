@@ -2,7 +2,8 @@
 
 Agents are Mesa agents and the model's vocabulary: ask a peer its stage, a home organisation
 whether it changed at scale, the facilitator what it reports. Their state lives in the arrays of
-``state.py`` so that one month costs a few NumPy operations; an agent is a view on its row.
+``state.py`` so that a month is array arithmetic, not a loop over agents; an agent is a view on
+its row.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The arrays peers, ties, staff and home organisations are made of.
 
 Agents (``agents.py``) are the model's vocabulary; the per-month arithmetic reads and writes
-these arrays, so one step costs a few NumPy operations however many peers and staff there are.
+these arrays, in a few NumPy operations or one compiled loop per submodel (docs/ODD.md §7), so a
+step costs no Python work per peer or per staff member.
 Index ``i`` is a peer's *position* (a seat a home organisation fills); when an official leaves,
 a successor takes the same position with a fresh person.
 """
@@ -189,7 +190,7 @@ class Month:
     ) -> None:
         """Record contacts on ties (i, j); of several on a tie the strongest counts."""
         if len(i):
-            _strongest_contact(
+            record_contacts(
                 i,
                 j,
                 float(trust_gain),
@@ -201,7 +202,7 @@ class Month:
 
 
 @njit(cache=True)
-def _strongest_contact(
+def record_contacts(
     i: np.ndarray,
     j: np.ndarray,
     gain: float,
@@ -210,6 +211,7 @@ def _strongest_contact(
     trust_gain: np.ndarray,
     reaches: np.ndarray,
 ) -> None:  # pragma: no cover - compiled; tested through Month.add_contact
+    """Mark contacts on ties (i, j), both ways, keeping the strongest alpha and r of the month."""
     for k in range(len(i)):
         for a, b in ((i[k], j[k]), (j[k], i[k])):
             contact[a, b] = True

@@ -19,21 +19,12 @@ import numpy as np
 from numba import njit
 
 from simulation.mechanisms.events import canvassed_interest
-from simulation.state import State, Ties, _strongest_contact, upper_triangle
+from simulation.state import State, Ties, record_contacts, upper_triangle
 
 
 def live_ties(ties: Ties) -> tuple[np.ndarray, np.ndarray]:
     """Return the live ties as index pairs (i < j)."""
     return np.nonzero(ties.alive & upper_triangle(len(ties.alive)))
-
-
-def embeddedness(alive: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Jaccard overlap of the contacts of i and j, each other excluded."""
-    adjacency = alive.astype(np.float32)
-    common = (adjacency @ adjacency)[i, j]
-    degree = adjacency.sum(axis=1)
-    union = degree[i] + degree[j] - 2.0 - common
-    return np.divide(common, union, out=np.zeros_like(common), where=union > 0)
 
 
 def informal_contact(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
@@ -45,20 +36,41 @@ def informal_contact(state: State, p: SimpleNamespace, rng: np.random.Generator)
     interested = canvassed_interest(state) if canvass > 0 else state.peers.engaged
     month = state.month
     _informal(
-        i, j, rng.random(len(i)), state.ties.trust, state.ties.contract,
-        state.peers.time_to_engage, interested, canvass, float(p.contact.self_contact),
-        float(p.contact.contract_contact), float(p.contact.informal_trust_gain),
-        np.asarray(p.transfer.informal, dtype=float), month.contact, month.trust_gain,
+        i,
+        j,
+        rng.random(len(i)),
+        state.ties.trust,
+        state.ties.contract,
+        state.peers.time_to_engage,
+        interested,
+        canvass,
+        float(p.contact.self_contact),
+        float(p.contact.contract_contact),
+        float(p.contact.informal_trust_gain),
+        np.asarray(p.transfer.informal, dtype=float),
+        month.contact,
+        month.trust_gain,
         month.reach,
     )
 
 
 @njit(cache=True)
 def _informal(
-    i: np.ndarray, j: np.ndarray, draws: np.ndarray, trust: np.ndarray, contract: np.ndarray,
-    time_to_engage: np.ndarray, interested: np.ndarray, canvass: float, self_contact: float,
-    contract_contact: float, gain: float, reach: np.ndarray,
-    month_contact: np.ndarray, month_trust_gain: np.ndarray, month_reach: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    draws: np.ndarray,
+    trust: np.ndarray,
+    contract: np.ndarray,
+    time_to_engage: np.ndarray,
+    interested: np.ndarray,
+    canvass: float,
+    self_contact: float,
+    contract_contact: float,
+    gain: float,
+    reach: np.ndarray,
+    month_contact: np.ndarray,
+    month_trust_gain: np.ndarray,
+    month_reach: np.ndarray,
 ) -> None:  # pragma: no cover - compiled; tested through informal_contact
     """Contact with chance 1 - (1 - c_self T sqrt(a_i a_j)) (1 - c_K [under contract])."""
     touched = np.zeros(len(i), dtype=np.bool_)
@@ -69,7 +81,7 @@ def _informal(
             own = min(1.0, own * (1.0 + canvass if interested[a] and interested[b] else 1.0))
         by_contract = contract_contact * (1.0 if contract[a, b] > 0 else 0.0)
         touched[k] = draws[k] < 1.0 - (1.0 - own) * (1.0 - by_contract)
-    _strongest_contact(
+    record_contacts(
         i[touched], j[touched], gain, reach, month_contact, month_trust_gain, month_reach
     )
 
@@ -130,7 +142,7 @@ def _tie_month(
     """
     protection = np.ones(len(i), dtype=np.float32)
     if embedded > 0:
-        # In float32, as ``embeddedness`` computes it, so both give the same numbers.
+        # Jaccard overlap of the two peers' other contacts, in float32 (exact for counts).
         degree = np.zeros(len(alive), dtype=np.int64)
         for a in range(len(alive)):
             for b in range(len(alive)):

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from simulation.state import State, _strongest_contact
+from simulation.state import State, record_contacts
 from simulation.tools import Tool, ToolArrays
 
 
@@ -130,9 +130,31 @@ class _Parameters(NamedTuple):
 
 @njit(cache=True)
 def _run_month(
-    used, chance, gathers, group_size, n_encounters, tie_formation, contact, trust_gain,
-    transfer, broadcast, reflection, q, engaged, exposure, similarity, alive, trust, age,
-    contract, attended, month_reflection, month_contact, month_trust_gain, month_reach, rng,
+    used,
+    chance,
+    gathers,
+    group_size,
+    n_encounters,
+    tie_formation,
+    contact,
+    trust_gain,
+    transfer,
+    broadcast,
+    reflection,
+    q,
+    engaged,
+    exposure,
+    similarity,
+    alive,
+    trust,
+    age,
+    contract,
+    attended,
+    month_reflection,
+    month_contact,
+    month_trust_gain,
+    month_reach,
+    rng,
 ):  # pragma: no cover - compiled; tested through run_tools, form_groups and encounters
     """The loop over this month's tool uses (see ``run_tools``); returns the four counts.
 
@@ -169,19 +191,39 @@ def _run_month(
             )
             if len(i):
                 met = _form_ties(
-                    i, j, rng.random((2, len(i))), alive, trust, age, contract, similarity,
-                    tie_formation[g], q.similarity_exponent, q.peer_contracts, q.initial_trust,
+                    i,
+                    j,
+                    rng.random((2, len(i))),
+                    alive,
+                    trust,
+                    age,
+                    contract,
+                    similarity,
+                    tie_formation[g],
+                    q.similarity_exponent,
+                    q.peer_contracts,
+                    q.initial_trust,
                     q.contract_months,
                 )
-                _strongest_contact(
-                    i[met], j[met], trust_gain[g], transfer[g], month_contact, month_trust_gain,
+                record_contacts(
+                    i[met],
+                    j[met],
+                    trust_gain[g],
+                    transfer[g],
+                    month_contact,
+                    month_trust_gain,
                     month_reach,
                 )
         if contact[g] > 0:
             i, j = _tied_pairs(attendees, alive)
             touch = rng.random(len(i)) < contact[g]
-            _strongest_contact(
-                i[touch], j[touch], trust_gain[g], transfer[g], month_contact, month_trust_gain,
+            record_contacts(
+                i[touch],
+                j[touch],
+                trust_gain[g],
+                transfer[g],
+                month_contact,
+                month_trust_gain,
                 month_reach,
             )
     return counts
@@ -219,8 +261,13 @@ def form_groups(
     matching = float(p.levers.matching)
     prior = matching + (1.0 - matching) * p.contact.prior_contact
     return _group(
-        np.asarray(attendees, dtype=np.int64), int(size), state.ties.similarity, state.ties.alive,
-        matching, prior, rng,
+        np.asarray(attendees, dtype=np.int64),
+        int(size),
+        state.ties.similarity,
+        state.ties.alive,
+        matching,
+        prior,
+        rng,
     )
 
 
@@ -315,9 +362,14 @@ def encounters(
     """
     matching = float(p.levers.matching)
     return _encounter_pairs(
-        np.asarray(attendees, dtype=np.int64), np.asarray(labels, dtype=np.int64),
-        int(n_encounters), state.ties.similarity, state.ties.alive, matching,
-        matching + (1.0 - matching) * p.contact.prior_contact, rng,
+        np.asarray(attendees, dtype=np.int64),
+        np.asarray(labels, dtype=np.int64),
+        int(n_encounters),
+        state.ties.similarity,
+        state.ties.alive,
+        matching,
+        matching + (1.0 - matching) * p.contact.prior_contact,
+        rng,
     )
 
 
@@ -335,7 +387,14 @@ def _encounter_pairs(
                 met[a, b] = labels[a] == labels[b]
     else:
         met = _meet_in_groups(
-            attendees, labels, sizes, n_encounters, similarity, alive, matching, prior,
+            attendees,
+            labels,
+            sizes,
+            n_encounters,
+            similarity,
+            alive,
+            matching,
+            prior,
             rng.random((n_encounters, m, 2)),
         )
     a, b = np.nonzero(met)
@@ -466,10 +525,3 @@ def _form_ties(
             age[a, b] = age[b, a] = 0
             contract[a, b] = contract[b, a] = months
     return met
-
-
-def mark_contact(
-    state: State, i: np.ndarray, j: np.ndarray, trust_gain: float, reach: np.ndarray
-) -> None:
-    """Record a contact on ties (i, j) this month, keeping the strongest of several."""
-    state.month.add_contact(i, j, trust_gain, reach)
