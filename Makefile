@@ -10,7 +10,7 @@ OUT ?= results/baseline
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench clean notebooks explorer-screenshot
+.PHONY: run test lint bench clean notebooks explorer-screenshot validate figures
 
 $(STAMP): pyproject.toml
 	@$(BOOT_PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python >= 3.12 is needed (Mesa 3.5); install 3.12.1 with pyenv")'
@@ -48,6 +48,19 @@ validate: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/throughput.py
+	$(PY) benchmarks/sweep.py
+
+# The README's figures (docs/figures): two runs, then the default sensitivity analysis
+# (about 25 minutes on 2 cores; it resumes if interrupted).
+figures: $(STAMP)
+	$(VENV)/bin/hourglass run baseline --seed 1 --out results/readme/baseline
+	cp results/readme/baseline/hourglass.png docs/figures/hourglass-baseline.png
+	$(VENV)/bin/hourglass run baseline --seed 1 --out results/readme/joint-reflection \
+		--set tools.joint_peer_activities=1 --set tools.multi_peer_reflection=0.6
+	cp results/readme/joint-reflection/hourglass.png docs/figures/hourglass-joint-reflection.png
+	$(VENV)/bin/hourglass sensitivity
+	cp results/sensitivity/report/heatmap_ST.png docs/figures/sensitivity-ST.png
+	cp results/sensitivity/report/time_orgs_changed.png docs/figures/sensitivity-time-orgs_changed.png
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats
 from tqdm import tqdm
 
-from analysis.executors import Model, chunked, default_chunk_size, get_executor
+from analysis.executors import Model, chunked, get_executor
 from analysis.seeds import replicate_seeds
 from simulation.errors import HourglassError
 
@@ -78,11 +78,11 @@ def run_arms(
     runs = [
         (arm * replicates + r, arms[arm][1], seeds[r]) for arm in (0, 1) for r in range(replicates)
     ]
-    size = chunk_size or default_chunk_size(len(runs), runner.workers)
     tasks = []
     for arm in (0, 1):
         mine = [run for run in runs if run[0] // replicates == arm]
-        tasks.extend((arms[arm][0], chunk) for chunk in chunked(mine, size))
+        chunks = chunked(mine, chunk_size, workers=runner.workers)
+        tasks.extend((arms[arm][0], chunk) for chunk in chunks)
     results: dict[int, dict[str, float]] = {}
     try:
         with tqdm(total=len(runs), unit="run", disable=not progress, desc="compare") as bar:

@@ -194,21 +194,40 @@ def get_executor(executor: str | Any = "processes", workers: int | None = None) 
     )
 
 
-def default_chunk_size(n_runs: int, workers: int) -> int:
-    """Runs per task: about 16 tasks per worker, clamped to 1..500.
+MAX_CHUNK = 500
 
-    Enough tasks to balance load (the last task of a worker is at most a sixteenth of its
-    share) and to stream results to the store often (each completed task is one part file),
-    few enough that task overhead stays small.
+
+def chunked(runs: Sequence[Run], size: int | None = None, *, workers: int = 1) -> list[list[Run]]:
+    """Split runs into consecutive tasks.
+
+    With ``size``, every task has ``size`` runs (the last fewer). By default tasks shrink
+    as the work runs out (guided self-scheduling, Polychronopoulos & Kuck 1987): each takes
+    a quarter of one worker's share of the runs not yet assigned, at most ``MAX_CHUNK`` and
+    at least a 64th of one worker's share of all runs (or ``MAX_CHUNK // 16`` if smaller).
+    Large early tasks keep per-task overhead small; small last tasks let the workers
+    finish together instead of one waiting for the other's last big task (runs at
+    different design points differ in cost several-fold). Each completed task is one
+    part file of a sweep's store.
+
+    Args:
+        runs: The runs, in order.
+        size: Fixed runs per task, or ``None`` for decreasing sizes.
+        workers: Workers sharing the tasks (for the default sizes).
+
+    Returns:
+        The tasks' runs, in the original order.
     """
-    if n_runs <= 0:
-        return 1
-    return max(1, min(500, -(-n_runs // (16 * max(1, workers)))))
-
-
-def chunked(runs: Sequence[Run], size: int) -> list[list[Run]]:
-    """Split runs into consecutive chunks of at most ``size``."""
-    return [list(runs[i : i + size]) for i in range(0, len(runs), size)]
+    if size is not None:
+        return [list(runs[i : i + size]) for i in range(0, len(runs), size)]
+    workers = max(1, workers)
+    smallest = max(1, min(MAX_CHUNK // 16, -(-len(runs) // (64 * workers))))
+    chunks, start = [], 0
+    while start < len(runs):
+        left = len(runs) - start
+        take = min(left, MAX_CHUNK, max(smallest, -(-left // (4 * workers))))
+        chunks.append(list(runs[start : start + take]))
+        start += take
+    return chunks
 
 
 # -- Dask workers and glibc malloc --------------------------------------------------------
@@ -247,8 +266,8 @@ def _dask_environment() -> Iterator[None]:
 def local_cluster(n_workers: int = 2, threads_per_worker: int = 1, **kwargs: Any) -> Any:
     """Start a local Dask cluster of worker processes and return a connected client.
 
-    Workers keep glibc's dynamic malloc thresholds (see ``_dask_environment``) and do
-    not profile their tasks. Close
+    Workers keep glibc's dynamic malloc thresholds (see ``_dask_environment``), do not
+    profile their tasks and check their event loop once a second. Close
     the returned client and its cluster with ``client.close(); client.cluster.close()``
     or use :func:`dask_client` as a context manager.
 
@@ -263,9 +282,12 @@ def local_cluster(n_workers: int = 2, threads_per_worker: int = 1, **kwargs: Any
     import dask  # noqa: PLC0415 - optional at import
     from distributed import Client, LocalCluster  # noqa: PLC0415 - optional at import
 
-    # The workers' statistical profiler samples the running task's stack every 10 ms: a few
-    # per cent of a CPU-bound model's time, for a dashboard nobody looks at in a sweep.
-    with _dask_environment(), dask.config.set({"distributed.worker.profile.enabled": False}):
+    # Both wake a worker's event-loop thread many times a second, and each wake takes the
+    # GIL from the running model: the statistical profiler (every 10 ms, for a dashboard
+    # nobody looks at in a sweep) and the tick that watches for a blocked loop (every 20 ms;
+    # at 1 s a 1200 x 2 run LHS took 22.0-22.4 s instead of 23.2-24.3 s, benchmarks/sweep.py).
+    quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s"}
+    with _dask_environment(), dask.config.set(quiet):
         cluster = LocalCluster(
             n_workers=n_workers,
             threads_per_worker=threads_per_worker,

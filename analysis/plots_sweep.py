@@ -8,6 +8,7 @@ Every function takes the DataFrame the matching analysis returns and gives back 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib as mpl
 
@@ -20,6 +21,26 @@ from matplotlib.figure import Figure
 
 def _short(name: str) -> str:
     return name.removeprefix("levers.").removeprefix("tools.")
+
+
+def _colours(n: int) -> list[Any]:
+    """Distinct colours for n lines: tab10 up to 10, tab20 beyond (12 factors by default)."""
+    if n <= 10:
+        return [mpl.colormaps["tab10"](k) for k in range(n)]
+    # tab20's ten dark hues first, then the light ones, so neighbours differ in hue
+    order = [*range(0, 20, 2), *range(1, 20, 2)]
+    return [mpl.colormaps["tab20"](order[k % 20]) for k in range(n)]
+
+
+def _index_range(ax: Any) -> None:
+    """Clip the y axis to where Sobol' indices can lie, give or take estimation error.
+
+    At small n a bootstrap interval can span several units; drawn in full it flattens
+    every other line to zero, so the axis keeps to [-0.25, 1.25] and the interval runs
+    off the edge, which reads as "not converged" at a glance.
+    """
+    low, high = ax.get_ylim()
+    ax.set_ylim(max(low, -0.25), min(high, 1.25))
 
 
 def sobol_bars(indices: pd.DataFrame, title: str = "") -> Figure:
@@ -78,14 +99,17 @@ def time_lines(frame: pd.DataFrame, index: str = "ST", title: str = "") -> Figur
     """One line per parameter: ``index`` against month (from ``time_resolved``)."""
     fig = Figure(figsize=(6.5, 4.0), layout="constrained")
     ax = fig.add_subplot()
-    for name, part in frame.groupby("parameter", sort=False):
-        ax.plot(part["month"], part[index], marker="o", label=_short(str(name)))
+    groups = list(frame.groupby("parameter", sort=False))
+    for (name, part), colour in zip(groups, _colours(len(groups)), strict=True):
+        ax.plot(part["month"], part[index], marker="o", color=colour, label=_short(str(name)))
         conf = f"{index}_conf"
         if conf in part:
             ax.fill_between(part["month"], part[index] - part[conf], part[index] + part[conf],
-                            alpha=0.12)
+                            color=colour, alpha=0.12)
     ax.set_xlabel("month")
     ax.set_ylabel(index)
+    if index in ("S1", "ST", "S2"):
+        _index_range(ax)
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=7, ncol=2)
     return fig
@@ -96,12 +120,15 @@ def convergence_lines(frame: pd.DataFrame, index: str = "ST", title: str = "") -
     fig = Figure(figsize=(6.5, 4.0), layout="constrained")
     ax = fig.add_subplot()
     conf = f"{index}_conf"
-    for name, part in frame.groupby("parameter", sort=False):
-        ax.errorbar(part["n"], part[index], yerr=part.get(conf),
+    groups = list(frame.groupby("parameter", sort=False))
+    for (name, part), colour in zip(groups, _colours(len(groups)), strict=True):
+        ax.errorbar(part["n"], part[index], yerr=part.get(conf), color=colour,
                     marker="o", capsize=2, label=_short(str(name)))
     ax.set_xscale("log", base=2)
     ax.set_xlabel("sample size n (nested subsets of one design)")
     ax.set_ylabel(index)
+    if index in ("S1", "ST", "S2"):
+        _index_range(ax)
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=7, ncol=2)
     return fig

@@ -22,7 +22,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from analysis.designs import Design, make_design
-from analysis.executors import Model, chunked, default_chunk_size, get_executor
+from analysis.executors import Model, chunked, get_executor
 from analysis.seeds import run_seed
 from analysis.space import Space
 from analysis.store import Store, read_store
@@ -182,7 +182,7 @@ def run_sweep(
             memory.
         executor: ``"serial"``, ``"processes"`` or a ``dask.distributed.Client``.
         workers: Process count for ``"processes"`` (default: all cores).
-        chunk_size: Runs per task (default: about 8 tasks per worker, at most 500).
+        chunk_size: Runs per task (default: shrinking tasks, see :func:`chunked`).
         progress: Show a tqdm progress bar (rate and time left).
         second_order: Sobol only: sample for second-order indices too.
         num_levels: Morris only: grid levels.
@@ -224,8 +224,7 @@ def run_sweep(
     ]
     if pending:
         runner = get_executor(executor, workers)
-        size = chunk_size or default_chunk_size(len(pending), runner.workers)
-        tasks = [(model, chunk) for chunk in chunked(pending, size)]
+        tasks = [(model, c) for c in chunked(pending, chunk_size, workers=runner.workers)]
         bar = tqdm(total=total, initial=total - len(pending), unit="run", disable=not progress,
                    desc=f"sweep {design}", smoothing=0.05, dynamic_ncols=True)
         try:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.executors import chunked, default_chunk_size, get_executor
+from analysis.executors import chunked, get_executor
 from analysis.experiments import InstrumentedModel, no_peer_learning
 from analysis.hourglass_adapter import tool_groups
 from analysis.seeds import replicate_seeds
@@ -364,8 +364,8 @@ def run_replicates(
     runner = get_executor(executor, workers)
     results: dict[int, dict[str, float]] = {}
     try:
-        size = default_chunk_size(len(runs), runner.workers)
-        for chunk in runner.imap_unordered([(model, c) for c in chunked(runs, size)]):
+        tasks = [(model, c) for c in chunked(runs, workers=runner.workers)]
+        for chunk in runner.imap_unordered(tasks):
             results.update(chunk)
     finally:
         runner.close()

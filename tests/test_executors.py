@@ -9,7 +9,6 @@ import sweep_models
 from analysis.executors import (
     DaskExecutor,
     chunked,
-    default_chunk_size,
     get_executor,
     local_cluster,
     run_chunk,
@@ -69,9 +68,20 @@ def test_run_chunk_and_chunking():
     assert out[0][0] == 7
     assert set(out[0][1]) == {"y", "z@12", "z@24", "noise"}
     assert [len(c) for c in chunked(list(range(11)), 4)] == [4, 4, 3]
-    assert default_chunk_size(100_000, 2) == 500
-    assert default_chunk_size(100, 2) == 4
-    assert default_chunk_size(3, 8) == 1
+
+
+@pytest.mark.parametrize(("n", "workers"), [(0, 2), (3, 8), (100, 2), (2400, 2), (143_360, 2)])
+def test_default_tasks_shrink_as_the_work_runs_out(n, workers):
+    runs = list(range(n))
+    chunks = chunked(runs, workers=workers)
+    assert [r for c in chunks for r in c] == runs  # every run once, in order
+    sizes = [len(c) for c in chunks]
+    assert all(1 <= s <= 500 for s in sizes)
+    assert sizes == sorted(sizes, reverse=True)
+    if n >= 2400:
+        # the last task of each worker is a small part of its share: the workers end together
+        assert max(sizes[-workers:]) <= max(1, n // (64 * workers)) + 1
+        assert len(chunks) <= n / 500 + 32 * workers  # few tasks: little overhead
 
 
 def test_unknown_executor():
