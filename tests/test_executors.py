@@ -34,6 +34,15 @@ def test_processes_bit_identical(serial_runs, workers):
     pd.testing.assert_frame_equal(_sweep("processes", workers), serial_runs, check_exact=True)
 
 
+def _worker_config() -> tuple[object, object]:
+    import dask
+
+    return (
+        dask.config.get("distributed.worker.profile.enabled"),
+        dask.config.get("distributed.admin.tick.interval"),
+    )
+
+
 def test_dask_local_cluster_bit_identical(serial_runs):
     client = local_cluster(n_workers=2)
     try:
@@ -43,6 +52,9 @@ def test_dask_local_cluster_bit_identical(serial_runs):
         envs = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
         assert set(envs.values()) == {None}
         assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
+        # and their event loops leave the GIL to the model (no profiler, a 1 s tick)
+        quiet = client.run(_worker_config)
+        assert set(quiet.values()) == {(False, "1s")}
         runs = _sweep(client)
         pd.testing.assert_frame_equal(runs, serial_runs, check_exact=True)
         # pure=False: identical stochastic tasks are all run, not deduplicated
