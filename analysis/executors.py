@@ -197,6 +197,16 @@ def get_executor(executor: str | Any = "processes", workers: int | None = None) 
 MAX_CHUNK = 500
 
 
+def check_chunk_size(size: int | None) -> None:
+    """Refuse a task size other than ``None`` (the default sizes) or an integer >= 1.
+
+    Raises:
+        HourglassError: ``size`` is 0, negative or not an integer.
+    """
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise HourglassError(f"chunk_size: must be an integer >= 1 (runs per task), got {size!r}")
+
+
 def chunked(runs: Sequence[Run], size: int | None = None, *, workers: int = 1) -> list[list[Run]]:
     """Split runs into consecutive tasks.
 
@@ -216,7 +226,11 @@ def chunked(runs: Sequence[Run], size: int | None = None, *, workers: int = 1) -
 
     Returns:
         The tasks' runs, in the original order.
+
+    Raises:
+        HourglassError: ``size`` is not ``None`` or an integer >= 1.
     """
+    check_chunk_size(size)
     if size is not None:
         return [list(runs[i : i + size]) for i in range(0, len(runs), size)]
     workers = max(1, workers)

@@ -32,13 +32,15 @@ def _colours(n: int) -> list[Any]:
     return [mpl.colormaps["tab20"](order[k % 20]) for k in range(n)]
 
 
-def _index_range(ax: Any) -> None:
-    """Clip the y axis to where Sobol' indices can lie, give or take estimation error.
+def _index_range(ax: Any, index: str) -> None:
+    """For Sobol' indices, clip the y axis to where they can lie, give or take error.
 
     At small n a bootstrap interval can span several units; drawn in full it flattens
     every other line to zero, so the axis keeps to [-0.25, 1.25] and the interval runs
     off the edge, which reads as "not converged" at a glance.
     """
+    if index not in ("S1", "ST", "S2"):
+        return
     low, high = ax.get_ylim()
     ax.set_ylim(max(low, -0.25), min(high, 1.25))
 
@@ -108,8 +110,7 @@ def time_lines(frame: pd.DataFrame, index: str = "ST", title: str = "") -> Figur
                             color=colour, alpha=0.12)
     ax.set_xlabel("month")
     ax.set_ylabel(index)
-    if index in ("S1", "ST", "S2"):
-        _index_range(ax)
+    _index_range(ax, index)
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=7, ncol=2)
     return fig
@@ -127,8 +128,7 @@ def convergence_lines(frame: pd.DataFrame, index: str = "ST", title: str = "") -
     ax.set_xscale("log", base=2)
     ax.set_xlabel("sample size n (nested subsets of one design)")
     ax.set_ylabel(index)
-    if index in ("S1", "ST", "S2"):
-        _index_range(ax)
+    _index_range(ax, index)
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=7, ncol=2)
     return fig

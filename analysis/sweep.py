@@ -22,7 +22,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from analysis.designs import Design, make_design
-from analysis.executors import Model, chunked, get_executor
+from analysis.executors import Model, check_chunk_size, chunked, get_executor
 from analysis.seeds import run_seed
 from analysis.space import Space
 from analysis.store import Store, read_store
@@ -200,6 +200,7 @@ def run_sweep(
         space = Space(space)
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         raise HourglassError(f"sweep: replicates must be a positive integer, got {replicates!r}")
+    check_chunk_size(chunk_size)  # before the store exists: a bad size must leave nothing
     the_design = make_design(
         design, space, samples, seed, second_order=second_order, num_levels=num_levels
     )

@@ -11,10 +11,9 @@ included; the Dask cluster is started before timing and its start-up printed apa
 Each executor is timed ``--repeat`` times and the fastest counts, as with ``timeit``:
 other work on a shared machine only ever adds time. Results are checked bit-identical
 across executors. ``--sobol-full`` measures a Sobol' sweep of the same space at a small N
-on 2 processes and extrapolates linearly in the
-number of runs to N=1024 x 10 replicates (labelled as extrapolated); with
-``--sobol-measure`` it times the default analysis itself (``hourglass sensitivity``
-without Morris: every run, then indices and figures).
+on 2 processes and extrapolates linearly in the number of runs to N=1024 x 10 replicates
+(labelled as extrapolated); with ``--sobol-measure`` it times the default analysis itself
+(``hourglass sensitivity`` without Morris: every run, then indices and figures).
 """
 
 from __future__ import annotations

@@ -80,6 +80,9 @@ def test_run_chunk_and_chunking():
     assert out[0][0] == 7
     assert set(out[0][1]) == {"y", "z@12", "z@24", "noise"}
     assert [len(c) for c in chunked(list(range(11)), 4)] == [4, 4, 3]
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(HourglassError, match="chunk_size: must be an integer >= 1"):
+            chunked(list(range(11)), bad)
 
 
 @pytest.mark.parametrize(("n", "workers"), [(0, 2), (3, 8), (100, 2), (2400, 2), (143_360, 2)])

@@ -87,7 +87,10 @@ def test_sweep_command_and_resume(tmp_path, capsys):
      (["--vary", "levers.trust=0:1", "--design", "sobol", "--samples", "12"],
       "samples N=12 must be a power of 2"),
      ([], "nothing to vary; give --vary KEY=lo:hi or --space FILE"),
-     (["--space", "sweeps/missing.toml"], "sweeps/missing.toml: no such space file")],
+     (["--space", "sweeps/missing.toml"], "sweeps/missing.toml: no such space file"),
+     (["--vary", "levers.trust=0:1", "--chunk-size", "0"],
+      "chunk_size: must be an integer >= 1 (runs per task), got 0"),
+     (["--vary", "levers.trust=0:1", "--chunk-size", "-3"], "got -3")],
 )
 def test_sweep_command_refusals(tmp_path, capsys, args, message):
     code = main(["sweep", "baseline", "--out", str(tmp_path / "x"), "--no-progress", *args])
@@ -95,6 +98,7 @@ def test_sweep_command_refusals(tmp_path, capsys, args, message):
     err = capsys.readouterr().err
     assert message in err
     assert err.count("\n") == 1
+    assert not (tmp_path / "x").exists()  # nothing that could pass for a (complete) store
 
 
 def test_sensitivity_command_tiny(tmp_path, capsys):

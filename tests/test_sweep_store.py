@@ -144,6 +144,15 @@ KILLED_SWEEP = textwrap.dedent(
 )
 
 
+def _wait_for_parts(proc: subprocess.Popen, store: Path, n: int) -> None:
+    """Wait until the running sweep has stored n parts; fail if it ended first."""
+    deadline = time.monotonic() + 60
+    while len(_parts(store)) < n:
+        assert proc.poll() is None, "the sweep ended before it could be stopped"
+        assert time.monotonic() < deadline, "no part files appeared"
+        time.sleep(0.02)
+
+
 def test_resume_after_kill_9(tmp_path, monkeypatch):
     store = tmp_path / "killed"
     script = KILLED_SWEEP.format(tests=str(TESTS), space=SPACE, store=str(store))
@@ -152,11 +161,7 @@ def test_resume_after_kill_9(tmp_path, monkeypatch):
     proc = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=ROOT,
                             start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while len(_parts(store)) < 3:
-            assert proc.poll() is None, "the sweep ended before it could be killed"
-            assert time.monotonic() < deadline, "no part files appeared"
-            time.sleep(0.02)
+        _wait_for_parts(proc, store, 3)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its worker processes
         proc.wait()
@@ -191,11 +196,7 @@ def test_resume_after_ctrl_c_from_the_command_line(tmp_path):
     proc = subprocess.Popen([*command, "--out", str(store)], cwd=ROOT, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while len(_parts(store)) < 3:
-            assert proc.poll() is None, "the sweep ended before it could be interrupted"
-            assert time.monotonic() < deadline, "no part files appeared"
-            time.sleep(0.02)
+        _wait_for_parts(proc, store, 3)
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
