@@ -1,7 +1,12 @@
-"""Scenario sweeps and sensitivity analysis for the Hourglass model.
+"""A general experiment engine for any ``model(params, seed) -> {output: float}``.
+
+Spaces, designs, seeds, executors, a resumable store, sweeps, sensitivity analysis and paired
+comparison. It imports nothing of a particular model: the Hourglass study plugs its model in
+through :mod:`hourglass.adapter`.
 
 Example:
-    >>> from analysis import Space, run_sweep, sobol, hourglass_model
+    >>> from analysis import Space, run_sweep, sobol
+    >>> from hourglass import hourglass_model
     >>> space = Space({"levers.trust": (0.0, 1.0), "levers.share_forward": (0.0, 1.0)})
     >>> sweep = run_sweep(hourglass_model, space, design="sobol", samples=64, replicates=5,
     ...                   store="runs/trust")                       # doctest: +SKIP
@@ -14,6 +19,7 @@ from typing import Any
 # Names are imported on first use (PEP 562): a worker process that only unpickles
 # ``HourglassModel`` then loads the model, not SALib, SciPy's statistics and the plots.
 _WHERE = {
+    "AnalysisError": "analysis.errors",
     "compare": "analysis.compare",
     "paired_summary": "analysis.compare",
     "run_arms": "analysis.compare",
@@ -21,8 +27,6 @@ _WHERE = {
     "make_design": "analysis.designs",
     "dask_client": "analysis.executors",
     "local_cluster": "analysis.executors",
-    "HourglassModel": "analysis.hourglass_adapter",
-    "hourglass_model": "analysis.hourglass_adapter",
     "replicate_seeds": "analysis.seeds",
     "run_seed": "analysis.seeds",
     "analyse": "analysis.sensitivity",
@@ -41,11 +45,18 @@ _WHERE = {
 }
 
 
+_MOVED = ("HourglassModel", "hourglass_model")
+
+
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
         value = getattr(import_module(_WHERE[name]), name)
         globals()[name] = value
         return value
+    if name in _MOVED:
+        raise AttributeError(
+            f"analysis.{name} is part of the Hourglass study now: from hourglass import {name}"
+        )
     raise AttributeError(f"module 'analysis' has no attribute {name!r}")
 
 
@@ -54,16 +65,15 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AnalysisError",
     "Design",
     "Group",
-    "HourglassModel",
     "Space",
     "Sweep",
     "analyse",
     "compare",
     "convergence",
     "dask_client",
-    "hourglass_model",
     "load_sweep",
     "local_cluster",
     "make_design",

@@ -29,9 +29,9 @@ import pandas as pd
 from scipy import stats
 from tqdm import tqdm
 
+from analysis.errors import AnalysisError
 from analysis.executors import Model, chunked, get_executor
 from analysis.seeds import replicate_seeds
-from simulation.errors import HourglassError
 
 COLUMNS = [
     "mean_a", "mean_b", "diff", "ci_low", "ci_high", "sd_diff", "d_z", "d_av", "p_value", "n",
@@ -43,10 +43,10 @@ Arm = Model | tuple[Model, Mapping[str, Any]]
 def _arm(arm: Arm, label: str) -> tuple[Model, dict[str, Any]]:
     if isinstance(arm, tuple):
         if len(arm) != 2 or not callable(arm[0]) or not isinstance(arm[1], Mapping):
-            raise HourglassError(f"compare: arm {label} must be a model or (model, params)")
+            raise AnalysisError(f"compare: arm {label} must be a model or (model, params)")
         return arm[0], dict(arm[1])
     if not callable(arm):
-        raise HourglassError(f"compare: arm {label} must be a model or (model, params)")
+        raise AnalysisError(f"compare: arm {label} must be a model or (model, params)")
     return arm, {}
 
 
@@ -67,7 +67,7 @@ def run_arms(
         Two DataFrames (A, B) indexed by replicate with a ``seed`` column and outputs.
     """
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2:
-        raise HourglassError(f"compare: replicates must be an integer >= 2, got {replicates!r}")
+        raise AnalysisError(f"compare: replicates must be an integer >= 2, got {replicates!r}")
     seeds = replicate_seeds(seed, replicates)
     arms = [_arm(a, "A"), _arm(b, "B")]
     for model, params in arms:
@@ -116,7 +116,7 @@ def paired_summary(
         ci_high, sd_diff, d_z, d_av, p_value, n.
     """
     if not runs_a.index.equals(runs_b.index):
-        raise HourglassError("compare: arms A and B have different replicates")
+        raise AnalysisError("compare: arms A and B have different replicates")
     outcomes = [c for c in runs_a.columns if c != "seed" and c in runs_b.columns]
     rows = []
     for name in outcomes:
@@ -172,7 +172,7 @@ def compare(
     if outcomes is not None:
         unknown = [o for o in outcomes if o not in table.index]
         if unknown:
-            raise HourglassError(
+            raise AnalysisError(
                 f"compare: outcome {unknown[0]!r} is unknown; allowed: {', '.join(table.index)}"
             )
         table = table.loc[list(outcomes)]

@@ -24,9 +24,9 @@ from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 from scipy.stats import qmc
 
+from analysis.errors import AnalysisError
 from analysis.seeds import design_seed
 from analysis.space import Space
-from simulation.errors import HourglassError
 
 KINDS = ("grid", "lhs", "sobol", "morris")
 
@@ -96,24 +96,24 @@ def make_design(
         The design.
 
     Raises:
-        HourglassError: Unknown kind or a sample size the kind does not allow.
+        AnalysisError: Unknown kind or a sample size the kind does not allow.
     """
     if kind not in KINDS:
-        raise HourglassError(f"design: kind {kind!r} is unknown; allowed: {', '.join(KINDS)}")
+        raise AnalysisError(f"design: kind {kind!r} is unknown; allowed: {', '.join(KINDS)}")
     if not isinstance(samples, int | np.integer) or isinstance(samples, bool) or samples < 1:
-        raise HourglassError(f"design {kind}: samples must be a positive integer, got {samples!r}")
+        raise AnalysisError(f"design {kind}: samples must be a positive integer, got {samples!r}")
     samples = int(samples)
     rng_seed = design_seed(seed)
     if kind == "grid":
         if samples < 2:
-            raise HourglassError("design grid: samples (levels per continuous factor) must be >= 2")
+            raise AnalysisError("design grid: samples (levels per continuous factor) must be >= 2")
         unit = np.array(list(itertools.product(*space.grid_levels(samples))), dtype=float)
     elif kind == "lhs":
         unit = qmc.LatinHypercube(d=space.dim, rng=np.random.default_rng(rng_seed)).random(samples)
     elif kind == "sobol":
         if not _is_power_of_two(samples):
             lower = 1 << (samples.bit_length() - 1)
-            raise HourglassError(
+            raise AnalysisError(
                 f"design sobol: samples N={samples} must be a power of 2 (e.g. {lower} or "
                 f"{lower * 2}); the Sobol' sequence is balanced only at powers of 2"
             )
@@ -122,11 +122,11 @@ def make_design(
         )
     else:
         if num_levels < 2 or num_levels % 2:
-            raise HourglassError(
+            raise AnalysisError(
                 f"design morris: num_levels must be even and >= 2, got {num_levels}"
             )
         if samples < 2:
-            raise HourglassError("design morris: samples (trajectories) must be >= 2")
+            raise AnalysisError("design morris: samples (trajectories) must be >= 2")
         unit = morris_sample.sample(space.problem(), samples, num_levels=num_levels, seed=rng_seed)
     return Design(
         kind=kind,

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from simulation.errors import HourglassError
+from analysis.errors import AnalysisError
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class ProcessExecutor:
 
     def __init__(self, workers: int | None = None) -> None:
         if workers is not None and workers < 1:
-            raise HourglassError(f"executor: workers must be >= 1, got {workers}")
+            raise AnalysisError(f"executor: workers must be >= 1, got {workers}")
         self.workers = workers or os.cpu_count() or 1
         self._pool: cf.ProcessPoolExecutor | None = None
 
@@ -178,7 +178,7 @@ def get_executor(executor: str | Any = "processes", workers: int | None = None) 
         An executor.
 
     Raises:
-        HourglassError: Unknown executor spec.
+        AnalysisError: Unknown executor spec.
     """
     if executor == "serial":
         return SerialExecutor()
@@ -188,7 +188,7 @@ def get_executor(executor: str | Any = "processes", workers: int | None = None) 
         return DaskExecutor(executor)
     if hasattr(executor, "imap_unordered"):
         return executor
-    raise HourglassError(
+    raise AnalysisError(
         f"executor: {executor!r} is unknown; allowed: 'serial', 'processes' or a "
         "dask.distributed.Client"
     )
@@ -201,10 +201,10 @@ def check_chunk_size(size: int | None) -> None:
     """Refuse a task size other than ``None`` (the default sizes) or an integer >= 1.
 
     Raises:
-        HourglassError: ``size`` is 0, negative or not an integer.
+        AnalysisError: ``size`` is 0, negative or not an integer.
     """
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
-        raise HourglassError(f"chunk_size: must be an integer >= 1 (runs per task), got {size!r}")
+        raise AnalysisError(f"chunk_size: must be an integer >= 1 (runs per task), got {size!r}")
 
 
 def chunked(runs: Sequence[Run], size: int | None = None, *, workers: int = 1) -> list[list[Run]]:
@@ -228,7 +228,7 @@ def chunked(runs: Sequence[Run], size: int | None = None, *, workers: int = 1) -
         The tasks' runs, in the original order.
 
     Raises:
-        HourglassError: ``size`` is not ``None`` or an integer >= 1.
+        AnalysisError: ``size`` is not ``None`` or an integer >= 1.
     """
     check_chunk_size(size)
     if size is not None:
@@ -333,7 +333,7 @@ def dask_client(
         try:
             client = Client(address, timeout="10s")
         except OSError as exc:
-            raise HourglassError(f"--scheduler {address}: cannot connect ({exc})") from None
+            raise AnalysisError(f"--scheduler {address}: cannot connect ({exc})") from None
         try:
             yield client
         finally:

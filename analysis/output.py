@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from simulation.errors import HourglassError
+from analysis.errors import AnalysisError
 
 COMPLETE_MARKER = "summary.json"
 
@@ -22,11 +22,11 @@ def staged_directory(out: Path | str, marker: str = COMPLETE_MARKER) -> Iterator
     same kind; anything else there is refused rather than deleted.
 
     Raises:
-        HourglassError: If ``out`` exists and is not an earlier result.
+        AnalysisError: If ``out`` exists and is not an earlier result.
     """
     out = Path(out)
     if out.exists() and not (out / marker).exists() and (not out.is_dir() or any(out.iterdir())):
-        raise HourglassError(
+        raise AnalysisError(
             f"--out {out}: exists and is not an hourglass result; choose another directory"
         )
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -34,9 +34,9 @@ from SALib.analyze import morris as morris_analyze
 from SALib.analyze import pawn as pawn_analyze
 from SALib.analyze import sobol as sobol_analyze
 
+from analysis.errors import AnalysisError
 from analysis.seeds import analysis_seed
 from analysis.sweep import Sweep
-from simulation.errors import HourglassError
 
 SOBOL_COLUMNS = ["S1", "S1_conf", "ST", "ST_conf"]
 MORRIS_COLUMNS = ["mu_star", "mu_star_conf", "sigma", "mu"]
@@ -46,7 +46,7 @@ _MONTH = re.compile(r"^(?P<name>.+)@(?P<month>\d+)$")
 
 def _require(sweep: Sweep, *kinds: str, method: str) -> None:
     if sweep.design.kind not in kinds:
-        raise HourglassError(
+        raise AnalysisError(
             f"{method}: needs a {' or '.join(kinds)} design; this sweep is {sweep.design.kind}"
         )
 
@@ -113,11 +113,11 @@ def sobol_second_order(
         DataFrame indexed by (parameter, other) with columns S2, S2_conf.
 
     Raises:
-        HourglassError: The design was not sampled with ``second_order=True``.
+        AnalysisError: The design was not sampled with ``second_order=True``.
     """
     _require(sweep, "sobol", method="sobol_second_order")
     if not sweep.design.second_order:
-        raise HourglassError(
+        raise AnalysisError(
             "sobol_second_order: the sweep was sampled without second_order=True; rerun it with"
             " second_order=True"
         )
@@ -277,11 +277,11 @@ def time_resolved(sweep: Sweep, output: str, **options: float) -> pd.DataFrame:
         Long DataFrame with columns month, parameter and the method's index columns.
 
     Raises:
-        HourglassError: The sweep has no month-indexed values of ``output``.
+        AnalysisError: The sweep has no month-indexed values of ``output``.
     """
     months = monthly_outputs(sweep, output)
     if not months:
-        raise HourglassError(
+        raise AnalysisError(
             f"time_resolved: no '{output}@<month>' outputs in the sweep; month-indexed "
             f"outputs: {sorted({m['name'] for c in sweep.outputs if (m := _MONTH.match(c))})}"
         )
@@ -325,10 +325,10 @@ def convergence(
     frames = []
     for n in sizes:
         if n > full or n < 2:
-            raise HourglassError(f"convergence: size {n} is outside 2..{full}")
+            raise AnalysisError(f"convergence: size {n} is outside 2..{full}")
         if kind == "sobol":
             if n & (n - 1):
-                raise HourglassError(f"convergence: sobol size {n} must be a power of 2")
+                raise AnalysisError(f"convergence: sobol size {n} must be a power of 2")
             per = (2 * dim + 2) if sweep.design.second_order else (dim + 2)
             sub = _SubSweep(sweep, n, sweep.design.unit[: n * per])
             raw = _sobol_raw(sub, y[: n * per], resamples, level)

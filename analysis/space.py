@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from simulation.errors import HourglassError
+from analysis.errors import AnalysisError
 
 Value = float | int | str | bool
 
@@ -116,11 +116,11 @@ def _is_number(x: object) -> bool:
 
 def _bounds(source: str, name: str, lo: object, hi: object) -> tuple[Any, Any]:
     if not (_is_number(lo) and _is_number(hi)):
-        raise HourglassError(f"{source}: {name}: bounds must be numbers, got ({lo!r}, {hi!r})")
+        raise AnalysisError(f"{source}: {name}: bounds must be numbers, got ({lo!r}, {hi!r})")
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise HourglassError(f"{source}: {name}: bounds must be finite, got ({lo}, {hi})")
+        raise AnalysisError(f"{source}: {name}: bounds must be finite, got ({lo}, {hi})")
     if lo >= hi:
-        raise HourglassError(
+        raise AnalysisError(
             f"{source}: {name}: bounds reversed or empty ({lo} >= {hi}); write (low, high)"
         )
     return lo, hi
@@ -132,32 +132,32 @@ def _factor(source: str, name: str, spec: object) -> Factor:  # noqa: PLR0911 - 
         return spec
     if isinstance(spec, Group):
         if not spec.keys or not all(isinstance(k, str) and k for k in spec.keys):
-            raise HourglassError(f"{source}: {name}: a group needs one or more key names")
+            raise AnalysisError(f"{source}: {name}: a group needs one or more key names")
         _bounds(source, name, spec.lo, spec.hi)
         return spec
     if spec is bool:
         return Discrete("bool", (False, True))
     if isinstance(spec, range):
         if len(spec) < 2:
-            raise HourglassError(f"{source}: {name}: an integer range needs two or more values")
+            raise AnalysisError(f"{source}: {name}: an integer range needs two or more values")
         return Discrete("int", tuple(spec))
     if isinstance(spec, tuple) and len(spec) == 3 and spec[0] == "int":
         lo, hi = _bounds(source, name, spec[1], spec[2])
         if not (isinstance(lo, int) and isinstance(hi, int)):
-            raise HourglassError(f"{source}: {name}: integer bounds must be integers")
+            raise AnalysisError(f"{source}: {name}: integer bounds must be integers")
         return Discrete("int", tuple(range(lo, hi + 1)))
     if isinstance(spec, tuple) and len(spec) == 2:
         lo, hi = _bounds(source, name, *spec)
         return Real(float(lo), float(hi))
     if isinstance(spec, list):
         if len(spec) < 2 or len(set(map(repr, spec))) != len(spec):
-            raise HourglassError(
+            raise AnalysisError(
                 f"{source}: {name}: choices must be a list of two or more distinct values"
             )
         if not all(isinstance(v, str | int | float | bool) for v in spec):
-            raise HourglassError(f"{source}: {name}: choices must be strings, numbers or booleans")
+            raise AnalysisError(f"{source}: {name}: choices must be strings, numbers or booleans")
         return Discrete("choice", tuple(spec))
-    raise HourglassError(
+    raise AnalysisError(
         f"{source}: {name}: unknown parameter kind {spec!r}; allowed: (lo, hi), ('int', lo, hi),"
         " range(...), [choices], bool, Group([...], lo, hi)"
     )
@@ -177,16 +177,16 @@ class Space:
 
     def __init__(self, factors: Mapping[str, object], source: str = "space") -> None:
         if not factors:
-            raise HourglassError(f"{source}: a space needs at least one parameter")
+            raise AnalysisError(f"{source}: a space needs at least one parameter")
         parsed: dict[str, Factor] = {}
         for name, spec in factors.items():
             if not isinstance(name, str) or not name:
-                raise HourglassError(f"{source}: parameter names must be non-empty strings")
+                raise AnalysisError(f"{source}: parameter names must be non-empty strings")
             parsed[name] = _factor(source, name, spec)
         keys = [k for n, f in parsed.items() for k in (f.keys if isinstance(f, Group) else [n])]
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
-            raise HourglassError(f"{source}: key {dupes[0]} is set by more than one parameter")
+            raise AnalysisError(f"{source}: key {dupes[0]} is set by more than one parameter")
         object.__setattr__(self, "factors", parsed)
 
     # -- shape ---------------------------------------------------------------------------
@@ -225,7 +225,7 @@ class Space:
         """Factor values for each row of a unit matrix (rows x ``dim``)."""
         unit = np.asarray(unit, dtype=float)
         if unit.ndim != 2 or unit.shape[1] != self.dim:
-            raise HourglassError(f"space: design has {unit.shape} columns, space has {self.dim}")
+            raise AnalysisError(f"space: design has {unit.shape} columns, space has {self.dim}")
         facs = list(self.factors.items())
         return [
             {n: f.from_unit(float(u)) for (n, f), u in zip(facs, row, strict=True)} for row in unit
@@ -274,7 +274,7 @@ class Space:
             elif kind in ("int", "choice", "bool"):
                 specs[name] = Discrete(kind, tuple(d["values"]))
             else:
-                raise HourglassError(f"{source}: {name}: unknown parameter kind {kind!r}")
+                raise AnalysisError(f"{source}: {name}: unknown parameter kind {kind!r}")
         return cls(specs, source=source)
 
     @classmethod
@@ -298,12 +298,12 @@ class Space:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise HourglassError(f"{source}: no such space file") from None
+            raise AnalysisError(f"{source}: no such space file") from None
         except tomllib.TOMLDecodeError as exc:
-            raise HourglassError(f"{source}: not valid TOML ({exc})") from None
+            raise AnalysisError(f"{source}: not valid TOML ({exc})") from None
         unknown = set(data) - {"parameters", "groups"}
         if unknown:
-            raise HourglassError(
+            raise AnalysisError(
                 f"{source}: unknown table {sorted(unknown)[0]!r}; allowed: parameters, groups"
             )
         specs: dict[str, object] = {}
@@ -311,7 +311,7 @@ class Space:
             specs[name] = _toml_spec(source, name, spec)
         for name, g in data.get("groups", {}).items():
             if not isinstance(g, dict) or set(g) - {"keys", "range"} or "keys" not in g:
-                raise HourglassError(
+                raise AnalysisError(
                     f"{source}: groups.{name}: needs 'keys' (list) and optional 'range' [lo, hi]"
                 )
             lo, hi = _pair(source, f"groups.{name}", g.get("range", [0.0, 1.0]))
@@ -321,7 +321,7 @@ class Space:
 
 def _pair(source: str, name: str, value: object) -> tuple[Any, Any]:
     if not (isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2):
-        raise HourglassError(f"{source}: {name}: expected [low, high], got {value!r}")
+        raise AnalysisError(f"{source}: {name}: expected [low, high], got {value!r}")
     return value[0], value[1]
 
 
@@ -338,7 +338,7 @@ def _toml_spec(source: str, name: str, spec: object) -> object:
             return tuple(_pair(source, name, value))
         if kind == "choices" and isinstance(value, list):
             return value
-    raise HourglassError(
+    raise AnalysisError(
         f"{source}: parameters.{name}: unknown kind {spec!r}; allowed: [lo, hi], "
         "{ int = [lo, hi] }, { choices = [...] }, \"bool\""
     )

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.errors import HourglassError
+from analysis.errors import AnalysisError
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -99,7 +99,7 @@ class Store:
         info: Extra manifest fields (scenario/base info), not part of the identity.
 
     Raises:
-        HourglassError: The directory holds a different sweep or is not a store.
+        AnalysisError: The directory holds a different sweep or is not a store.
     """
 
     def __init__(
@@ -124,20 +124,20 @@ class Store:
             if diff:
                 old = _lookup(self.manifest.get("identity"), diff)
                 new = _lookup(self.identity, diff)
-                raise HourglassError(
+                raise AnalysisError(
                     f"store {self.path}: holds a different sweep ({diff}: stored "
                     f"{_describe(old)}, requested {_describe(new)}); use a new directory or "
                     "delete this one"
                 )
             stored = pd.read_parquet(self.path / DESIGN).to_numpy(dtype=float)
             if stored.shape != unit.shape or not np.array_equal(stored, unit):
-                raise HourglassError(
+                raise AnalysisError(
                     f"store {self.path}: design.parquet differs from the regenerated design "
                     "(library versions changed?); use a new directory"
                 )
         else:
             if self.path.exists() and any(p.name != PARTS for p in self.path.iterdir()):
-                raise HourglassError(
+                raise AnalysisError(
                     f"store {self.path}: directory exists and is not a sweep store; "
                     "use a new or empty directory"
                 )
@@ -180,12 +180,12 @@ class Store:
         """Store one completed chunk (columns run_id, row, replicate, seed, outputs).
 
         Raises:
-            HourglassError: A run id in the chunk is already stored.
+            AnalysisError: A run id in the chunk is already stored.
         """
         ids = [int(i) for i in frame["run_id"]]
         again = self._done.intersection(ids)
         if again:
-            raise HourglassError(f"store: run {min(again)} is already stored")
+            raise AnalysisError(f"store: run {min(again)} is already stored")
         frame = frame.sort_values("run_id", kind="stable").reset_index(drop=True)
         if self.path is not None:
             _atomic_write_parquet(self.path / PARTS / f"part-{min(ids):010d}.parquet", frame)
@@ -227,17 +227,17 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     """Read a store's manifest.
 
     Raises:
-        HourglassError: No store at ``path`` or an unreadable manifest.
+        AnalysisError: No store at ``path`` or an unreadable manifest.
     """
     path = Path(path)
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise HourglassError(f"store {path}: no {MANIFEST}; not a sweep store") from None
+        raise AnalysisError(f"store {path}: no {MANIFEST}; not a sweep store") from None
     except json.JSONDecodeError as exc:
-        raise HourglassError(f"store {path}: {MANIFEST} is not valid JSON ({exc})") from None
+        raise AnalysisError(f"store {path}: {MANIFEST} is not valid JSON ({exc})") from None
     if manifest.get("format") != FORMAT:
-        raise HourglassError(
+        raise AnalysisError(
             f"store {path}: format {manifest.get('format')!r} is not supported; allowed: {FORMAT}"
         )
     return manifest
@@ -256,5 +256,5 @@ def read_store(path: str | Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataF
         results = pd.DataFrame(columns=["run_id", "row", "replicate", "seed"])
     if results["run_id"].duplicated().any():
         dup = int(results.loc[results["run_id"].duplicated(), "run_id"].iloc[0])
-        raise HourglassError(f"store {path}: run {dup} is stored twice; the store is corrupt")
+        raise AnalysisError(f"store {path}: run {dup} is stored twice; the store is corrupt")
     return manifest, unit, results

@@ -22,11 +22,11 @@ import pandas as pd
 from tqdm import tqdm
 
 from analysis.designs import Design, make_design
+from analysis.errors import AnalysisError
 from analysis.executors import Model, check_chunk_size, chunked, get_executor
 from analysis.seeds import run_seed
 from analysis.space import Space
 from analysis.store import Store, read_store
-from simulation.errors import HourglassError
 
 ID_COLUMNS = ("run_id", "row", "replicate", "seed")
 
@@ -120,14 +120,14 @@ class Sweep:
         order runs were stored.
 
         Raises:
-            HourglassError: Unknown output or an incomplete sweep.
+            AnalysisError: Unknown output or an incomplete sweep.
         """
         if output not in self.outputs:
-            raise HourglassError(
+            raise AnalysisError(
                 f"sweep: output {output!r} is unknown; allowed: {', '.join(self.outputs)}"
             )
         if not self.complete:
-            raise HourglassError(
+            raise AnalysisError(
                 f"sweep {self.path or ''}: {len(self.results)} of {self.n_runs} runs stored; "
                 "finish it (run the same sweep again) before analysing"
             )
@@ -193,13 +193,13 @@ def run_sweep(
         The completed :class:`Sweep`.
 
     Raises:
-        HourglassError: Bad space/design, a model that refuses the space, or a store
+        AnalysisError: Bad space/design, a model that refuses the space, or a store
             holding a different sweep.
     """
     if not isinstance(space, Space):
         space = Space(space)
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
-        raise HourglassError(f"sweep: replicates must be a positive integer, got {replicates!r}")
+        raise AnalysisError(f"sweep: replicates must be a positive integer, got {replicates!r}")
     check_chunk_size(chunk_size)  # before the store exists: a bad size must leave nothing
     the_design = make_design(
         design, space, samples, seed, second_order=second_order, num_levels=num_levels
@@ -275,7 +275,7 @@ def load_sweep(path: str | Path) -> Sweep:
     """Load a sweep from its store directory (complete or not).
 
     Raises:
-        HourglassError: No store at ``path``.
+        AnalysisError: No store at ``path``.
     """
     path = Path(path)
     manifest, unit, results = read_store(path)
@@ -283,7 +283,7 @@ def load_sweep(path: str | Path) -> Sweep:
     spec = ident["design"]
     space = Space.from_list(ident["space"], source=f"store {path}")
     if list(unit.columns) != space.names:
-        raise HourglassError(f"store {path}: design.parquet columns do not match the manifest")
+        raise AnalysisError(f"store {path}: design.parquet columns do not match the manifest")
     design = Design(
         kind=spec["kind"],
         samples=spec["samples"],

@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python benchmarks/sweep.py                 # fixed LHS workload, 3 executors
     .venv/bin/python benchmarks/sweep.py --sobol-full    # + the default Sobol' analysis time
 
-The workload is an LHS over every lever and tool group (sweeps/levers.toml) of the
+The workload is an LHS over every lever and tool group (hourglass/spaces/levers.toml) of the
 full baseline scenario. Each timing covers one ``run_sweep`` call (process-pool start-up
 included; the Dask cluster is started before timing and its start-up printed apart).
 Each executor is timed ``--repeat`` times and the fastest counts, as with ``timeit``:
@@ -29,11 +29,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis import cli  # noqa: E402
 from analysis.executors import local_cluster  # noqa: E402
-from analysis.hourglass_adapter import HourglassModel  # noqa: E402
-from analysis.space import Space  # noqa: E402
 from analysis.sweep import run_sweep  # noqa: E402
+from hourglass import cli  # noqa: E402
+from hourglass.adapter import HourglassModel, lever_space  # noqa: E402
 
 
 def _load_model(model) -> None:
@@ -81,7 +80,7 @@ def main() -> None:
                         help="N of the measured Sobol' fraction (default 16)")
     args = parser.parse_args()
 
-    space = Space.from_toml(ROOT / "sweeps" / "levers.toml")
+    space = lever_space()
     model = HourglassModel(args.scenario)
     print(f"workload: LHS {args.samples} x {args.replicates} replicates of '{args.scenario}', "
           f"{space.dim} factors; {os.cpu_count()} cores")

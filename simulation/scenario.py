@@ -22,7 +22,7 @@ from simulation.errors import HourglassError
 from simulation.tools import LEARNING_TYPES, load_tools
 
 PARAMETERS_FILE = Path(__file__).with_name("parameters.toml")
-SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIO_DIR = Path(__file__).with_name("scenarios")
 _TEXT_KEYS = ("description", "extends", "source")
 _KINDS = ("int", "float", "bool", "choice", "floats", "choices")
 

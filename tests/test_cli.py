@@ -13,7 +13,7 @@ from simulation import Scenario
 
 def hourglass(*args, cwd=None):
     return subprocess.run(
-        [sys.executable, "-m", "analysis.cli", *args],
+        [sys.executable, "-m", "hourglass.cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

@@ -6,8 +6,8 @@ import sweep_models as m
 from scipy import stats
 
 from analysis.compare import compare, run_arms
-from analysis.plots_sweep import forest, save
-from simulation.errors import HourglassError
+from analysis.errors import AnalysisError
+from analysis.plots import forest, save
 
 A = (m.scaled_noise, {"a": 1.0, "b": 0.0})
 B = (m.scaled_noise, {"a": 2.0, "b": 0.5})
@@ -52,9 +52,9 @@ def test_processes_equal_serial_and_figure(tmp_path):
 
 
 def test_refusals():
-    with pytest.raises(HourglassError, match="replicates must be an integer >= 2"):
+    with pytest.raises(AnalysisError, match="replicates must be an integer >= 2"):
         compare(A, B, replicates=1, executor="serial")
-    with pytest.raises(HourglassError, match="arm B must be a model or"):
+    with pytest.raises(AnalysisError, match="arm B must be a model or"):
         compare(A, ("x", {}), replicates=3, executor="serial")
-    with pytest.raises(HourglassError, match="outcome 'z' is unknown; allowed: y, same"):
+    with pytest.raises(AnalysisError, match="outcome 'z' is unknown; allowed: y, same"):
         compare(A, B, replicates=3, executor="serial", outcomes=["z"])

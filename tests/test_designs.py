@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from analysis.designs import make_design
+from analysis.errors import AnalysisError
 from analysis.seeds import analysis_seed, design_seed, replicate_seeds, run_seed
 from analysis.space import Space
-from simulation.errors import HourglassError
 
 SPACE = Space({"a": (0.0, 1.0), "b": (-1.0, 1.0), "c": ["x", "y", "z"]})
 
@@ -45,12 +45,12 @@ def test_grid_enumerates_levels():
 
 @pytest.mark.parametrize("n", [0, 3, 100, 1000])
 def test_sobol_needs_power_of_two(n):
-    with pytest.raises(HourglassError, match=r"power of 2|positive integer"):
+    with pytest.raises(AnalysisError, match=r"power of 2|positive integer"):
         make_design("sobol", SPACE, n, seed=1)
 
 
 def test_sobol_error_message_suggests():
-    with pytest.raises(HourglassError) as err:
+    with pytest.raises(AnalysisError) as err:
         make_design("sobol", SPACE, 1000, seed=1)
     assert str(err.value) == (
         "design sobol: samples N=1000 must be a power of 2 (e.g. 512 or 1024); "
@@ -59,7 +59,7 @@ def test_sobol_error_message_suggests():
 
 
 def test_unknown_design():
-    with pytest.raises(HourglassError, match="kind 'fast' is unknown; allowed: grid, lhs, sobol"):
+    with pytest.raises(AnalysisError, match="kind 'fast' is unknown; allowed: grid, lhs, sobol"):
         make_design("fast", SPACE, 8, seed=1)
 
 

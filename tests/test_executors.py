@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import sweep_models
 
+from analysis.errors import AnalysisError
 from analysis.executors import (
     DaskExecutor,
     chunked,
@@ -14,7 +15,6 @@ from analysis.executors import (
     run_chunk,
 )
 from analysis.sweep import run_sweep
-from simulation.errors import HourglassError
 
 SPACE = {"a": (0.0, 1.0), "b": (0.0, 2.0), "c": (0.0, 1.0)}
 
@@ -81,7 +81,7 @@ def test_run_chunk_and_chunking():
     assert set(out[0][1]) == {"y", "z@12", "z@24", "noise"}
     assert [len(c) for c in chunked(list(range(11)), 4)] == [4, 4, 3]
     for bad in (0, -3, 2.5, True):
-        with pytest.raises(HourglassError, match="chunk_size: must be an integer >= 1"):
+        with pytest.raises(AnalysisError, match="chunk_size: must be an integer >= 1"):
             chunked(list(range(11)), bad)
 
 
@@ -100,7 +100,7 @@ def test_default_tasks_shrink_as_the_work_runs_out(n, workers):
 
 
 def test_unknown_executor():
-    with pytest.raises(HourglassError, match="executor: 'threads' is unknown; allowed: 'serial'"):
+    with pytest.raises(AnalysisError, match="executor: 'threads' is unknown; allowed: 'serial'"):
         get_executor("threads")
-    with pytest.raises(HourglassError, match="workers must be >= 1"):
+    with pytest.raises(AnalysisError, match="workers must be >= 1"):
         get_executor("processes", 0)

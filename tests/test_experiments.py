@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import SMALL
 
-from analysis.cli import main as cli
-from analysis.experiments import (
+from hourglass.cli import main as cli
+from hourglass.experiments import (
     InstrumentedModel,
     contact_intensity,
     natural,

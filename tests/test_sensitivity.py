@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import sweep_models as m
 
+from analysis.errors import AnalysisError
 from analysis.sensitivity import (
     convergence,
     morris,
@@ -31,7 +32,6 @@ from analysis.sensitivity import (
 )
 from analysis.space import Space
 from analysis.sweep import run_sweep
-from simulation.errors import HourglassError
 
 PI = math.pi
 ISHIGAMI = Space({"x1": (-PI, PI), "x2": (-PI, PI), "x3": (-PI, PI)})
@@ -102,7 +102,7 @@ def test_second_order_ishigami():
     expected = {("x1", "x2"): 0.0, ("x1", "x3"): ST[0] - S1[0], ("x2", "x3"): 0.0}
     for pair, value in expected.items():
         assert abs(s2.loc[pair, "S2"] - value) <= _tolerance(s2.loc[pair, "S2_conf"])
-    with pytest.raises(HourglassError, match="sampled without second_order=True"):
+    with pytest.raises(AnalysisError, match="sampled without second_order=True"):
         sobol_second_order(run_sweep(m.ishigami, ISHIGAMI, "sobol", 8, 1, seed=4,
                                      executor="serial", progress=False), "y")
 
@@ -143,7 +143,7 @@ def test_convergence_nested_subsets(ishigami_sweep):
     # intervals shrink roughly as 1/sqrt(n)
     conf = conv.groupby("n")["ST_conf"].mean()
     assert conf[1024] < conf[64] / 2
-    with pytest.raises(HourglassError, match="sobol size 100 must be a power of 2"):
+    with pytest.raises(AnalysisError, match="sobol size 100 must be a power of 2"):
         convergence(ishigami_sweep, "y", sizes=[100])
 
 
@@ -160,11 +160,11 @@ def test_time_resolved_and_table():
     tab = table(sweep)
     assert list(tab.columns) == ["y", "noise"]
     assert list(tab.index) == ["a", "b", "c"]
-    with pytest.raises(HourglassError, match=r"no 'y@<month>' outputs in the sweep"):
+    with pytest.raises(AnalysisError, match=r"no 'y@<month>' outputs in the sweep"):
         time_resolved(sweep, "y")
-    with pytest.raises(HourglassError, match="needs a morris design; this sweep is sobol"):
+    with pytest.raises(AnalysisError, match="needs a morris design; this sweep is sobol"):
         morris(sweep, "y")
-    with pytest.raises(HourglassError, match="output 'w' is unknown; allowed: y, z@12"):
+    with pytest.raises(AnalysisError, match="output 'w' is unknown; allowed: y, z@12"):
         sobol(sweep, "w")
 
 

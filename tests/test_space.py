@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from analysis.errors import AnalysisError
 from analysis.space import Discrete, Group, Real, Space
-from simulation.errors import HourglassError
 
 
 def test_kinds_and_unit_mapping():
@@ -67,7 +67,7 @@ def test_round_trip_dict_and_toml(tmp_path):
     ],
 )
 def test_refused(spec, message):
-    with pytest.raises(HourglassError, match=r"^space: ") as err:
+    with pytest.raises(AnalysisError, match=r"^space: ") as err:
         Space(spec)
     assert message in str(err.value)
     assert "\n" not in str(err.value)
@@ -76,13 +76,13 @@ def test_refused(spec, message):
 def test_toml_refusals(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text('[parameters]\n"x" = [1.0, 0.0]\n')
-    with pytest.raises(HourglassError, match=r"bad.toml: x: bounds reversed"):
+    with pytest.raises(AnalysisError, match=r"bad.toml: x: bounds reversed"):
         Space.from_toml(path)
     path.write_text('[parameters]\n"x" = { normal = [0, 1] }\n')
-    with pytest.raises(HourglassError, match=r"bad.toml: parameters.x: unknown kind"):
+    with pytest.raises(AnalysisError, match=r"bad.toml: parameters.x: unknown kind"):
         Space.from_toml(path)
     path.write_text('[params]\n"x" = [0, 1]\n')
-    with pytest.raises(HourglassError, match=r"unknown table 'params'; allowed: parameters"):
+    with pytest.raises(AnalysisError, match=r"unknown table 'params'; allowed: parameters"):
         Space.from_toml(path)
-    with pytest.raises(HourglassError, match=r"missing.toml: no such space file"):
+    with pytest.raises(AnalysisError, match=r"missing.toml: no such space file"):
         Space.from_toml(tmp_path / "missing.toml")

@@ -7,11 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import hourglass_model, load_sweep
-from analysis.cli import main
-from analysis.hourglass_adapter import HourglassModel, lever_keys, tool_groups
-from analysis.space import Group, Space
+from analysis import load_sweep
+from analysis.space import Group
 from analysis.sweep import run_sweep
+from hourglass import hourglass_model
+from hourglass.adapter import HourglassModel, lever_keys, lever_space, tool_groups
+from hourglass.cli import main
 from simulation.errors import HourglassError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +51,7 @@ def test_adapter_refuses_unknown_or_out_of_range_before_running(tmp_path):
 
 
 def test_levers_toml_covers_every_lever_and_tool_group():
-    space = Space.from_toml(ROOT / "sweeps" / "levers.toml")
+    space = lever_space()
     groups = {n.removeprefix("group."): list(f.keys) for n, f in space.factors.items()
               if isinstance(f, Group)}
     assert groups == tool_groups()
@@ -116,7 +117,7 @@ def test_sensitivity_command_tiny(tmp_path, capsys):
         assert name in names, name
     table = pd.read_csv(report / "sobol.csv")
     assert list(table.columns) == ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
-    assert len(table) == 2 * Space.from_toml(ROOT / "sweeps" / "levers.toml").dim
+    assert len(table) == 2 * lever_space().dim
     assert not list(out.glob(".*partial"))
     assert "report in" in capsys.readouterr().out
     # N not a power of 2 is refused with one line

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 import sweep_models
 
+from analysis.errors import AnalysisError
 from analysis.store import Store
 from analysis.sweep import load_sweep, run_sweep
-from simulation.errors import HourglassError
 
 SPACE = {"a": (0.0, 1.0), "b": (0.0, 2.0), "c": (0.0, 1.0)}
 ARGS = {"design": "lhs", "samples": 30, "replicates": 4}
@@ -75,7 +75,7 @@ def test_different_sweep_refused(tmp_path, change, field):
               progress=False)
     kwargs = {"space": SPACE, **ARGS, "seed": 2, **change}
     space = kwargs.pop("space")
-    with pytest.raises(HourglassError) as err:
+    with pytest.raises(AnalysisError) as err:
         run_sweep(sweep_models.linear, space, **kwargs, store=store, executor="serial",
                   progress=False)
     message = str(err.value)
@@ -88,16 +88,16 @@ def test_other_model_refused_and_non_store_refused(tmp_path):
     store = tmp_path / "s"
     run_sweep(sweep_models.linear, SPACE, **ARGS, seed=2, store=store, executor="serial",
               progress=False)
-    with pytest.raises(HourglassError, match=r"different sweep \(model: stored \"sweep_models"):
+    with pytest.raises(AnalysisError, match=r"different sweep \(model: stored \"sweep_models"):
         run_sweep(sweep_models.slow_linear, SPACE, **ARGS, seed=2, store=store,
                   executor="serial", progress=False)
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
-    with pytest.raises(HourglassError, match="directory exists and is not a sweep store"):
+    with pytest.raises(AnalysisError, match="directory exists and is not a sweep store"):
         run_sweep(sweep_models.linear, SPACE, **ARGS, seed=2, store=other, executor="serial",
                   progress=False)
-    with pytest.raises(HourglassError, match=r"no manifest\.json; not a sweep store"):
+    with pytest.raises(AnalysisError, match=r"no manifest\.json; not a sweep store"):
         load_sweep(other)
 
 
@@ -115,7 +115,7 @@ def test_half_written_part_is_ignored_and_duplicates_refused(tmp_path):
     assert not list((store / "parts").glob(".tmp-*"))
     pd.testing.assert_frame_equal(resumed.runs, full.runs, check_exact=True)
     st = Store(store, resumed.manifest["identity"], resumed.design.unit, resumed.space.names)
-    with pytest.raises(HourglassError, match="run 0 is already stored"):
+    with pytest.raises(AnalysisError, match="run 0 is already stored"):
         st.append(full.results.iloc[:3])
 
 
@@ -128,7 +128,7 @@ def test_incomplete_sweep_cannot_be_analysed(tmp_path):
     partial = load_sweep(store)
     assert not partial.complete
     assert len(partial.runs) == 100
-    with pytest.raises(HourglassError, match="100 of 120 runs stored; finish it"):
+    with pytest.raises(AnalysisError, match="100 of 120 runs stored; finish it"):
         partial.output_means("y")
 
 
@@ -188,7 +188,7 @@ def test_resume_after_ctrl_c_from_the_command_line(tmp_path):
     # 1,000 runs (250 parts, a few seconds on 2 workers): long enough that the sweep cannot
     # finish while this polling process waits for a core behind the two busy workers.
     command = [
-        sys.executable, "-m", "analysis.cli", "sweep", "baseline", "--design", "lhs",
+        sys.executable, "-m", "hourglass.cli", "sweep", "baseline", "--design", "lhs",
         "--samples", "500", "--replicates", "2", "--seed", "3", "--vary", "levers.trust=0:1",
         "--set", "run.months=24", "--workers", "2", "--chunk-size", "4", "--no-progress",
     ]

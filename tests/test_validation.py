@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.cli import main as cli
-from analysis.validation import Criterion, PatternModel, criteria, evaluate, run_replicates
+from hourglass.cli import main as cli
+from hourglass.validation import Criterion, PatternModel, criteria, evaluate, run_replicates
 from simulation import Scenario
 
 REPLICATES = 12
@@ -89,7 +89,7 @@ def test_validate_refuses_one_replicate(tmp_path, capsys):
 
 
 def test_filter_reports_ranges_of_accepted_points():
-    from analysis.validation import assumption_space, filter_assumptions
+    from hourglass.validation import assumption_space, filter_assumptions
 
     space = assumption_space()
     assert "home_organisations.background_adoption" in space.names

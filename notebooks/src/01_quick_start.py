@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Image, display
 
-from analysis.plots import plot_hourglass
+from hourglass.figures import plot_hourglass
 from simulation import PeerLearningModel, Scenario
 
 FIGURES = Path(tempfile.mkdtemp())  # figures are shown inline; the files are scratch

@@ -29,9 +29,10 @@ import pandas as pd
 from IPython.display import Image, display
 from matplotlib.figure import Figure
 
-from analysis import HourglassModel, Space, run_sweep
-from analysis.hourglass_adapter import lever_keys
-from analysis.plots import COLOURS, LEVELS as HOURGLASS_LEVELS
+from analysis import Space, run_sweep
+from hourglass import HourglassModel
+from hourglass.adapter import lever_keys
+from hourglass.figures import COLOURS, LEVELS as HOURGLASS_LEVELS
 from simulation import parameter_specs
 
 STAGES = [key for key, _ in HOURGLASS_LEVELS]

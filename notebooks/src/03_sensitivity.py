@@ -3,7 +3,7 @@
 #
 # A global sensitivity analysis moves all factors at once over their whole ranges, so it also
 # captures interactions that notebook 2 (one at a time) misses. The factors are those of
-# `sweeps/levers.toml`, the default of `hourglass sensitivity`: every lever, plus one factor per
+# `hourglass/spaces/levers.toml`, the default of `hourglass sensitivity`: every lever, plus one factor per
 # tool function (interaction, knowledge, sharing, reflection; report Table 2) that sets all
 # tools of that function to the same intensity.
 #
@@ -26,18 +26,17 @@ SEED = 1
 
 # %%
 import io
-from pathlib import Path
 
 from IPython.display import Image, display
 
-from analysis import HourglassModel, Space, morris, run_sweep, sobol, table
-from analysis.plots_sweep import heatmap, morris_scatter, sobol_bars
+from analysis import morris, run_sweep, sobol, table
+from analysis.plots import heatmap, morris_scatter, sobol_bars
+from hourglass import HourglassModel, lever_space
 
-ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "pyproject.toml").exists())
 OUTCOMES = ["engaged", "sustained_contacts", "practical_learning", "applied", "staff_reached",
             "orgs_changed"]
 model = HourglassModel("baseline", every=0, overrides=OVERRIDES)
-space = Space.from_toml(ROOT / "sweeps" / "levers.toml")
+space = lever_space()
 
 
 def show(fig):

@@ -36,7 +36,8 @@ import pandas as pd
 from IPython.display import Image, display
 from matplotlib.figure import Figure
 
-from analysis import HourglassModel, compare
+from analysis import compare
+from hourglass import HourglassModel
 
 OUTCOMES = ["engaged", "sustained_contacts", "practical_learning", "applied", "staff_reached",
             "orgs_changed"]

@@ -22,7 +22,7 @@ import io
 import pandas as pd
 from IPython.display import Image, display
 
-from analysis.experiments import (
+from hourglass.experiments import (
     contact_figure,
     contact_intensity,
     learning_figure,
@@ -30,7 +30,7 @@ from analysis.experiments import (
     natural_figure,
     personal_learning,
 )
-from analysis.validation import PatternModel, evaluate, run_replicates
+from hourglass.validation import PatternModel, evaluate, run_replicates
 from simulation import Scenario
 
 

@@ -29,11 +29,11 @@ import pandas as pd
 from scipy import stats
 
 from analysis.executors import chunked, get_executor
-from analysis.experiments import InstrumentedModel, no_peer_learning
-from analysis.hourglass_adapter import tool_groups
 from analysis.seeds import replicate_seeds
 from analysis.space import Group, Space
 from analysis.sweep import run_sweep
+from hourglass.adapter import tool_groups
+from hourglass.experiments import InstrumentedModel, no_peer_learning
 from simulation import PeerLearningModel, Scenario, load_tools, parameter_specs
 from simulation.errors import HourglassError
 
@@ -416,7 +416,7 @@ def attendance_proxy(
     Returns:
         The criteria rows (as :func:`evaluate` gives) and the per-point means.
     """
-    from analysis.hourglass_adapter import HourglassModel  # noqa: PLC0415 - avoid a cycle
+    from hourglass.adapter import HourglassModel  # noqa: PLC0415 - avoid a cycle
 
     model = HourglassModel(base, every=0, overrides=overrides)
     sweep = run_sweep(model, proxy_space(), "lhs", samples, replicates, seed=seed,

@@ -3,7 +3,7 @@
 NAME is ``contact-intensity`` (the 6x6 contact heat map from twice-weekly reports over three
 months), ``personal-learning`` (the weekly "productive conversation?" heat map) or ``natural``
 (involved officials against similar colleagues who were not involved). See
-:mod:`analysis.experiments` and docs/validation.md for the design and the time resolution.
+:mod:`hourglass.experiments` and docs/validation.md for the design and the time resolution.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from analysis.commands.common import parse_assignments
-from analysis.experiments import EXPERIMENTS, run_experiment
 from analysis.output import staged_directory
+from hourglass.commands.common import parse_assignments
+from hourglass.experiments import EXPERIMENTS, run_experiment
 from simulation import Scenario
 
 

@@ -7,9 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from analysis.commands.common import parse_assignments
 from analysis.output import staged_directory
-from analysis.plots import plot_hourglass
+from hourglass.commands.common import parse_assignments
+from hourglass.figures import plot_hourglass
 from simulation import PeerLearningModel, Scenario
 from simulation.mechanisms.evaluation import STAGES
 

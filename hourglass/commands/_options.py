@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.commands.common import parse_assignments
 from analysis.executors import dask_client
+from hourglass.commands.common import parse_assignments
 
 __all__ = [
     "add_run_options", "executor_from", "markdown", "parse_assignments", "staged_directory",

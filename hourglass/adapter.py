@@ -105,6 +105,18 @@ class HourglassModel:
         return out
 
 
+SPACES = Path(__file__).with_name("spaces")
+"""The study's sweep spaces (package data): ``levers.toml`` holds every lever and tool group."""
+LEVER_SPACE = SPACES / "levers.toml"
+
+
+def lever_space() -> Any:
+    """The default sensitivity space: every lever, plus one factor per tool group."""
+    from analysis.space import Space  # noqa: PLC0415 - workers that only run models skip it
+
+    return Space.from_toml(LEVER_SPACE)
+
+
 hourglass_model = HourglassModel()
 """The baseline scenario, time-resolved outputs every 12 months."""
 

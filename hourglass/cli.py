@@ -1,4 +1,4 @@
-"""The ``hourglass`` command line: one subcommand per module in ``analysis/commands``.
+"""The ``hourglass`` command line: one subcommand per module in ``hourglass/commands``.
 
 Bad input ends with one line on standard error and exit status 2, never a traceback.
 """
@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analysis.commands import (
+from analysis.errors import AnalysisError
+from hourglass.commands import (
     compare,
     experiment,
     explore,
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except HourglassError as error:
+    except (HourglassError, AnalysisError) as error:
         print(f"hourglass: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,8 +1,8 @@
 """The Solara app behind ``hourglass explore``: Mesa's ``SolaraViz`` around the Hourglass model.
 
-Run it with ``hourglass explore`` (or ``solara run analysis.explorer.app``). The page offers a
+Run it with ``hourglass explore`` (or ``solara run hourglass.explorer.app``). The page offers a
 scenario picker, the levers, the facilitator's choices and the tool mix as inputs, Mesa's step,
-play and reset controls, and the views of :mod:`analysis.explorer.components`.
+play and reset controls, and the views of :mod:`hourglass.explorer.components`.
 
 No model is created at import: :func:`Page` builds one per browser session (``solara.use_memo``
 inside the session's render), and Mesa's Reset builds the next one in that session's own
@@ -18,7 +18,7 @@ from typing import Any
 import solara
 from mesa.visualization import SolaraViz
 
-from analysis.explorer.components import VIEWS
+from hourglass.explorer.components import VIEWS
 from simulation import PeerLearningModel, Scenario, available_scenarios, load_tools, parameter_specs
 
 DEFAULT_SCENARIO = "baseline"

@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from analysis.commands._options import add_run_options, executor_from, parse_assignments
 from analysis.designs import KINDS
-from analysis.hourglass_adapter import HourglassModel
 from analysis.space import Space
 from analysis.sweep import run_sweep
+from hourglass.adapter import HourglassModel
+from hourglass.commands._options import add_run_options, executor_from, parse_assignments
 from simulation.errors import HourglassError
 
 
@@ -38,7 +38,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--vary", action="append", default=[], metavar="KEY=SPEC",
                         help="vary KEY: lo:hi (continuous), int:lo:hi, a,b,c (choices) or bool")
     parser.add_argument("--space", type=Path, default=None,
-                        help="TOML space file (e.g. sweeps/levers.toml); --vary adds to it")
+                        help="TOML space file (e.g. hourglass/spaces/levers.toml); --vary adds to "
+                        "it")
     parser.add_argument("--second-order", action="store_true", help="sobol: second-order rows")
     parser.add_argument("--every", type=int, default=12,
                         help="months between time-resolved outputs (0: none; default 12)")

@@ -3,7 +3,7 @@
 Each function takes a :class:`~simulation.PeerLearningModel` at any month (month 0 included) and
 returns a new :class:`matplotlib.figure.Figure`; nothing here touches pyplot's global state, so
 figures can be drawn from several browser sessions at once. The Solara components in
-:mod:`analysis.explorer.components` turn them into images.
+:mod:`hourglass.explorer.components` turn them into images.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from analysis.plots import COLOURS, LEVELS
+from hourglass.figures import COLOURS, LEVELS
 from simulation import PeerLearningModel
 
 # Stage 0 (not engaged) is grey; stages 1-4 take the hourglass figure's colours of the same level.

@@ -44,7 +44,7 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from analysis.plots_sweep import save
+from analysis.plots import save
 from simulation import PeerLearningModel, Scenario
 from simulation.errors import HourglassError
 from simulation.mechanisms import contact, events, transfer

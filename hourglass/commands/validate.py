@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from analysis.commands._options import markdown
-from analysis.commands.common import parse_assignments
 from analysis.output import staged_directory
-from analysis.plots_sweep import save
-from analysis.validation import (
+from analysis.plots import save
+from hourglass.commands._options import markdown
+from hourglass.commands.common import parse_assignments
+from hourglass.validation import (
     PatternModel,
     attendance_proxy,
     evaluate,
@@ -156,7 +156,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _thresholds(scenario: object) -> dict[str, float]:
-    from analysis.validation import criteria  # noqa: PLC0415
+    from hourglass.validation import criteria  # noqa: PLC0415
 
     found = {c.name: c.threshold for c in criteria(scenario)}
     found.update({"attendance_weak_proxy": 0.3, "learning_better_proxy": 0.0})

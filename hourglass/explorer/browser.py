@@ -1,6 +1,6 @@
 """Drive the explorer in a real headless browser: start the server, open Chromium, take pictures.
 
-Used by ``tests/test_explorer.py`` and by ``python -m analysis.explorer.browser docs/explorer.png``
+Used by ``tests/test_explorer.py`` and by ``python -m hourglass.explorer.browser docs/explorer.png``
 (``make explorer-screenshot``), which writes the README's screenshot. Chromium is Debian's
 (``apt-get install -y chromium``), driven by the PyPI ``playwright`` package; Playwright's own
 browser download is not used (it needs internet access).
@@ -64,10 +64,10 @@ def explorer_server(
         HourglassError: If the server exits or does not answer in time (with its output).
     """
     port = port or free_port(host)
-    command = [sys.executable, "-m", "analysis.cli", "explore", "--host", host, "--port", str(port)]
-    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "hourglass.cli", "explore", "--host", host,
+               "--port", str(port)]
     process = subprocess.Popen(  # noqa: S603 (fixed argument list)
-        command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     url = f"http://{host}:{port}/"
     try:
@@ -168,7 +168,7 @@ def screenshot(path: Path | str, months: int = 24) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m analysis.explorer.browser OUT.png [--months N]``."""
+    """``python -m hourglass.explorer.browser OUT.png [--months N]``."""
     parser = argparse.ArgumentParser(description="Save a screenshot of the explorer.")
     parser.add_argument("out", type=Path, help="PNG to write, e.g. docs/explorer.png")
     parser.add_argument("--months", type=int, default=24, help="months to step (default 24)")

@@ -9,7 +9,7 @@ import sys
 
 from simulation.errors import HourglassError
 
-APP = "analysis.explorer.app"
+APP = "hourglass.explorer.app"
 NEEDED = ("solara", "solara_assets", "ipyvuetify", "mesa.visualization")
 
 

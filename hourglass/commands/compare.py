@@ -11,16 +11,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from analysis import plots_sweep as plots
-from analysis.commands._options import (
+from analysis import plots
+from analysis.compare import compare
+from hourglass.adapter import HourglassModel
+from hourglass.commands._options import (
     add_run_options,
     executor_from,
     markdown,
     parse_assignments,
     staged_directory,
 )
-from analysis.compare import compare
-from analysis.hourglass_adapter import HourglassModel
 
 SHOWN = ["mean_a", "mean_b", "diff", "ci_low", "ci_high", "d_z", "p_value"]
 

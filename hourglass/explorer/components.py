@@ -2,7 +2,7 @@
 
 Mesa's ``SolaraViz`` passes the model to each component and bumps its ``update_counter`` after a
 step; reading the counter here re-renders the view. Figures are drawn by
-:mod:`analysis.explorer.figures` and sent as PNG images (matplotlib backend: nothing is fetched
+:mod:`hourglass.explorer.figures` and sent as PNG images (matplotlib backend: nothing is fetched
 from a CDN, so the page works offline).
 """
 
@@ -17,7 +17,7 @@ import solara
 from matplotlib.figure import Figure
 from mesa.visualization.utils import update_counter
 
-from analysis.explorer import figures
+from hourglass.explorer import figures
 from simulation import PeerLearningModel
 
 DPI = 72

@@ -1,6 +1,6 @@
 """``hourglass sensitivity``: the default sensitivity analysis of a scenario.
 
-With no arguments: every lever and tool group of the baseline (``sweeps/levers.toml``),
+With no arguments: every lever and tool group of the baseline (``hourglass/spaces/levers.toml``),
 a Sobol' sweep (N=1024, 10 replicates; indices on replicate means) and a Morris
 screening (64 trajectories, 10 replicates). Writes to ``--out`` (default
 ``results/sensitivity``):
@@ -22,21 +22,21 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import plots_sweep as plots
-from analysis.commands._options import (
+from analysis import plots
+from analysis.sensitivity import convergence, monthly_outputs, morris, sobol, time_resolved
+from analysis.space import Space
+from analysis.sweep import Sweep, run_sweep
+from hourglass.adapter import LEVER_SPACE as DEFAULT_SPACE
+from hourglass.adapter import HourglassModel
+from hourglass.commands._options import (
     add_run_options,
     executor_from,
     markdown,
     parse_assignments,
     staged_directory,
 )
-from analysis.hourglass_adapter import HourglassModel
-from analysis.sensitivity import convergence, monthly_outputs, morris, sobol, time_resolved
-from analysis.space import Space
-from analysis.sweep import Sweep, run_sweep
 from simulation.errors import HourglassError
 
-DEFAULT_SPACE = Path(__file__).resolve().parents[2] / "sweeps" / "levers.toml"
 DEFAULT_OUTCOMES = (
     "engaged", "sustained_contacts", "practical_learning", "applied", "orgs_changed",
     "staff_reached", "reported_attendance",
@@ -53,7 +53,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("scenario", nargs="?", default="baseline",
                         help="base scenario (default baseline)")
     parser.add_argument("--space", type=Path, default=DEFAULT_SPACE,
-                        help="TOML space file (default sweeps/levers.toml)")
+                        help="TOML space file (default hourglass/spaces/levers.toml)")
     parser.add_argument("--samples", type=int, default=1024,
                         help="Sobol' base samples N, a power of 2 (default 1024)")
     parser.add_argument("--replicates", type=int, default=10,
