@@ -13,10 +13,12 @@ from simulation.errors import HourglassError
 from simulation.model import PeerLearningModel
 from simulation.result import Result
 from simulation.scenario import Scenario, available_scenarios, parameter_specs
-from simulation.tools import LEARNING_TYPES, load_tools
+from simulation.tools import load_tools
+from simulation.vocabulary import LEARNING_TYPES, STAGES
 
 __all__ = [
     "LEARNING_TYPES",
+    "STAGES",
     "HourglassError",
     "PeerLearningModel",
     "Result",

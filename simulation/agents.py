@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from simulation.mechanisms.evaluation import STAGES
-from simulation.tools import LEARNING_TYPES
+from simulation.vocabulary import LEARNING_TYPES, STAGES
 
 if TYPE_CHECKING:
     from simulation.model import PeerLearningModel

@@ -15,9 +15,10 @@ import numpy as np
 from simulation.agents import Facilitator, HomeOrganisation, Peer
 from simulation.mechanisms import contact, diffusion, events, reflection, transfer, turnover
 from simulation.mechanisms.evaluation import Observer
+from simulation.population import initial_state
 from simulation.result import Result
 from simulation.scenario import Scenario
-from simulation.state import Month, initial_state
+from simulation.state import Month
 from simulation.tools import ToolArrays, load_tools
 
 

@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from simulation.errors import HourglassError
+from simulation.vocabulary import LEARNING_TYPES
+
+__all__ = ["LEARNING_TYPES", "Tool", "ToolArrays", "load_tools"]
 
 TOOLS_FILE = Path(__file__).with_name("tools.toml")
-LEARNING_TYPES = ("technical", "flexibility", "political", "subversion")
 PROCESS_PARTS = ("foundational", "sustained")
 FUNCTIONS = ("interaction", "knowledge", "sharing", "reflection")
 _VECTOR_FIELDS = ("transfer", "broadcast")

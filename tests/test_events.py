@@ -10,7 +10,8 @@ from conftest import SMALL
 
 from simulation import PeerLearningModel, Scenario
 from simulation.mechanisms import events
-from simulation.state import Month, _cached_staff_network, staff_network
+from simulation.population import _cached_staff_network, staff_network
+from simulation.state import Month
 
 
 def _model(overrides=None):

@@ -14,7 +14,8 @@ from scipy import sparse
 
 from simulation import PeerLearningModel, Scenario
 from simulation.mechanisms import contact, diffusion, turnover
-from simulation.state import Month, staff_network
+from simulation.population import staff_network
+from simulation.state import Month
 
 Z = 4.0  # standard errors allowed: a false alarm about once in 16,000 checks
 

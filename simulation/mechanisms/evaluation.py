@@ -17,9 +17,9 @@ from numba import njit
 
 from simulation.result import timeseries_frame
 from simulation.state import State
-from simulation.tools import LEARNING_TYPES
+from simulation.vocabulary import LEARNING_TYPES, STAGES
 
-STAGES = ("engaged", "sustained_contacts", "practical_learning", "applied")
+__all__ = ["COLUMNS", "STAGES", "Observer"]
 COLUMNS = (
     "month",
     *STAGES,

@@ -18,7 +18,8 @@ from types import SimpleNamespace
 import numpy as np
 from numba import njit
 
-from simulation.state import N_TYPES, State, upper_triangle
+from simulation.state import State, upper_triangle
+from simulation.vocabulary import N_TYPES
 
 
 def exchange(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:

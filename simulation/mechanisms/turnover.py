@@ -17,12 +17,9 @@ from types import SimpleNamespace
 import numpy as np
 from numba import njit
 
-from simulation.state import (
-    N_FACTORS,
-    PERSONAL_FACTORS,
-    State,
-    draw_personal,
-)
+from simulation.population import PERSONAL_FACTORS, draw_personal
+from simulation.state import State
+from simulation.vocabulary import N_FACTORS
 
 
 def monthly(annual: float) -> float:
