@@ -41,10 +41,9 @@ import matplotlib as mpl
 mpl.use("Agg")
 import numpy as np
 import pandas as pd
-from matplotlib.colors import ListedColormap
-from matplotlib.figure import Figure
 
 from analysis.plots import save
+from hourglass.figures import contact_figure, learning_figure, natural_figure
 from simulation import PeerLearningModel, Scenario
 from simulation.errors import HourglassError
 from simulation.mechanisms import contact, events, transfer
@@ -468,68 +467,6 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return (float(centre - half), float(centre + half))
-
-
-# -- figures -----------------------------------------------------------------------------------
-
-def contact_figure(result: dict[str, Any], title: str) -> Figure:
-    """The 6x6 contact heat maps: formal reports, informal reports, and the red/green map."""
-    fig = Figure(figsize=(13, 4.4), layout="constrained")
-    axes = fig.subplots(1, 3)
-    labels = [f"P{i + 1}" for i in range(PARTICIPANTS)]
-    n = result["n_reports"]
-    for ax, kind, cmap in ((axes[0], "formal", "Greens"), (axes[1], "informal", "Reds")):
-        m = result[kind]
-        im = ax.imshow(m, cmap=cmap, vmin=0, vmax=max(1, n // 3))
-        for (x, y), v in np.ndenumerate(m):
-            if x != y:
-                ax.text(y, x, str(v), ha="center", va="center", fontsize=8)
-        ax.set_title(f"{kind.capitalize()} contact: reports of {n}")
-        fig.colorbar(im, ax=ax, shrink=0.8)
-    kind = np.where(result["informal"] > 0, 2, np.where(result["formal"] > 0, 1, 0))
-    np.fill_diagonal(kind, 0)
-    axes[2].imshow(kind, cmap=ListedColormap(["#ffffff", "#55a868", "#c44e52"]), vmin=0, vmax=2)
-    axes[2].set_title("Any informal (red), formal only (green)")
-    for ax in axes:
-        ax.set_xticks(range(PARTICIPANTS), labels)
-        ax.set_yticks(range(PARTICIPANTS), labels)
-    fig.suptitle(title)
-    return fig
-
-
-def learning_figure(result: dict[str, Any], title: str) -> Figure:
-    """The personal learning heat map: participants x weeks, red = a productive conversation."""
-    weekly = result["weekly"]
-    fig = Figure(figsize=(8, 1.5 + 0.22 * len(weekly)), layout="constrained")
-    ax = fig.add_subplot()
-    ax.imshow(weekly.to_numpy(), cmap=ListedColormap(["#f0f0f0", "#c44e52"]), vmin=0, vmax=1,
-              aspect="auto")
-    ax.set_yticks(range(len(weekly)), weekly.index, fontsize=7)
-    ax.set_xticks(range(weekly.shape[1]), range(1, weekly.shape[1] + 1), fontsize=7)
-    ax.set_xlabel("week (red: a productive conversation about a reform challenge)")
-    ax.set_title(title)
-    return fig
-
-
-def natural_figure(result: dict[str, Any], title: str) -> Figure:
-    """Shares of each group answering yes, with 95 % intervals."""
-    table = result["table"]
-    fig = Figure(figsize=(8, 4), layout="constrained")
-    ax = fig.add_subplot()
-    groups = list(dict.fromkeys(table["group"]))
-    outcomes = list(dict.fromkeys(table["outcome"]))
-    width = 0.8 / len(groups)
-    for g, group in enumerate(groups):
-        rows = table[table["group"] == group].set_index("outcome").loc[outcomes]
-        x = np.arange(len(outcomes)) + (g - (len(groups) - 1) / 2) * width
-        err = np.vstack([rows["share"] - rows["ci_low"], rows["ci_high"] - rows["share"]])
-        ax.bar(x, rows["share"], width, yerr=err, capsize=3, label=group)
-    ax.set_xticks(range(len(outcomes)), [o.replace("_", " ") for o in outcomes])
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("share answering yes")
-    ax.legend()
-    ax.set_title(title)
-    return fig
 
 
 # -- writing -----------------------------------------------------------------------------------

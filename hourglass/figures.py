@@ -1,14 +1,32 @@
-"""Figures of single runs: the hourglass, from engagement to change at scale."""
+"""Every figure of the study, in one place.
+
+* The hourglass of one run (:func:`plot_hourglass`, ``hourglass run``'s ``hourglass.png``), drawn
+  from :func:`draw_shape` and :func:`draw_course`, which the explorer uses too.
+* The validation figure (:func:`validation_figure`, ``hourglass validate``).
+* The report's experiments (:func:`contact_figure`, :func:`learning_figure`,
+  :func:`natural_figure`, ``hourglass experiment``).
+
+The explorer's own views (network, organisations, contact heat map, and the comparison of two
+designs over many seeds) live in :mod:`hourglass.explorer.figures` and draw the hourglass with
+the functions here. Functions that return a :class:`~matplotlib.figure.Figure` touch no pyplot
+state, so they can be drawn from several threads or browser sessions at once.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import matplotlib as mpl
 
 mpl.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
 
 from simulation.result import Result
 
@@ -22,6 +40,9 @@ LEVELS = (
     ("orgs_changed", "Organisations changed\nat scale"),
 )
 COLOURS = ("#4c72b0", "#55a868", "#c44e52", "#8172b2", "#ccb974", "#64b5cd")
+
+
+# -- the hourglass -----------------------------------------------------------------------------
 
 
 def plot_hourglass(result: Result, path: Path | str, title: str | None = None) -> Path:
@@ -43,8 +64,12 @@ def plot_hourglass(result: Result, path: Path | str, title: str | None = None) -
     fig, (shape, course) = plt.subplots(
         1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [1, 1.4]}
     )
-    _draw_shape(shape, result.summary)
-    _draw_course(course, series)
+    draw_shape(shape, result.summary)
+    shape.set_title("Share reaching each level, final month")
+    draw_course(course, series)
+    course.set_ylabel("share of peers, staff or organisations")
+    course.legend(fontsize=8, loc="center right")
+    course.set_title("Over time")
     fig.suptitle(title or f"Hourglass: scenario '{result.scenario.name}', seed {result.seed}")
     fig.tight_layout()
     path = Path(path)
@@ -53,27 +78,134 @@ def plot_hourglass(result: Result, path: Path | str, title: str | None = None) -
     return path
 
 
-def _draw_shape(ax: plt.Axes, summary: dict[str, float]) -> None:
+def draw_shape(
+    ax: Axes,
+    shares: Mapping[str, float],
+    *,
+    fontsize: float | None = None,
+    right: float = 0.7,
+) -> None:
+    """The hourglass as centred bars, one per level, top to bottom, with the share written beside.
+
+    Args:
+        ax: Where to draw.
+        shares: The share reaching each level, keyed as :data:`LEVELS`.
+        fontsize: Size of the level labels and shares (default: matplotlib's).
+        right: Right end of the x axis (room for the written shares).
+    """
     rows = range(len(LEVELS))
     for row, ((key, _label), colour) in enumerate(zip(LEVELS, COLOURS, strict=True)):
-        share = summary[key]
+        share = float(shares[key])
         ax.barh(row, share, left=-share / 2, color=colour, height=0.7)
-        ax.text(0.55, row, f"{share:.0%}", va="center", ha="left")
-    ax.set_yticks(list(rows), [label for _, label in LEVELS])
+        ax.text(0.55, row, f"{share:.0%}", va="center", ha="left", fontsize=fontsize)
+    ax.set_yticks(list(rows), [label for _, label in LEVELS], fontsize=fontsize)
     ax.invert_yaxis()
-    ax.set_xlim(-0.55, 0.7)
+    ax.set_xlim(-0.55, right)
     ax.set_xticks([])
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
-    ax.set_title("Share reaching each level, final month")
 
 
-def _draw_course(ax: plt.Axes, series: pd.DataFrame) -> None:
+def draw_course(ax: Axes, series: pd.DataFrame, *, fontsize: float | None = None) -> None:
+    """The share reaching each level month by month (no legend: callers place their own).
+
+    Args:
+        ax: Where to draw.
+        series: A run's time series (``month`` and one column per level).
+        fontsize: Size of the axis labels (default: matplotlib's).
+    """
     for (key, label), colour in zip(LEVELS, COLOURS, strict=True):
         ax.plot(series["month"], series[key], color=colour, label=label.replace("\n", " "))
-    ax.set_xlabel("month")
-    ax.set_ylabel("share of peers, staff or organisations")
+    ax.set_xlabel("month", fontsize=fontsize)
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="center right")
-    ax.set_title("Over time")
+
+
+# -- validation --------------------------------------------------------------------------------
+
+
+def validation_figure(table: pd.DataFrame, title: str) -> Figure:
+    """One row per criterion: the value, its interval and the threshold, green if it holds."""
+    fig = Figure(figsize=(9, 0.32 * len(table) + 1.2), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(table))[::-1]
+    labels = [f"{p} {c}" for p, c in zip(table["pattern"], table["criterion"], strict=True)]
+    columns = ["value", "ci_low", "ci_high", "threshold"]
+    scale = np.maximum(1e-9, np.abs(table[columns].astype(float)).max(axis=1, skipna=True))
+    for yi, (_, row), s in zip(y, table.iterrows(), scale, strict=True):
+        colour = "#55a868" if row["holds"] else "#c44e52"
+        threshold = row.get("threshold", 0.0)
+        ax.errorbar(row["value"] / s, yi, xerr=[[(row["value"] - row["ci_low"]) / s],
+                    [(row["ci_high"] - row["value"]) / s]], fmt="o", color=colour, capsize=3)
+        if np.isfinite(threshold):
+            ax.plot([threshold / s], [yi], "|", color="black", markersize=12)
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_xlabel("value / max |value, interval, threshold| (bar: threshold; green holds, red "
+                  "does not)")
+    ax.set_title(title)
+    return fig
+
+
+# -- the report's experiments ------------------------------------------------------------------
+
+
+def contact_figure(result: dict[str, Any], title: str) -> Figure:
+    """The 6x6 contact heat maps: formal reports, informal reports, and the red/green map."""
+    participants = len(result["formal"])
+    fig = Figure(figsize=(13, 4.4), layout="constrained")
+    axes = fig.subplots(1, 3)
+    labels = [f"P{i + 1}" for i in range(participants)]
+    n = result["n_reports"]
+    for ax, kind, cmap in ((axes[0], "formal", "Greens"), (axes[1], "informal", "Reds")):
+        m = result[kind]
+        im = ax.imshow(m, cmap=cmap, vmin=0, vmax=max(1, n // 3))
+        for (x, y), v in np.ndenumerate(m):
+            if x != y:
+                ax.text(y, x, str(v), ha="center", va="center", fontsize=8)
+        ax.set_title(f"{kind.capitalize()} contact: reports of {n}")
+        fig.colorbar(im, ax=ax, shrink=0.8)
+    kind = np.where(result["informal"] > 0, 2, np.where(result["formal"] > 0, 1, 0))
+    np.fill_diagonal(kind, 0)
+    axes[2].imshow(kind, cmap=ListedColormap(["#ffffff", "#55a868", "#c44e52"]), vmin=0, vmax=2)
+    axes[2].set_title("Any informal (red), formal only (green)")
+    for ax in axes:
+        ax.set_xticks(range(participants), labels)
+        ax.set_yticks(range(participants), labels)
+    fig.suptitle(title)
+    return fig
+
+
+def learning_figure(result: dict[str, Any], title: str) -> Figure:
+    """The personal learning heat map: participants x weeks, red = a productive conversation."""
+    weekly = result["weekly"]
+    fig = Figure(figsize=(8, 1.5 + 0.22 * len(weekly)), layout="constrained")
+    ax = fig.add_subplot()
+    ax.imshow(weekly.to_numpy(), cmap=ListedColormap(["#f0f0f0", "#c44e52"]), vmin=0, vmax=1,
+              aspect="auto")
+    ax.set_yticks(range(len(weekly)), weekly.index, fontsize=7)
+    ax.set_xticks(range(weekly.shape[1]), range(1, weekly.shape[1] + 1), fontsize=7)
+    ax.set_xlabel("week (red: a productive conversation about a reform challenge)")
+    ax.set_title(title)
+    return fig
+
+
+def natural_figure(result: dict[str, Any], title: str) -> Figure:
+    """Shares of each group answering yes, with 95 % intervals."""
+    table = result["table"]
+    fig = Figure(figsize=(8, 4), layout="constrained")
+    ax = fig.add_subplot()
+    groups = list(dict.fromkeys(table["group"]))
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    width = 0.8 / len(groups)
+    for g, group in enumerate(groups):
+        rows = table[table["group"] == group].set_index("outcome").loc[outcomes]
+        x = np.arange(len(outcomes)) + (g - (len(groups) - 1) / 2) * width
+        err = np.vstack([rows["share"] - rows["ci_low"], rows["ci_high"] - rows["share"]])
+        ax.bar(x, rows["share"], width, yerr=err, capsize=3, label=group)
+    ax.set_xticks(range(len(outcomes)), [o.replace("_", " ") for o in outcomes])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share answering yes")
+    ax.legend()
+    ax.set_title(title)
+    return fig

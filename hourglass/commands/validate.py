@@ -14,14 +14,13 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from analysis.output import staged_directory
 from analysis.plots import save
 from hourglass.commands._options import markdown
 from hourglass.commands.common import parse_assignments
+from hourglass.figures import validation_figure
 from hourglass.validation import (
     PatternModel,
     attendance_proxy,
@@ -62,29 +61,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="worker processes (default: all cores)")
     parser.add_argument("--out", type=Path, default=None,
                         help="output directory (default results/validation)")
-
-
-def _figure(table: pd.DataFrame, title: str) -> Figure:
-    """One row per criterion: the value, its interval and the threshold, green if it holds."""
-    fig = Figure(figsize=(9, 0.32 * len(table) + 1.2), layout="constrained")
-    ax = fig.add_subplot()
-    y = np.arange(len(table))[::-1]
-    labels = [f"{p} {c}" for p, c in zip(table["pattern"], table["criterion"], strict=True)]
-    columns = ["value", "ci_low", "ci_high", "threshold"]
-    scale = np.maximum(1e-9, np.abs(table[columns].astype(float)).max(axis=1, skipna=True))
-    for yi, (_, row), s in zip(y, table.iterrows(), scale, strict=True):
-        colour = "#55a868" if row["holds"] else "#c44e52"
-        threshold = row.get("threshold", 0.0)
-        ax.errorbar(row["value"] / s, yi, xerr=[[(row["value"] - row["ci_low"]) / s],
-                    [(row["ci_high"] - row["value"]) / s]], fmt="o", color=colour, capsize=3)
-        if np.isfinite(threshold):
-            ax.plot([threshold / s], [yi], "|", color="black", markersize=12)
-    ax.axvline(0, color="grey", lw=0.5)
-    ax.set_yticks(y, labels, fontsize=7)
-    ax.set_xlabel("value / max |value, interval, threshold| (bar: threshold; green holds, red "
-                  "does not)")
-    ax.set_title(title)
-    return fig
 
 
 def main(args: argparse.Namespace) -> int:
@@ -128,7 +104,7 @@ def main(args: argparse.Namespace) -> int:
                 ["text", "value", "ci_low", "ci_high", "holds"]], digits=4),
             encoding="utf-8",
         )
-        save(_figure(table, f"Patterns P1-P9: {scenario.name}, {replicates} replicates"),
+        save(validation_figure(table, f"Patterns P1-P9: {scenario.name}, {replicates} replicates"),
              tmp / "validation.png")
         summary = {"scenario": scenario.name, "replicates": replicates, "seed": args.seed,
                    "criteria": len(table), "hold": int(table["holds"].sum()),

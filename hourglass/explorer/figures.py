@@ -14,6 +14,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from hourglass import figures as study
 from hourglass.figures import COLOURS, LEVELS
 from simulation import PeerLearningModel
 
@@ -121,27 +122,14 @@ def hourglass_figure(model: PeerLearningModel) -> Figure:
     fig = Figure(figsize=FIGSIZE, layout="constrained")
     shape, course = fig.subplots(2, 1, height_ratios=[1, 1])
     series = model.observer.timeseries()
-    now = series.iloc[-1] if len(series) else None
-    for row, ((key, label), colour) in enumerate(zip(LEVELS, COLOURS, strict=True)):
-        share = float(now[key]) if now is not None else 0.0
-        shape.barh(row, share, left=-share / 2, color=colour, height=0.7)
-        shape.text(0.55, row, f"{share:.0%}", va="center", ha="left", fontsize=9)
-        if len(series):
-            course.plot(series["month"], series[key], color=colour, label=label.replace("\n", " "))
-    shape.set_yticks(range(len(LEVELS)), [label for _, label in LEVELS], fontsize=8)
-    shape.invert_yaxis()
-    shape.set_xlim(-0.55, 0.75)
-    shape.set_xticks([])
-    for side in ("top", "right", "bottom"):
-        shape.spines[side].set_visible(False)
+    now = series.iloc[-1] if len(series) else dict.fromkeys(key for key, _ in LEVELS)
+    study.draw_shape(shape, {key: now[key] or 0.0 for key, _ in LEVELS}, fontsize=8, right=0.75)
     shape.set_title(f"The hourglass, month {model.month}: share reaching each level", fontsize=10)
-    course.set_xlim(0, model.months)
-    course.set_ylim(-0.02, 1.02)
-    course.set_xlabel("month", fontsize=8)
-    course.set_ylabel("share", fontsize=8)
-    course.grid(alpha=0.3)
     if len(series):
+        study.draw_course(course, series, fontsize=8)
         course.legend(fontsize=6, loc="upper left", ncols=2)
+    course.set_xlim(0, model.months)
+    course.set_ylabel("share", fontsize=8)
     return fig
 
 
