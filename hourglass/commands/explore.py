@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib.util
 import os
+import socket
 import sys
 
 from simulation.errors import HourglassError
@@ -57,6 +59,35 @@ def server_environment() -> dict[str, str]:
     }
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse, before the server starts, a port that another program already listens on.
+
+    Binding a throw-away socket with ``SO_REUSEADDR`` (as uvicorn does) tells a port in use
+    from one merely in ``TIME_WAIT`` after a previous explorer stopped.
+
+    Raises:
+        HourglassError: If ``host`` cannot be bound at ``port``, in one line naming both.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise HourglassError(f"--host {host}: not an interface here ({error.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise HourglassError(
+                    f"--port {port}: already in use on {host} (another explorer?); choose "
+                    "another port, or --port 0 for any free one"
+                ) from None
+            raise HourglassError(
+                f"--host {host} --port {port}: cannot listen there ({error.strerror})"
+            ) from None
+
+
 def main(args: argparse.Namespace) -> int:
     """Replace this process with the Solara server, which runs until interrupted.
 
@@ -70,6 +101,7 @@ def main(args: argparse.Namespace) -> int:
         raise HourglassError(
             f"explore needs {', '.join(missing)}; install with: pip install -e '.[explore]'"
         )
+    check_port(args.host, args.port)
     print(f"Hourglass explorer on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
     command = server_command(args.host, args.port)
     os.execve(command[0], command, server_environment())  # noqa: S606 (fixed argument list)
