@@ -9,12 +9,35 @@ Example:
     >>> result = PeerLearningModel(scenario, rng=7).run()
 """
 
-from simulation.errors import HourglassError
-from simulation.model import PeerLearningModel
-from simulation.result import Result
-from simulation.scenario import Scenario, available_scenarios, parameter_specs
-from simulation.tools import load_tools
-from simulation.vocabulary import LEARNING_TYPES, STAGES
+from importlib import import_module
+from typing import Any
+
+# Imported on first use (PEP 562): the command line's one-line errors and a scenario check
+# need ``simulation.errors`` or ``simulation.scenario`` without loading Mesa, pandas and Numba.
+_WHERE = {
+    "HourglassError": "simulation.errors",
+    "PeerLearningModel": "simulation.model",
+    "Result": "simulation.result",
+    "Scenario": "simulation.scenario",
+    "available_scenarios": "simulation.scenario",
+    "parameter_specs": "simulation.scenario",
+    "load_tools": "simulation.tools",
+    "LEARNING_TYPES": "simulation.vocabulary",
+    "STAGES": "simulation.vocabulary",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'simulation' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
 
 __all__ = [
     "LEARNING_TYPES",

@@ -23,9 +23,22 @@ from simulation.tools import ToolArrays, load_tools
 
 
 def _namespace(scenario: Scenario) -> SimpleNamespace:
-    return SimpleNamespace(
+    """The scenario's values by section (``p.contact.trust_decay``).
+
+    Under ``p.settings``, the NamedTuples of them each compiled submodel reads, built once per
+    run and named as in the scenario.
+    """
+    p = SimpleNamespace(
         **{section: SimpleNamespace(**keys) for section, keys in scenario.to_dict().items()}
     )
+    p.settings = SimpleNamespace(
+        events=events.Settings.of(p),
+        contact=contact.Settings.of(p),
+        transfer=transfer.Settings.of(p),
+        turnover=turnover.Settings.of(p),
+        diffusion=diffusion.Settings.of(p),
+    )
+    return p
 
 
 class PeerLearningModel(mesa.Model):
@@ -53,7 +66,7 @@ class PeerLearningModel(mesa.Model):
         self.state = initial_state(self.params, self.rng)
         # Background adoption draws from a stream of its own (spawning does not move self.rng).
         self.background_rng = self.rng.spawn(1)[0]
-        intensity = np.array([getattr(self.params.tools, name) for name in self.tools.names])
+        intensity = np.array([getattr(self.params.tools, tool.name) for tool in self.tool_table])
         calendar = events.plan_calendar(intensity, self.tools, self.months, self.rng)
         self.facilitator = Facilitator(self, intensity, calendar)
         self.organisations = [

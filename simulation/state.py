@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -20,9 +21,8 @@ from scipy import sparse
 from simulation.vocabulary import N_TYPES
 
 
-@dataclass
-class Peers:
-    """Participating officials, one row per position."""
+class Peers(NamedTuple):
+    """Participating officials, one row per position (compiled loops take the tuple whole)."""
 
     org: np.ndarray  # (N,) home organisation index
     staff_node: np.ndarray  # (N,) the peer's own node in the staff network
@@ -45,8 +45,7 @@ class Peers:
         return len(self.org)
 
 
-@dataclass
-class Ties:
+class Ties(NamedTuple):
     """Peer-to-peer ties as symmetric dense matrices (peers are tens to a few thousand)."""
 
     alive: np.ndarray  # (N, N) bool
@@ -125,8 +124,7 @@ def _count_adopted_neighbours(
     return nodes, counts
 
 
-@dataclass
-class Organisations:
+class Organisations(NamedTuple):
     """Home organisations and their change at scale."""
 
     country: np.ndarray  # (O,)
@@ -137,8 +135,8 @@ class Organisations:
     changed_month: np.ndarray  # (O, 4) month of change, -1 if none
 
 
-class Month:
-    """What happened this month, reset at its start (synchronous updates within a phase).
+class Contacts(NamedTuple):
+    """This month's contacts and attendance, as arrays the compiled loops take whole.
 
     Attributes:
         contact: (N, N) bool, symmetric: the tie had contact this month.
@@ -148,12 +146,31 @@ class Month:
         attended: (N,) bool, took part in some tool this month.
     """
 
+    contact: np.ndarray
+    trust_gain: np.ndarray
+    reach: np.ndarray
+    reflection: np.ndarray
+    attended: np.ndarray
+
+
+class Month:
+    """What happened this month, reset at its start (synchronous updates within a phase).
+
+    Attributes:
+        arrays: The month's contacts and attendance (:class:`Contacts`), also readable as
+            ``contact``, ``trust_gain``, ``reach``, ``reflection`` and ``attended``.
+        departures, events, products, invited, attendance: The month's counts.
+    """
+
     def __init__(self, n: int) -> None:
-        self.contact = np.zeros((n, n), dtype=bool)
-        self.trust_gain = np.zeros((n, n))
-        self.reach = np.zeros((n, n, N_TYPES))
-        self.reflection = np.zeros(n)
-        self.attended = np.zeros(n, dtype=bool)
+        self.arrays = Contacts(
+            contact=np.zeros((n, n), dtype=bool),
+            trust_gain=np.zeros((n, n)),
+            reach=np.zeros((n, n, N_TYPES)),
+            reflection=np.zeros(n),
+            attended=np.zeros(n, dtype=bool),
+        )
+        self.contact, self.trust_gain, self.reach, self.reflection, self.attended = self.arrays
         self.departures = 0
         self.events = 0
         self.products = 0
@@ -171,33 +188,25 @@ class Month:
         """Record contacts on ties (i, j); of several on a tie the strongest counts."""
         if len(i):
             record_contacts(
-                i,
-                j,
-                float(trust_gain),
-                np.asarray(reach, dtype=float),
-                self.contact,
-                self.trust_gain,
-                self.reach,
+                i, j, float(trust_gain), np.asarray(reach, dtype=float), self.arrays
             )
 
 
 @njit(cache=True)
 def record_contacts(
-    i: np.ndarray,
-    j: np.ndarray,
-    gain: float,
-    reach: np.ndarray,
-    contact: np.ndarray,
-    trust_gain: np.ndarray,
-    reaches: np.ndarray,
+    i: np.ndarray, j: np.ndarray, trust_gain: float, transfer: np.ndarray, month: Contacts
 ) -> None:  # pragma: no cover - compiled; tested through Month.add_contact
-    """Mark contacts on ties (i, j), both ways, keeping the strongest alpha and r of the month."""
+    """Mark contacts on ties (i, j), both ways, keeping the strongest alpha and r of the month.
+
+    ``trust_gain`` and ``transfer`` are the contact's alpha and r by learning type (a tool's or
+    informal contact's, named as in ``tools.toml``).
+    """
     for k in range(len(i)):
         for a, b in ((i[k], j[k]), (j[k], i[k])):
-            contact[a, b] = True
-            trust_gain[a, b] = max(trust_gain[a, b], gain)
-            for t in range(len(reach)):
-                reaches[a, b, t] = max(reaches[a, b, t], reach[t])
+            month.contact[a, b] = True
+            month.trust_gain[a, b] = max(month.trust_gain[a, b], trust_gain)
+            for t in range(len(transfer)):
+                month.reach[a, b, t] = max(month.reach[a, b, t], transfer[t])
 
 
 @dataclass

@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -107,16 +108,13 @@ def load_tools() -> tuple[Tool, ...]:
     return tuple(_check_tool(name, entry) for name, entry in table.items())
 
 
-def tool_names() -> tuple[str, ...]:
-    """Return the snake_case names of the tools, as used under ``[tools]`` in scenarios."""
-    return tuple(tool.name for tool in load_tools())
+class ToolArrays(NamedTuple):
+    """The tool table as arrays indexed by tool, for the per-month arithmetic.
 
+    A NamedTuple of arrays, so compiled loops take it whole; each field is named as the tool
+    table's column (``tools.toml``), except ``monthly_use`` (uses_per_year / 12) and ``gathers``.
+    """
 
-@dataclass(frozen=True)
-class ToolArrays:
-    """The tool table as arrays indexed by tool, for the per-month arithmetic."""
-
-    names: tuple[str, ...]
     monthly_use: np.ndarray  # chance per month the facilitator runs each tool, at intensity 1
     transfer: np.ndarray  # (tools, 4)
     broadcast: np.ndarray  # (tools, 4)
@@ -132,7 +130,6 @@ class ToolArrays:
     def from_table(cls, tools: tuple[Tool, ...]) -> ToolArrays:
         """Stack the tool table into arrays."""
         return cls(
-            names=tuple(t.name for t in tools),
             monthly_use=np.array([t.uses_per_year / 12 for t in tools]),
             transfer=np.array([t.transfer for t in tools]),
             broadcast=np.array([t.broadcast for t in tools]),

@@ -14,12 +14,13 @@ embeddedness), embeddedness being the Jaccard overlap of the two peers' other co
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from simulation.mechanisms.events import canvassed_interest
-from simulation.state import State, Ties, record_contacts, upper_triangle
+from simulation.state import Contacts, Peers, State, Ties, record_contacts, upper_triangle
 
 
 def live_ties(ties: Ties) -> tuple[np.ndarray, np.ndarray]:
@@ -32,26 +33,46 @@ def informal_contact(state: State, p: SimpleNamespace, rng: np.random.Generator)
     i, j = live_ties(state.ties)
     if len(i) == 0:
         return
-    canvass = float(p.facilitator.canvass_topics)
-    interested = canvassed_interest(state) if canvass > 0 else state.peers.engaged
-    month = state.month
+    q = p.settings.contact
+    interested = canvassed_interest(state) if q.canvass_topics > 0 else state.peers.engaged
     _informal(
-        i,
-        j,
-        rng.random(len(i)),
-        state.ties.trust,
-        state.ties.contract,
-        state.peers.time_to_engage,
-        interested,
-        canvass,
-        float(p.contact.self_contact),
-        float(p.contact.contract_contact),
-        float(p.contact.informal_trust_gain),
-        np.asarray(p.transfer.informal, dtype=float),
-        month.contact,
-        month.trust_gain,
-        month.reach,
+        i, j, rng.random(len(i)), state.ties, state.peers.time_to_engage, interested, q,
+        state.month.arrays,
     )
+
+
+class Settings(NamedTuple):
+    """The scenario values the compiled contact and trust loops read, named as in the scenario."""
+
+    canvass_topics: float  # facilitator.canvass_topics
+    self_contact: float  # contact.self_contact
+    contract_contact: float  # contact.contract_contact
+    informal_trust_gain: float  # contact.informal_trust_gain
+    informal: np.ndarray  # transfer.informal, by learning type
+    embeddedness: float  # contact.embeddedness
+    positive_experience: float  # contact.positive_experience
+    negative_factor: float  # contact.negative_factor
+    trust_decay: float  # contact.trust_decay
+    tie_hazard: float  # contact.tie_hazard
+    sustained_months: int  # observation.sustained_months
+
+    @classmethod
+    def of(cls, p: SimpleNamespace) -> Settings:
+        """Read the settings from the scenario's parameters (once per run)."""
+        c = p.contact
+        return cls(
+            canvass_topics=float(p.facilitator.canvass_topics),
+            self_contact=float(c.self_contact),
+            contract_contact=float(c.contract_contact),
+            informal_trust_gain=float(c.informal_trust_gain),
+            informal=np.asarray(p.transfer.informal, dtype=float),
+            embeddedness=float(c.embeddedness),
+            positive_experience=float(c.positive_experience),
+            negative_factor=float(c.negative_factor),
+            trust_decay=float(c.trust_decay),
+            tie_hazard=float(c.tie_hazard),
+            sustained_months=int(p.observation.sustained_months),
+        )
 
 
 @njit(cache=True)
@@ -59,31 +80,23 @@ def _informal(
     i: np.ndarray,
     j: np.ndarray,
     draws: np.ndarray,
-    trust: np.ndarray,
-    contract: np.ndarray,
+    ties: Ties,
     time_to_engage: np.ndarray,
     interested: np.ndarray,
-    canvass: float,
-    self_contact: float,
-    contract_contact: float,
-    gain: float,
-    reach: np.ndarray,
-    month_contact: np.ndarray,
-    month_trust_gain: np.ndarray,
-    month_reach: np.ndarray,
+    q: Settings,
+    month: Contacts,
 ) -> None:  # pragma: no cover - compiled; tested through informal_contact
     """Contact with chance 1 - (1 - c_self T sqrt(a_i a_j)) (1 - c_K [under contract])."""
+    canvass = q.canvass_topics
     touched = np.zeros(len(i), dtype=np.bool_)
     for k in range(len(i)):
         a, b = i[k], j[k]
-        own = self_contact * trust[a, b] * np.sqrt(time_to_engage[a] * time_to_engage[b])
+        own = q.self_contact * ties.trust[a, b] * np.sqrt(time_to_engage[a] * time_to_engage[b])
         if canvass > 0:
             own = min(1.0, own * (1.0 + canvass if interested[a] and interested[b] else 1.0))
-        by_contract = contract_contact * (1.0 if contract[a, b] > 0 else 0.0)
+        by_contract = q.contract_contact * (1.0 if ties.contract[a, b] > 0 else 0.0)
         touched[k] = draws[k] < 1.0 - (1.0 - own) * (1.0 - by_contract)
-    record_contacts(
-        i[touched], j[touched], gain, reach, month_contact, month_trust_gain, month_reach
-    )
+    record_contacts(i[touched], j[touched], q.informal_trust_gain, q.informal, month)
 
 
 def update_trust(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
@@ -92,26 +105,7 @@ def update_trust(state: State, p: SimpleNamespace, rng: np.random.Generator) -> 
     i, j = live_ties(ties)
     if len(i) == 0:
         return
-    c = p.contact
-    _tie_month(
-        i,
-        j,
-        rng.random((2, len(i))),
-        float(c.embeddedness),
-        month.contact,
-        month.trust_gain,
-        ties.alive,
-        ties.trust,
-        ties.age,
-        ties.contract,
-        state.peers.engaged,
-        state.peers.sustained,
-        float(c.positive_experience),
-        float(c.negative_factor),
-        float(c.trust_decay),
-        float(c.tie_hazard),
-        int(p.observation.sustained_months),
-    )
+    _tie_month(i, j, rng.random((2, len(i))), month.arrays, ties, state.peers, p.settings.contact)
 
 
 @njit(cache=True)
@@ -119,20 +113,10 @@ def _tie_month(
     i: np.ndarray,
     j: np.ndarray,
     draws: np.ndarray,
-    embedded: float,
-    contact: np.ndarray,
-    trust_gain: np.ndarray,
-    alive: np.ndarray,
-    trust: np.ndarray,
-    age: np.ndarray,
-    contract: np.ndarray,
-    engaged: np.ndarray,
-    sustained: np.ndarray,
-    positive_experience: float,
-    negative_factor: float,
-    decay: float,
-    hazard: float,
-    sustained_months: int,
+    month: Contacts,
+    ties: Ties,
+    peers: Peers,
+    q: Settings,
 ) -> None:  # pragma: no cover - compiled; tested through update_trust
     """One month of every live tie (i < j), both directions written alike.
 
@@ -140,8 +124,11 @@ def _tie_month(
     a dozen passes on. ``draws[0]`` decides whether a contact is a positive experience,
     ``draws[1]`` whether the tie is lost; embeddedness is read before any tie is lost.
     """
+    alive, trust, age, contract = ties.alive, ties.trust, ties.age, ties.contract
+    contact, trust_gain = month.contact, month.trust_gain
+    engaged, sustained = peers.engaged, peers.sustained
     protection = np.ones(len(i), dtype=np.float32)
-    if embedded > 0:
+    if q.embeddedness > 0:
         # Jaccard overlap of the two peers' other contacts, in float32 (exact for counts).
         degree = np.zeros(len(alive), dtype=np.int64)
         for a in range(len(alive)):
@@ -155,19 +142,19 @@ def _tie_month(
             union = np.float32(degree[a]) + np.float32(degree[b]) - np.float32(2.0)
             union -= np.float32(common)
             share = np.float32(common) / union if union > 0 else np.float32(0.0)
-            protection[k] = np.float32(1.0) - np.float32(embedded) * share
+            protection[k] = np.float32(1.0) - np.float32(q.embeddedness) * share
     for k in range(len(i)):
         a, b = i[k], j[k]
         t = trust[a, b]
         if contact[a, b]:
             alpha = trust_gain[a, b]
-            if draws[0, k] < positive_experience:
+            if draws[0, k] < q.positive_experience:
                 t = t + alpha * (1.0 - t)
             else:
-                t = t * (1.0 - min(1.0, negative_factor * alpha))
+                t = t * (1.0 - min(1.0, q.negative_factor * alpha))
         else:
-            t = t * (1.0 - decay)
-        if draws[1, k] < hazard * (1.0 - t) * protection[k]:
+            t = t * (1.0 - q.trust_decay)
+        if draws[1, k] < q.tie_hazard * (1.0 - t) * protection[k]:
             alive[a, b] = alive[b, a] = False
             trust[a, b] = trust[b, a] = 0.0
             age[a, b] = age[b, a] = 0
@@ -178,6 +165,6 @@ def _tie_month(
         age[a, b] = age[b, a] = months
         left = max(contract[a, b] - 1, 0)
         contract[a, b] = contract[b, a] = left
-        if months >= sustained_months:
+        if months >= q.sustained_months:
             sustained[a] |= engaged[a]
             sustained[b] |= engaged[b]

@@ -23,11 +23,37 @@ stream of its own so a scenario and its no-peer-learning counterfactual share th
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from simulation.state import State
+from simulation.state import Organisations, Peers, State
+
+
+class Settings(NamedTuple):
+    """The scenario values the compiled diffusion loops read, named as in the scenario."""
+
+    report_backs: float  # facilitator.report_backs
+    contract_share_forward: float  # contact.contract_share_forward
+    sharing_occasions: float  # diffusion.sharing_occasions
+    simple_contagion: np.ndarray  # diffusion.contagion == "simple", by learning type
+    adoption_rate: float  # diffusion.adoption_rate
+    below_threshold: float  # diffusion.below_threshold
+    complex_threshold: int  # diffusion.complex_threshold
+
+    @classmethod
+    def of(cls, p: SimpleNamespace) -> Settings:
+        """Read the settings from the scenario's parameters (once per run)."""
+        return cls(
+            report_backs=float(p.facilitator.report_backs),
+            contract_share_forward=float(p.contact.contract_share_forward),
+            sharing_occasions=float(p.diffusion.sharing_occasions),
+            simple_contagion=np.array([rule == "simple" for rule in p.diffusion.contagion]),
+            adoption_rate=float(p.diffusion.adoption_rate),
+            below_threshold=float(p.diffusion.below_threshold),
+            complex_threshold=int(p.diffusion.complex_threshold),
+        )
 
 
 def share_forward(state: State, p: SimpleNamespace, month: int, rng: np.random.Generator) -> None:
@@ -41,17 +67,11 @@ def share_forward(state: State, p: SimpleNamespace, month: int, rng: np.random.G
         rng.random(peers.n),
         carries,
         carriers,
-        state.orgs.time_and_space,
-        peers.org,
-        float(p.facilitator.report_backs),
         min(1.0, month / 12),
+        p.settings.diffusion,
+        peers,
+        state.orgs,
         state.ties.contract,
-        peers.share_forward,
-        float(p.contact.contract_share_forward),
-        float(p.diffusion.sharing_occasions),
-        peers.staff_node,
-        peers.practical,
-        peers.applied,
         state.staff.adopted,
     )
     sharers = np.flatnonzero(shares)
@@ -68,17 +88,11 @@ def _share(
     draws: np.ndarray,
     carries: np.ndarray,
     carriers: np.ndarray,
-    org_time_and_space: np.ndarray,
-    org: np.ndarray,
-    report_backs: float,
     ramp: float,
+    q: Settings,
+    peers: Peers,
+    orgs: Organisations,
     contract: np.ndarray,
-    share_forward: np.ndarray,
-    contract_share_forward: float,
-    sharing_occasions: float,
-    staff_node: np.ndarray,
-    practical: np.ndarray,
-    applied: np.ndarray,
     adopted: np.ndarray,
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through share_forward
     """Each carrier shares with chance o x min(1, w_i + w_K [under contract]) x time and space.
@@ -91,19 +105,19 @@ def _share(
     for i in range(n):
         if not carriers[i]:
             continue
-        room = org_time_and_space[org[i]]
-        room = room + report_backs * (1.0 - room) * ramp
+        room = orgs.time_and_space[peers.org[i]]
+        room = room + q.report_backs * (1.0 - room) * ramp
         under_contract = 0.0
         for j in range(n):
             if contract[i, j] > 0:
                 under_contract = 1.0
                 break
-        willing = min(1.0, share_forward[i] + contract_share_forward * under_contract)
-        if draws[i] < sharing_occasions * willing * room:
+        willing = min(1.0, peers.share_forward[i] + q.contract_share_forward * under_contract)
+        if draws[i] < q.sharing_occasions * willing * room:
             shares[i] = True
             for k in range(carries.shape[1]):
-                adopted[staff_node[i], k] |= carries[i, k]
-            applied[i] |= practical[i]
+                adopted[peers.staff_node[i], k] |= carries[i, k]
+            peers.applied[i] |= peers.practical[i]
     return shares
 
 
@@ -222,7 +236,6 @@ def spread(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
     exposed, count = staff.exposure()
     if len(exposed) == 0:
         return
-    rules = p.diffusion.contagion
     _adopt_from_neighbours(
         exposed,
         count,
@@ -230,10 +243,7 @@ def spread(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
         state.orgs.openness,
         staff.org,
         staff.adopted,
-        np.array([rule == "simple" for rule in rules]),
-        float(p.diffusion.adoption_rate),
-        float(p.diffusion.below_threshold),
-        int(p.diffusion.complex_threshold),
+        p.settings.diffusion,
     )
 
 
@@ -245,10 +255,7 @@ def _adopt_from_neighbours(
     openness: np.ndarray,
     org: np.ndarray,
     adopted: np.ndarray,
-    is_simple: np.ndarray,
-    adoption_rate: float,
-    below_threshold: float,
-    complex_threshold: int,
+    q: Settings,
 ) -> None:  # pragma: no cover - compiled; tested through spread
     """Adopt by contagion, one draw per exposed colleague and type.
 
@@ -258,15 +265,15 @@ def _adopt_from_neighbours(
     for row in range(len(exposed)):
         node = exposed[row]
         omega = openness[org[node]]
-        rate = adoption_rate * omega
+        rate = q.adoption_rate * omega
         for k in range(count.shape[1]):
             a = count[row, k]
-            if is_simple[k]:
+            if q.simple_contagion[k]:
                 chance = 1.0 - (1.0 - rate) ** float(a)
-            elif a >= complex_threshold:
+            elif a >= q.complex_threshold:
                 chance = rate
             elif a >= 1:
-                chance = below_threshold * omega
+                chance = q.below_threshold * omega
             else:
                 chance = 0.0
             if draws[row, k] < chance:
@@ -323,4 +330,4 @@ def change_at_scale(state: State, p: SimpleNamespace, month: int) -> None:
     reached = adopted_share(state) >= p.home_organisations.change_threshold
     new = reached & ~orgs.changed
     orgs.changed_month[new] = month
-    orgs.changed |= reached
+    orgs.changed[...] |= reached

@@ -16,7 +16,7 @@ import pandas as pd
 from numba import njit
 
 from simulation.result import timeseries_frame
-from simulation.state import State
+from simulation.state import Organisations, Peers, State
 from simulation.vocabulary import LEARNING_TYPES, STAGES
 
 __all__ = ["COLUMNS", "STAGES", "Observer"]
@@ -81,8 +81,7 @@ class Observer:
             self._upper = np.triu(np.ones((peers.n, peers.n), dtype=bool), 1)
             self._per_country = np.bincount(orgs.country)
         self.values[row, _COUNTED] = _counts(
-            peers.engaged, peers.sustained, peers.practical, peers.applied, ties.alive,
-            peers.learning, orgs.changed, orgs.country, self._per_country,
+            peers, ties.alive, orgs, self._per_country,
             float(p.home_organisations.national_share), staff.adopted, staff.is_peer,
         )
         n_ties = t["ties_alive"][row]
@@ -122,14 +121,17 @@ class Observer:
 
 @njit(cache=True)
 def _counts(
-    engaged: np.ndarray, sustained: np.ndarray, practical: np.ndarray, applied: np.ndarray,
-    alive: np.ndarray, learning: np.ndarray, changed: np.ndarray, country: np.ndarray,
-    per_country: np.ndarray, national_share: float, adopted: np.ndarray, is_peer: np.ndarray,
+    peers: Peers, alive: np.ndarray, orgs: Organisations, per_country: np.ndarray,
+    national_share: float, adopted: np.ndarray, is_peer: np.ndarray,
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through observe
     """The month's counts and shares, in the order of ``_COUNTED``, in one pass over each array.
 
     Stage shares are of positions; staff shares are of colleagues (staff who are not peers).
     """
+    engaged, sustained, practical, applied = (
+        peers.engaged, peers.sustained, peers.practical, peers.applied
+    )
+    learning, changed, country = peers.learning, orgs.changed, orgs.country
     n, n_types = learning.shape
     out = np.zeros(8 + 3 * n_types)
     for i in range(n):

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from simulation.state import State, record_contacts
+from simulation.state import Contacts, Peers, State, Ties, record_contacts
 from simulation.tools import Tool, ToolArrays
 
 
@@ -71,42 +71,15 @@ def run_tools(
     tools with encounters form groups, whose members meet, form ties and have contact; tools
     with a contact chance give the ties among attendees contact.
     """
-    month, ties, peers = state.month, state.ties, state.peers
-    matching = float(p.levers.matching)
+    month = state.month
     counts = _run_month(
         np.flatnonzero(used),
         attendance_chance(state, p),
-        tools.gathers,
-        tools.group_size,
-        tools.encounters,
-        tools.tie_formation,
-        tools.contact,
-        tools.trust_gain,
-        tools.transfer,
-        tools.broadcast,
-        tools.reflection,
-        _Parameters(
-            matching,
-            matching + (1.0 - matching) * p.contact.prior_contact,
-            float(p.transfer.broadcast_ceiling),
-            float(p.transfer.broadcast_absorption),
-            float(p.contact.similarity_exponent),
-            float(p.levers.peer_contracts),
-            float(p.levers.trust),
-            int(p.contact.contract_months),
-        ),
-        peers.engaged,
-        peers.exposure,
-        ties.similarity,
-        ties.alive,
-        ties.trust,
-        ties.age,
-        ties.contract,
-        month.attended,
-        month.reflection,
-        month.contact,
-        month.trust_gain,
-        month.reach,
+        tools,
+        p.settings.events,
+        state.peers,
+        state.ties,
+        month.arrays,
         rng,
     )
     month.events += int(counts[0])
@@ -115,117 +88,97 @@ def run_tools(
     month.attendance += int(counts[3])
 
 
-class _Parameters(NamedTuple):
-    """The scalars the compiled month of events reads."""
+class Settings(NamedTuple):
+    """The scenario values the compiled month of events reads, named as in the scenario."""
 
-    matching: float
-    prior: float  # chance of matching or else prior contact: matching + (1 - matching) x c_prior
-    broadcast_ceiling: float
-    broadcast_absorption: float
-    similarity_exponent: float
-    peer_contracts: float
-    initial_trust: float
-    contract_months: int
+    matching: float  # levers.matching
+    prior_contact: float  # contact.prior_contact
+    broadcast_ceiling: float  # transfer.broadcast_ceiling
+    broadcast_absorption: float  # transfer.broadcast_absorption
+    similarity_exponent: float  # contact.similarity_exponent
+    peer_contracts: float  # levers.peer_contracts
+    trust: float  # levers.trust: initial trust of a new tie between fully similar peers
+    contract_months: int  # contact.contract_months
+
+    @classmethod
+    def of(cls, p: SimpleNamespace) -> Settings:
+        """Read the settings from the scenario's parameters (once per run)."""
+        return cls(
+            matching=float(p.levers.matching),
+            prior_contact=float(p.contact.prior_contact),
+            broadcast_ceiling=float(p.transfer.broadcast_ceiling),
+            broadcast_absorption=float(p.transfer.broadcast_absorption),
+            similarity_exponent=float(p.contact.similarity_exponent),
+            peer_contracts=float(p.levers.peer_contracts),
+            trust=float(p.levers.trust),
+            contract_months=int(p.contact.contract_months),
+        )
+
+
+@njit(cache=True)
+def _prior(q: Settings) -> float:  # pragma: no cover - compiled
+    """Chance a seat or encounter is matched or else goes to a prior contact."""
+    return q.matching + (1.0 - q.matching) * q.prior_contact
 
 
 @njit(cache=True)
 def _run_month(
-    used,
-    chance,
-    gathers,
-    group_size,
-    n_encounters,
-    tie_formation,
-    contact,
-    trust_gain,
-    transfer,
-    broadcast,
-    reflection,
-    q,
-    engaged,
-    exposure,
-    similarity,
-    alive,
-    trust,
-    age,
-    contract,
-    attended,
-    month_reflection,
-    month_contact,
-    month_trust_gain,
-    month_reach,
-    rng,
-):  # pragma: no cover - compiled; tested through run_tools, form_groups and encounters
+    used: np.ndarray,
+    chance: np.ndarray,
+    tools: ToolArrays,
+    q: Settings,
+    peers: Peers,
+    ties: Ties,
+    month: Contacts,
+    rng: np.random.Generator,
+) -> np.ndarray:  # pragma: no cover - compiled; tested through run_tools, form_groups, encounters
     """The loop over this month's tool uses (see ``run_tools``); returns the four counts.
 
     Compiled with the model's generator passed in: the draws are those of the uncompiled
     version, in the same order, so results do not depend on the compilation.
     """
+    engaged, exposure = peers.engaged, peers.exposure
+    similarity, alive = ties.similarity, ties.alive
+    prior = _prior(q)
     n = len(chance)
     counts = np.zeros(4, dtype=np.int64)  # events, products, invited, attendance
     for g in used:
         attendees = np.nonzero(rng.random(n) < chance)[0]
         m = len(attendees)
-        if gathers[g]:
+        if tools.gathers[g]:
             counts[0] += 1
             counts[2] += n
             counts[3] += m
             engaged[attendees] = True
-        elif group_size[g] != 1:
+        elif tools.group_size[g] != 1:
             counts[1] += 1
         if m == 0:
             continue
-        attended[attendees] = True
-        if broadcast[g].any():
+        month.attended[attendees] = True
+        if tools.broadcast[g].any():
             for a in attendees:
                 for k in range(exposure.shape[1]):
                     gap = max(q.broadcast_ceiling - exposure[a, k], 0.0)
-                    exposure[a, k] = exposure[a, k] + q.broadcast_absorption * broadcast[g, k] * gap
-        if reflection[g] > 0:
+                    exposure[a, k] = (
+                        exposure[a, k] + q.broadcast_absorption * tools.broadcast[g, k] * gap
+                    )
+        if tools.reflection[g] > 0:
             for a in attendees:
-                month_reflection[a] = max(month_reflection[a], reflection[g])
-        if n_encounters[g] > 0 and m > 1:
-            labels = _group(attendees, group_size[g], similarity, alive, q.matching, q.prior, rng)
+                month.reflection[a] = max(month.reflection[a], tools.reflection[g])
+        if tools.encounters[g] > 0 and m > 1:
+            labels = _group(
+                attendees, tools.group_size[g], similarity, alive, q.matching, prior, rng
+            )
             i, j = _encounter_pairs(
-                attendees, labels, n_encounters[g], similarity, alive, q.matching, q.prior, rng
+                attendees, labels, tools.encounters[g], similarity, alive, q.matching, prior, rng
             )
             if len(i):
-                met = _form_ties(
-                    i,
-                    j,
-                    rng.random((2, len(i))),
-                    alive,
-                    trust,
-                    age,
-                    contract,
-                    similarity,
-                    tie_formation[g],
-                    q.similarity_exponent,
-                    q.peer_contracts,
-                    q.initial_trust,
-                    q.contract_months,
-                )
-                record_contacts(
-                    i[met],
-                    j[met],
-                    trust_gain[g],
-                    transfer[g],
-                    month_contact,
-                    month_trust_gain,
-                    month_reach,
-                )
-        if contact[g] > 0:
+                met = _form_ties(i, j, rng.random((2, len(i))), ties, tools.tie_formation[g], q)
+                record_contacts(i[met], j[met], tools.trust_gain[g], tools.transfer[g], month)
+        if tools.contact[g] > 0:
             i, j = _tied_pairs(attendees, alive)
-            touch = rng.random(len(i)) < contact[g]
-            record_contacts(
-                i[touch],
-                j[touch],
-                trust_gain[g],
-                transfer[g],
-                month_contact,
-                month_trust_gain,
-                month_reach,
-            )
+            touch = rng.random(len(i)) < tools.contact[g]
+            record_contacts(i[touch], j[touch], tools.trust_gain[g], tools.transfer[g], month)
     return counts
 
 
@@ -490,38 +443,27 @@ def _others(
 
 @njit(cache=True)
 def _form_ties(
-    i: np.ndarray,
-    j: np.ndarray,
-    draws: np.ndarray,
-    alive: np.ndarray,
-    trust: np.ndarray,
-    age: np.ndarray,
-    contract: np.ndarray,
-    similarity: np.ndarray,
-    tie_formation: float,
-    exponent: float,
-    peer_contracts: float,
-    initial_trust: float,
-    contract_months: int,
+    i: np.ndarray, j: np.ndarray, draws: np.ndarray, ties: Ties, tie_formation: float, q: Settings
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through run_tools
     """Form new ties from encounters; return which encounters were contacts.
 
-    A new tie forms with chance pi_g x s^h (``draws[0]``), under contract with chance
-    ``levers.peer_contracts`` (``draws[1]``), at trust T0 x s. A contact is an encounter on an
-    existing tie or on one just formed.
+    A new tie forms with chance pi_g x s^h (``draws[0]``; pi_g the tool's ``tie_formation``),
+    under contract with chance ``levers.peer_contracts`` (``draws[1]``), at trust T0 x s (T0 =
+    ``levers.trust``). A contact is an encounter on an existing tie or on one just formed.
     """
+    alive, trust, age, contract = ties.alive, ties.trust, ties.age, ties.contract
     met = np.zeros(len(i), dtype=np.bool_)
     for k in range(len(i)):
         a, b = i[k], j[k]
         if alive[a, b]:
             met[k] = True
             continue
-        s = similarity[a, b]
-        if draws[0, k] < tie_formation * s**exponent:
+        s = ties.similarity[a, b]
+        if draws[0, k] < tie_formation * s**q.similarity_exponent:
             met[k] = True
-            months = contract_months if draws[1, k] < peer_contracts else 0
+            months = q.contract_months if draws[1, k] < q.peer_contracts else 0
             alive[a, b] = alive[b, a] = True
-            trust[a, b] = trust[b, a] = initial_trust * s
+            trust[a, b] = trust[b, a] = q.trust * s
             age[a, b] = age[b, a] = 0
             contract[a, b] = contract[b, a] = months
     return met

@@ -19,11 +19,11 @@ def reflect(state: State, p: SimpleNamespace) -> None:
     """Reflect this month's exposure into practical learning; forget; update the stage."""
     peers = state.peers
     rate = np.minimum(1.0, peers.willingness * (p.reflection.base_rate + state.month.reflection))
-    peers.learning += rate[:, None] * (peers.exposure - peers.learning)
+    peers.learning[...] += rate[:, None] * (peers.exposure - peers.learning)
     np.minimum(peers.learning, peers.exposure, out=peers.learning)  # rounding at rate 1
     if p.reflection.forgetting > 0:
         keep = 1.0 - p.reflection.forgetting
-        peers.exposure *= keep
-        peers.learning *= keep
+        peers.exposure[...] *= keep
+        peers.learning[...] *= keep
     carries = (peers.learning >= p.reflection.carry_threshold).any(axis=1)
-    peers.practical |= peers.sustained & carries
+    peers.practical[...] |= peers.sustained & carries

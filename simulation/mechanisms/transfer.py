@@ -14,11 +14,12 @@ learning, and pulls members' exposure toward it (March 1991's organisational cod
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from simulation.state import State, upper_triangle
+from simulation.state import Peers, State, Ties, upper_triangle
 from simulation.vocabulary import N_TYPES
 
 
@@ -28,21 +29,32 @@ def exchange(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None
     i, j = np.nonzero(contact & upper_triangle(len(contact)))
     if len(i) == 0:
         return
-    peers, ties = state.peers, state.ties
     _learn_from_contacts(
         np.concatenate([i, j]),
         np.concatenate([j, i]),
         rng.random((2 * len(i), N_TYPES)),
-        ties.trust,
-        ties.similarity,
+        state.ties,
         state.month.reach,
-        np.asarray(p.transfer.trust_sensitivity, dtype=float),
-        np.asarray(p.transfer.context_sensitivity, dtype=float),
-        float(p.transfer.absorption),
-        peers.expertise,
-        peers.learning,
-        peers.exposure,
+        p.settings.transfer,
+        state.peers,
     )
+
+
+class Settings(NamedTuple):
+    """The scenario values the compiled transfer loop reads, named as in the scenario."""
+
+    trust_sensitivity: np.ndarray  # transfer.trust_sensitivity, by learning type
+    context_sensitivity: np.ndarray  # transfer.context_sensitivity, by learning type
+    absorption: float  # transfer.absorption
+
+    @classmethod
+    def of(cls, p: SimpleNamespace) -> Settings:
+        """Read the settings from the scenario's parameters (once per run)."""
+        return cls(
+            trust_sensitivity=np.asarray(p.transfer.trust_sensitivity, dtype=float),
+            context_sensitivity=np.asarray(p.transfer.context_sensitivity, dtype=float),
+            absorption=float(p.transfer.absorption),
+        )
 
 
 @njit(cache=True)
@@ -50,32 +62,30 @@ def _learn_from_contacts(
     receiver: np.ndarray,
     giver: np.ndarray,
     draws: np.ndarray,
-    trust: np.ndarray,
-    similarity: np.ndarray,
+    ties: Ties,
     reach: np.ndarray,
-    trust_sensitivity: np.ndarray,
-    context_sensitivity: np.ndarray,
-    absorption: float,
-    expertise: np.ndarray,
-    learning: np.ndarray,
-    exposure: np.ndarray,
+    q: Settings,
+    peers: Peers,
 ) -> None:  # pragma: no cover - compiled; tested through exchange
     """Each direction of each contact, each learning type: one draw ``draws[row, k]``.
 
     Compiled: four scalar steps per direction and type. Gains are kept per receiver and type and
     added at the end, so every transfer reads the exposure the month started with.
     """
+    expertise, learning, exposure = peers.expertise, peers.learning, peers.exposure
     best = np.zeros_like(exposure)
     for row in range(len(receiver)):
         r, g = receiver[row], giver[row]
-        t, s = trust[r, g], similarity[r, g]
+        t, s = ties.trust[r, g], ties.similarity[r, g]
         for k in range(exposure.shape[1]):
             gap = max(expertise[g, k], learning[g, k]) - exposure[r, k]
             if gap <= 0.0:
                 continue
-            chance = reach[r, g, k] * t ** trust_sensitivity[k] * s ** context_sensitivity[k]
+            chance = (
+                reach[r, g, k] * t ** q.trust_sensitivity[k] * s ** q.context_sensitivity[k]
+            )
             if draws[row, k] < chance:
-                best[r, k] = max(best[r, k], absorption * gap)
+                best[r, k] = max(best[r, k], q.absorption * gap)
     exposure += best
 
 

@@ -13,13 +13,29 @@ organisation's change at scale, once institutionalised, stays (Carley 1992).
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from simulation.population import PERSONAL_FACTORS, draw_personal
-from simulation.state import State
+from simulation.state import Peers, State, Ties
 from simulation.vocabulary import N_FACTORS
+
+
+class Settings(NamedTuple):
+    """The scenario values the compiled succession loop reads, named as in the scenario."""
+
+    community_of_practice: float  # levers.community_of_practice: chance a tie is inherited
+    inherited_trust: float  # turnover.inherited_trust
+
+    @classmethod
+    def of(cls, p: SimpleNamespace) -> Settings:
+        """Read the settings from the scenario's parameters (once per run)."""
+        return cls(
+            community_of_practice=float(p.levers.community_of_practice),
+            inherited_trust=float(p.turnover.inherited_trust),
+        )
 
 
 def monthly(annual: float) -> float:
@@ -48,18 +64,10 @@ def officials_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) 
         PERSONAL_FACTORS,
         state.focus,
         rng.random((peers.n, peers.n)),
-        float(p.levers.community_of_practice),
-        float(p.turnover.inherited_trust),
-        peers.profile,
-        peers.exposure,
-        peers.learning,
+        p.settings.turnover,
+        peers,
         state.staff.adopted,
-        peers.staff_node,
-        ties.alive,
-        ties.trust,
-        ties.age,
-        ties.contract,
-        ties.similarity,
+        ties,
     )
     for flag in (peers.engaged, peers.sustained, peers.practical, peers.applied):
         flag[leavers] = False
@@ -68,12 +76,15 @@ def officials_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) 
 
 @njit(cache=True)
 def _succeed(
-    leavers: np.ndarray, fresh: np.ndarray, personal: np.ndarray, focus: np.ndarray,
-    draws: np.ndarray, inherit: float, inherited_trust: float,
-    profile: np.ndarray, exposure: np.ndarray, learning: np.ndarray,
-    adopted: np.ndarray, staff_node: np.ndarray,
-    alive: np.ndarray, trust: np.ndarray, age: np.ndarray, contract: np.ndarray,
-    similarity: np.ndarray,
+    leavers: np.ndarray,
+    fresh: np.ndarray,
+    personal: np.ndarray,
+    focus: np.ndarray,
+    draws: np.ndarray,
+    q: Settings,
+    peers: Peers,
+    adopted: np.ndarray,
+    ties: Ties,
 ) -> None:  # pragma: no cover - compiled; tested through officials_leave
     """Successors take the leavers' positions.
 
@@ -82,6 +93,7 @@ def _succeed(
     staff node's adoptions are cleared; the leavers' ties are lost or inherited (``draws`` above
     the diagonal); similarity to everyone is recomputed.
     """
+    profile, similarity = peers.profile, ties.similarity
     n, n_factors = profile.shape
     leaving = np.zeros(n, dtype=np.bool_)
     for row in range(len(leavers)):
@@ -98,10 +110,10 @@ def _succeed(
         for f in range(n_factors):
             if personal[f]:
                 profile[position, f] = fresh[best, row, f]
-        exposure[position] = 0.0
-        learning[position] = 0.0
-        adopted[staff_node[position]] = False
-    _leave_ties(leaving, draws, alive, trust, age, contract, inherit, inherited_trust)
+        peers.exposure[position] = 0.0
+        peers.learning[position] = 0.0
+        adopted[peers.staff_node[position]] = False
+    _leave_ties(leaving, draws, ties, q)
     for position in leavers:
         for other in range(n):
             equal = 0
@@ -125,27 +137,22 @@ def colleagues_leave(state: State, p: SimpleNamespace, rng: np.random.Generator)
 
 @njit(cache=True)
 def _leave_ties(
-    leaving: np.ndarray,
-    draws: np.ndarray,
-    alive: np.ndarray,
-    trust: np.ndarray,
-    age: np.ndarray,
-    contract: np.ndarray,
-    inherit: float,
-    inherited_trust: float,
+    leaving: np.ndarray, draws: np.ndarray, ties: Ties, q: Settings
 ) -> None:  # pragma: no cover - compiled; tested through officials_leave
     """Ties of leavers are lost, or inherited by their successors.
 
-    Each is inherited with chance kappa (``draws`` above the diagonal, one per pair) at trust
-    psi x T; either way it starts afresh: no age, no contract.
+    Each is inherited with chance kappa = ``levers.community_of_practice`` (``draws`` above the
+    diagonal, one per pair) at trust psi x T (psi = ``turnover.inherited_trust``); either way it
+    starts afresh: no age, no contract.
     """
+    alive, trust, age, contract = ties.alive, ties.trust, ties.age, ties.contract
     n = len(leaving)
     for a in range(n):
         for b in range(a + 1, n):
             if not (leaving[a] or leaving[b]):
                 continue
-            kept = alive[a, b] and draws[a, b] < inherit
+            kept = alive[a, b] and draws[a, b] < q.community_of_practice
             alive[a, b] = alive[b, a] = kept
-            trust[a, b] = trust[b, a] = inherited_trust * trust[a, b] if kept else 0.0
+            trust[a, b] = trust[b, a] = q.inherited_trust * trust[a, b] if kept else 0.0
             age[a, b] = age[b, a] = 0
             contract[a, b] = contract[b, a] = 0
