@@ -21,18 +21,16 @@ contact in a month shows up in exactly one of its twice-weekly reports. Weekly o
 cells are thus a monthly signal spread over the month, not finer information; the month totals
 (``*_by_month.csv``) are what the model resolves.
 
-Instrumentation (:class:`InstrumentedModel`) wraps three mechanism functions for the duration of
-each step, runs them exactly as the model does (same draws, same order, bit-identical results)
-and records what the model does not keep: this month's formal and informal contact matrices, the
-peers whose exposure a conversation raised, and the tools each official took part in.
+Instrumentation (:class:`InstrumentedModel`) reads the model's observation seam: each month the
+model publishes a :class:`~simulation.mechanisms.evaluation.MonthRecord` (formal and informal
+contacts, the peers whose exposure a conversation raised, the tools each official took part in,
+who is in post) to its ``month_observers``; nothing of the model is patched, and the results are
+those of the plain model.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,31 +44,12 @@ from analysis.plots import save
 from hourglass.figures import contact_figure, learning_figure, natural_figure
 from simulation import PeerLearningModel, Scenario
 from simulation.errors import HourglassError
-from simulation.mechanisms import contact, events, transfer
+from simulation.mechanisms.evaluation import MonthRecord
 
 EXPERIMENTS = ("contact-intensity", "personal-learning", "natural")
 REPORTS_PER_WEEK = 2
 WEEKS = 13  # three months
 PARTICIPANTS = 6
-
-
-@dataclass
-class MonthRecord:
-    """What one month held, beyond what the model keeps.
-
-    Attributes:
-        month: The month (1-based).
-        formal: (N, N) bool, pairs brought together by a facilitator's tool.
-        informal: (N, N) bool, pairs in self-initiated or contract contact.
-        productive: (N,) bool, peers whose exposure a conversation raised (a transfer succeeded).
-        person: (N,) the Mesa id of the official in each position.
-    """
-
-    month: int
-    formal: np.ndarray
-    informal: np.ndarray
-    productive: np.ndarray
-    person: np.ndarray
 
 
 class InstrumentedModel(PeerLearningModel):
@@ -89,31 +68,21 @@ class InstrumentedModel(PeerLearningModel):
         self.tools_used = np.zeros(n, dtype=np.int64)
         self.first_month = np.full(n, -1)
         self.last_month = np.full(n, -1)
+        self._person = self.state.peers.person.copy()
+        self.month_observers.append(self._record)
 
-    def step(self) -> None:
-        """Advance one month and record it."""
-        before = self.state.peers.person.copy()
-        record: dict[str, Any] = {}
-        with _recording(self, record):
-            super().step()
-        state = self.state
-        replaced = state.peers.person != before
+    def _record(self, record: MonthRecord) -> None:
+        """Keep the month's record and each official's tools and first and last active month."""
+        replaced = record.person != self._person  # a successor starts with nothing recorded
+        self._person = record.person
         self.tools_used[replaced] = 0
         self.first_month[replaced] = -1
         self.last_month[replaced] = -1
-        self.tools_used |= record["tools"]
-        active = record["formal"].any(axis=1) | record["informal"].any(axis=1) | record["attended"]
-        self.first_month[active & (self.first_month < 0)] = self.steps
-        self.last_month[active] = self.steps
-        self.records.append(
-            MonthRecord(
-                month=self.steps,
-                formal=record["formal"],
-                informal=record["informal"],
-                productive=record["productive"],
-                person=state.peers.person.copy(),
-            )
-        )
+        self.tools_used |= record.tools
+        active = record.formal.any(axis=1) | record.informal.any(axis=1) | record.attended
+        self.first_month[active & (self.first_month < 0)] = record.month
+        self.last_month[active] = record.month
+        self.records.append(record)
 
     def tools_count(self) -> np.ndarray:
         """(N,) number of distinct tools the official in each position attended."""
@@ -122,52 +91,6 @@ class InstrumentedModel(PeerLearningModel):
     def engagement_months(self) -> np.ndarray:
         """(N,) months from the official's first to last contact or attendance (0: never)."""
         return np.where(self.first_month < 0, 0, self.last_month - self.first_month + 1)
-
-
-@contextmanager
-def _recording(model: InstrumentedModel, record: dict[str, Any]) -> Iterator[None]:
-    """Wrap ``run_tools``, ``informal_contact`` and ``exchange`` for one step."""
-    run_tools, informal_contact, exchange = (
-        events.run_tools, contact.informal_contact, transfer.exchange
-    )
-    n = model.state.peers.n
-
-    def recording_tools(state, used, table, tools, p, rng):
-        mask = np.zeros(n, dtype=np.int64)
-        month = state.month
-        for g in np.flatnonzero(used):
-            one = np.zeros_like(used)
-            one[g] = True
-            earlier = month.attended.copy()
-            month.attended[:] = False
-            run_tools(state, one, table, tools, p, rng)  # the same draws in the same order
-            mask[month.attended] |= np.int64(1) << np.int64(g)
-            month.attended |= earlier
-        record["tools"] = mask
-        record["attended"] = month.attended.copy()
-        record["formal"] = month.contact.copy()
-
-    def recording_informal(state, p, rng):
-        earlier = state.month.contact.copy()
-        state.month.contact[:] = False
-        informal_contact(state, p, rng)
-        record["informal"] = state.month.contact.copy()
-        state.month.contact |= earlier
-
-    def recording_exchange(state, p, rng):
-        exposure = state.peers.exposure.copy()
-        exchange(state, p, rng)
-        record["productive"] = (state.peers.exposure > exposure).any(axis=1)
-
-    events.run_tools = recording_tools
-    contact.informal_contact = recording_informal
-    transfer.exchange = recording_exchange
-    try:
-        yield
-    finally:
-        events.run_tools, contact.informal_contact, transfer.exchange = (
-            run_tools, informal_contact, exchange
-        )
 
 
 def _rng(seed: int, experiment: int) -> np.random.Generator:

@@ -7,6 +7,7 @@ transfer, reflection, share forward and diffusion with change at scale, then obs
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import mesa
@@ -14,7 +15,7 @@ import numpy as np
 
 from simulation.agents import Facilitator, HomeOrganisation, Peer
 from simulation.mechanisms import contact, diffusion, events, reflection, transfer, turnover
-from simulation.mechanisms.evaluation import Observer
+from simulation.mechanisms.evaluation import MonthRecord, Observer, informal_matrix
 from simulation.population import initial_state
 from simulation.result import Result
 from simulation.scenario import Scenario
@@ -75,6 +76,7 @@ class PeerLearningModel(mesa.Model):
         self._peers = [Peer(self, i) for i in range(self.state.peers.n)]
         self.state.peers.person[:] = [peer.unique_id for peer in self._peers]
         self.observer = Observer(self.months)
+        self.month_observers: list[Callable[[MonthRecord], None]] = []
 
     def peer_in(self, position: int) -> Peer:
         """The official now in ``position``."""
@@ -97,9 +99,10 @@ class PeerLearningModel(mesa.Model):
         events.run_tools(
             state, self.facilitator.tools_for(month), self.tool_table, self.tools, p, rng
         )
-        contact.informal_contact(state, p, rng)
+        formal = state.month.contact.copy() if self.month_observers else None
+        informal = contact.informal_contact(state, p, rng)
         contact.update_trust(state, p, rng)
-        transfer.exchange(state, p, rng)
+        productive = transfer.exchange(state, p, rng)
         transfer.socialise(state, p)
         reflection.reflect(state, p)
         diffusion.share_forward(state, p, month, rng)
@@ -108,6 +111,18 @@ class PeerLearningModel(mesa.Model):
         diffusion.spread(state, p, rng)
         diffusion.change_at_scale(state, p, month)
         self.observer.observe(state, p, month)
+        if self.month_observers:
+            record = MonthRecord(
+                month=month,
+                formal=formal,
+                informal=informal_matrix(state.peers.n, *informal),
+                productive=productive,
+                tools=state.month.tools.copy(),
+                attended=state.month.attended.copy(),
+                person=state.peers.person.copy(),
+            )
+            for observe in self.month_observers:
+                observe(record)
         if month >= self.months:
             self.running = False
 

@@ -144,6 +144,7 @@ class Contacts(NamedTuple):
         reach: (N, N, 4) transfer chance r of the strongest contact, by learning type.
         reflection: (N,) reflection rate added by tools this month.
         attended: (N,) bool, took part in some tool this month.
+        tools: (N,) int64 bit mask over the tool table: the tools the peer took part in.
     """
 
     contact: np.ndarray
@@ -151,6 +152,7 @@ class Contacts(NamedTuple):
     reach: np.ndarray
     reflection: np.ndarray
     attended: np.ndarray
+    tools: np.ndarray
 
 
 class Month:
@@ -169,8 +171,11 @@ class Month:
             reach=np.zeros((n, n, N_TYPES)),
             reflection=np.zeros(n),
             attended=np.zeros(n, dtype=bool),
+            tools=np.zeros(n, dtype=np.int64),
         )
-        self.contact, self.trust_gain, self.reach, self.reflection, self.attended = self.arrays
+        self.contact, self.trust_gain, self.reach, self.reflection, self.attended, self.tools = (
+            self.arrays
+        )
         self.departures = 0
         self.events = 0
         self.products = 0

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from analysis.executors import dask_client
+from analysis.output import check_output, staged_directory
 from hourglass.commands.common import parse_assignments
 
 __all__ = [
-    "add_run_options", "executor_from", "markdown", "parse_assignments", "staged_directory",
+    "add_run_options", "check_output", "executor_from", "markdown", "parse_assignments",
+    "staged_directory",
 ]
 
 
@@ -55,28 +55,3 @@ def markdown(frame: pd.DataFrame, digits: int = 3) -> str:
         cells = [f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join([head, rule, *rows]) + "\n"
-
-
-@contextmanager
-def staged_directory(final: Path) -> Iterator[Path]:
-    """Write into a hidden sibling directory, then swap it into ``final`` on success.
-
-    An interrupted command leaves only ``.<name>.partial``, never a ``final``
-    directory that looks complete.
-    """
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    yield tmp
-    if final.exists():
-        old = final.with_name(f".{final.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        final.replace(old)
-        tmp.replace(final)
-        shutil.rmtree(old)
-    else:
-        tmp.replace(final)

@@ -16,6 +16,7 @@ from analysis.compare import compare
 from hourglass.adapter import HourglassModel
 from hourglass.commands._options import (
     add_run_options,
+    check_output,
     executor_from,
     markdown,
     parse_assignments,
@@ -57,13 +58,14 @@ def main(args: argparse.Namespace) -> int:
     set_b = parse_assignments(args.set_b, "--set-b")
     model_a = HourglassModel(args.a, every=0, overrides=common)
     model_b = HourglassModel(args.b, every=0, overrides=common)
+    out = args.out or Path("results") / f"compare-{Path(args.a).stem}-vs-{Path(args.b).stem}"
+    check_output(out, "compare")  # before the runs, not after
     with executor_from(args) as executor:
         table = compare((model_a, set_a), (model_b, set_b), args.replicates, args.seed, executor,
                         outcomes=args.outputs, workers=args.workers,
                         progress=not args.no_progress)
     label_a, label_b = _label(args.a, set_a), _label(args.b, set_b)
-    out = args.out or Path("results") / f"compare-{Path(args.a).stem}-vs-{Path(args.b).stem}"
-    with staged_directory(out) as tmp:
+    with staged_directory(out, "compare") as tmp:
         table.to_csv(tmp / "compare.csv")
         (tmp / "compare.md").write_text(
             f"B - A with common random numbers: A = {label_a}, B = {label_b}, "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from analysis.output import staged_directory
+from analysis.output import result_files, staged_directory
 from hourglass.commands.common import parse_assignments
 from hourglass.experiments import EXPERIMENTS, run_experiment
 from simulation import Scenario
@@ -52,9 +52,9 @@ def main(args: argparse.Namespace) -> int:
     else:
         options = {"start": args.start}
     out = args.out or Path("results") / f"experiment-{args.name}-{scenario.name}-seed{args.seed}"
-    with staged_directory(out) as staging:
+    with staged_directory(out, "experiment") as staging:
         result = run_experiment(args.name, scenario, args.seed, staging, **options)
-        written = sorted(p.name for p in staging.iterdir())
+        written = result_files(staging)
     if args.name == "contact-intensity":
         print(f"participants (positions): {list(result['participants']['position'])}")
         print("informal contact, reports per pair:")

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from analysis.output import staged_directory
+from analysis.output import Legacy, check_output, staged_directory
 from hourglass.commands.common import parse_assignments
 from hourglass.figures import plot_hourglass
 from simulation import PeerLearningModel, Scenario
@@ -53,9 +53,13 @@ def main(args: argparse.Namespace) -> int:
     if overrides:
         scenario = scenario.with_overrides(overrides, where="--set")
     out = args.out or Path("results") / f"{scenario.name}-seed{args.seed}"
+    # a result of hourglass before results carried a marker: exactly these files
+    legacy = Legacy("summary.json", frozenset(
+        {"summary.json", "timeseries.csv", "scenario.toml", "hourglass.png"}))
+    check_output(out, "run", legacy=legacy)
     started = time.perf_counter()
     result = PeerLearningModel(scenario, rng=args.seed).run()
-    with staged_directory(out) as staging:
+    with staged_directory(out, "run", legacy=legacy) as staging:
         plot_hourglass(result, staging / "hourglass.png")
         result.write(staging)
     elapsed = time.perf_counter() - started

@@ -30,6 +30,7 @@ from hourglass.adapter import LEVER_SPACE as DEFAULT_SPACE
 from hourglass.adapter import HourglassModel
 from hourglass.commands._options import (
     add_run_options,
+    check_output,
     executor_from,
     markdown,
     parse_assignments,
@@ -89,6 +90,7 @@ def _long(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def main(args: argparse.Namespace) -> int:
     """Run both sweeps, compute indices and write the report."""
     space = Space.from_toml(args.space)
+    report = check_output(args.out / "report", "sensitivity")  # before the sweeps
     model = HourglassModel(args.scenario, every=args.every,
                            overrides=parse_assignments(args.overrides, "--set"))
     info = {"scenario": args.scenario, "space_file": str(args.space)}
@@ -106,8 +108,7 @@ def main(args: argparse.Namespace) -> int:
     took = time.perf_counter() - start
     outcomes = _outcomes(sobol_sweep, args.outputs)
     opts = {"num_resamples": args.resamples}
-    report = args.out / "report"
-    with staged_directory(report) as tmp:
+    with staged_directory(report, "sensitivity") as tmp:
         sob = {o: sobol(sobol_sweep, o, **opts) for o in outcomes}
         sob_long = _long(sob)
         sob_long.to_csv(tmp / "sobol.csv")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.output import staged_directory
+from analysis.output import Legacy, check_output, staged_directory
 from analysis.plots import save
 from hourglass.commands._options import markdown
 from hourglass.commands.common import parse_assignments
@@ -32,6 +32,11 @@ from simulation.errors import HourglassError
 
 QUICK = {"replicates": 12, "proxy_samples": 24, "proxy_replicates": 2,
          "filter_samples": 8, "filter_replicates": 2}
+# a result of hourglass before results carried a marker: only these files
+LEGACY = Legacy("summary.json", frozenset({
+    "summary.json", "validation.csv", "validation.md", "validation.png", "replicates.csv",
+    "p6_scenarios.csv", "filter_points.csv", "filter_ranges.csv", "filter_ranges.md",
+    "filter_pass_rates.csv"}))
 FULL = {"replicates": 200, "proxy_samples": 128, "proxy_replicates": 3,
         "filter_samples": 96, "filter_replicates": 4}
 
@@ -72,6 +77,8 @@ def main(args: argparse.Namespace) -> int:
     overrides = parse_assignments(args.overrides, "--set")
     model = PatternModel(args.scenario, overrides)
     scenario = model.scenario()
+    out = args.out or Path("results") / "validation"
+    check_output(out, "validate", legacy=LEGACY)  # before the runs, not after
     started = time.perf_counter()
     frame = run_replicates(model, replicates, args.seed, workers=args.workers)
     table = evaluate(frame, scenario, args.seed)
@@ -91,9 +98,8 @@ def main(args: argparse.Namespace) -> int:
         filtered = filter_assumptions(samples, reps, args.seed, args.scenario,
                                       workers=args.workers, overrides=overrides)
     took = time.perf_counter() - started
-    out = args.out or Path("results") / "validation"
     shown = table[["pattern", "criterion", "value", "ci_low", "ci_high", "holds"]]
-    with staged_directory(out) as tmp:
+    with staged_directory(out, "validate", legacy=LEGACY) as tmp:
         table.to_csv(tmp / "validation.csv", index=False)
         frame.to_csv(tmp / "replicates.csv")
         proxy_means.to_csv(tmp / "p6_scenarios.csv")

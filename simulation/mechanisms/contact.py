@@ -28,17 +28,20 @@ def live_ties(ties: Ties) -> tuple[np.ndarray, np.ndarray]:
     return np.nonzero(ties.alive & upper_triangle(len(ties.alive)))
 
 
-def informal_contact(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
-    """Self-initiated and contract contact on live ties."""
+def informal_contact(
+    state: State, p: SimpleNamespace, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Self-initiated and contract contact on live ties; return the ties contacted (i < j)."""
     i, j = live_ties(state.ties)
     if len(i) == 0:
-        return
+        return i, j
     q = p.settings.contact
     interested = canvassed_interest(state) if q.canvass_topics > 0 else state.peers.engaged
-    _informal(
+    touched = _informal(
         i, j, rng.random(len(i)), state.ties, state.peers.time_to_engage, interested, q,
         state.month.arrays,
     )
+    return i[touched], j[touched]
 
 
 class Settings(NamedTuple):
@@ -85,8 +88,11 @@ def _informal(
     interested: np.ndarray,
     q: Settings,
     month: Contacts,
-) -> None:  # pragma: no cover - compiled; tested through informal_contact
-    """Contact with chance 1 - (1 - c_self T sqrt(a_i a_j)) (1 - c_K [under contract])."""
+) -> np.ndarray:  # pragma: no cover - compiled; tested through informal_contact
+    """Contact with chance 1 - (1 - c_self T sqrt(a_i a_j)) (1 - c_K [under contract]).
+
+    Returns which of the ties (i, j) had contact.
+    """
     canvass = q.canvass_topics
     touched = np.zeros(len(i), dtype=np.bool_)
     for k in range(len(i)):
@@ -97,6 +103,7 @@ def _informal(
         by_contract = q.contract_contact * (1.0 if ties.contract[a, b] > 0 else 0.0)
         touched[k] = draws[k] < 1.0 - (1.0 - own) * (1.0 - by_contract)
     record_contacts(i[touched], j[touched], q.informal_trust_gain, q.informal, month)
+    return touched
 
 
 def update_trust(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:

@@ -9,6 +9,7 @@ reported metrics (events held, products released, attendance) are kept, so the e
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
@@ -19,7 +20,7 @@ from simulation.result import timeseries_frame
 from simulation.state import Organisations, Peers, State
 from simulation.vocabulary import LEARNING_TYPES, STAGES
 
-__all__ = ["COLUMNS", "STAGES", "Observer"]
+__all__ = ["COLUMNS", "STAGES", "MonthRecord", "Observer"]
 COLUMNS = (
     "month",
     *STAGES,
@@ -55,6 +56,37 @@ _COUNTED = np.array(
         )
     ]
 )
+
+
+@dataclass(frozen=True)
+class MonthRecord:
+    """What one month held, published to the model's month observers (the observation seam).
+
+    Attributes:
+        month: The month (1-based).
+        formal: (N, N) bool, symmetric: pairs brought together by a facilitator's tool.
+        informal: (N, N) bool, symmetric: pairs in self-initiated or contract contact.
+        productive: (N,) bool, peers whose exposure a conversation raised (a transfer succeeded).
+        tools: (N,) int64 bit mask over the tool table: the tools each peer took part in.
+        attended: (N,) bool, took part in some tool.
+        person: (N,) the Mesa id of the official in each position at the end of the month.
+    """
+
+    month: int
+    formal: np.ndarray
+    informal: np.ndarray
+    productive: np.ndarray
+    tools: np.ndarray
+    attended: np.ndarray
+    person: np.ndarray
+
+
+def informal_matrix(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """(n, n) bool, symmetric: True on the pairs (i, j) and (j, i)."""
+    matrix = np.zeros((n, n), dtype=bool)
+    matrix[i, j] = True
+    matrix[j, i] = True
+    return matrix
 
 
 class Observer:

@@ -154,17 +154,7 @@ def _run_month(
             counts[1] += 1
         if m == 0:
             continue
-        month.attended[attendees] = True
-        if tools.broadcast[g].any():
-            for a in attendees:
-                for k in range(exposure.shape[1]):
-                    gap = max(q.broadcast_ceiling - exposure[a, k], 0.0)
-                    exposure[a, k] = (
-                        exposure[a, k] + q.broadcast_absorption * tools.broadcast[g, k] * gap
-                    )
-        if tools.reflection[g] > 0:
-            for a in attendees:
-                month.reflection[a] = max(month.reflection[a], tools.reflection[g])
+        _attend(attendees, g, tools, q, exposure, month)
         if tools.encounters[g] > 0 and m > 1:
             labels = _group(
                 attendees, tools.group_size[g], similarity, alive, q.matching, prior, rng
@@ -180,6 +170,30 @@ def _run_month(
             touch = rng.random(len(i)) < tools.contact[g]
             record_contacts(i[touch], j[touch], tools.trust_gain[g], tools.transfer[g], month)
     return counts
+
+
+@njit(cache=True)
+def _attend(
+    attendees: np.ndarray,
+    g: int,
+    tools: ToolArrays,
+    q: Settings,
+    exposure: np.ndarray,
+    month: Contacts,
+) -> None:  # pragma: no cover - compiled; tested through run_tools
+    """Attendees of tool ``g`` are marked; codified knowledge and reflection reach them."""
+    month.attended[attendees] = True
+    for a in attendees:
+        month.tools[a] |= np.int64(1) << np.int64(g)
+    if tools.broadcast[g].any():
+        for a in attendees:
+            for k in range(exposure.shape[1]):
+                gap = max(q.broadcast_ceiling - exposure[a, k], 0.0)
+                gain = q.broadcast_absorption * tools.broadcast[g, k] * gap
+                exposure[a, k] = exposure[a, k] + gain
+    if tools.reflection[g] > 0:
+        for a in attendees:
+            month.reflection[a] = max(month.reflection[a], tools.reflection[g])
 
 
 @njit(cache=True)

@@ -23,13 +23,17 @@ from simulation.state import Peers, State, Ties, upper_triangle
 from simulation.vocabulary import N_TYPES
 
 
-def exchange(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
-    """Transfer knowledge over this month's contacts."""
+def exchange(state: State, p: SimpleNamespace, rng: np.random.Generator) -> np.ndarray:
+    """Transfer knowledge over this month's contacts.
+
+    Returns:
+        (N,) bool: the peers whose exposure a conversation raised (a productive conversation).
+    """
     contact = state.month.contact
     i, j = np.nonzero(contact & upper_triangle(len(contact)))
     if len(i) == 0:
-        return
-    _learn_from_contacts(
+        return np.zeros(state.peers.n, dtype=bool)
+    return _learn_from_contacts(
         np.concatenate([i, j]),
         np.concatenate([j, i]),
         rng.random((2 * len(i), N_TYPES)),
@@ -66,11 +70,12 @@ def _learn_from_contacts(
     reach: np.ndarray,
     q: Settings,
     peers: Peers,
-) -> None:  # pragma: no cover - compiled; tested through exchange
+) -> np.ndarray:  # pragma: no cover - compiled; tested through exchange
     """Each direction of each contact, each learning type: one draw ``draws[row, k]``.
 
     Compiled: four scalar steps per direction and type. Gains are kept per receiver and type and
-    added at the end, so every transfer reads the exposure the month started with.
+    added at the end, so every transfer reads the exposure the month started with. Returns
+    which peers' exposure rose.
     """
     expertise, learning, exposure = peers.expertise, peers.learning, peers.exposure
     best = np.zeros_like(exposure)
@@ -86,7 +91,13 @@ def _learn_from_contacts(
             )
             if draws[row, k] < chance:
                 best[r, k] = max(best[r, k], q.absorption * gap)
-    exposure += best
+    productive = np.zeros(len(exposure), dtype=np.bool_)
+    for r in range(len(exposure)):
+        for k in range(exposure.shape[1]):
+            raised = exposure[r, k] + best[r, k]
+            productive[r] |= raised > exposure[r, k]
+            exposure[r, k] = raised
+    return productive
 
 
 def socialise(state: State, p: SimpleNamespace) -> None:
