@@ -102,3 +102,64 @@ def test_scenarios_lists_baseline():
     done = hourglass("scenarios")
     assert done.returncode == 0
     assert done.stdout.startswith("baseline") or "\nbaseline " in done.stdout
+
+
+HEAVY = ("pandas", "mesa", "dask", "distributed", "matplotlib", "numba", "scipy", "solara")
+
+
+def _heavy_after(code):
+    probe = (f"import sys\n{code}\n"
+             f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    return done.stderr.split()
+
+
+def test_top_level_help_imports_no_command():
+    assert _heavy_after("from hourglass.cli import main\n"
+                        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass") == []
+
+
+@pytest.mark.parametrize("command", sorted(__import__("hourglass.cli").cli.available_commands()))
+def test_parsing_a_command_imports_only_argparse_level_modules(command):
+    code = f"from hourglass.cli import build_parser\nbuild_parser([{command!r}])"
+    assert _heavy_after(code) == []
+
+
+def test_every_registered_command_parses_and_lists(tmp_path):
+    from hourglass.cli import COMMANDS, available_commands, build_parser
+
+    listed = hourglass("--help").stdout
+    for name in available_commands():
+        assert name in listed
+        assert build_parser([name])._subparsers._group_actions[0].choices[name] is not None
+    assert {"run", "sweep", "compare", "parameters"} <= set(COMMANDS)
+    assert {"discover", "design", "store"} <= set(COMMANDS)
+
+
+def test_a_command_whose_module_is_absent_is_not_offered(monkeypatch):
+    from hourglass import cli
+
+    monkeypatch.setitem(cli.COMMANDS, "later", ("hourglass.commands.later", "not written yet"))
+    assert "later" not in cli.available_commands()
+    assert "later" not in cli.build_parser(["--help"])._subparsers._group_actions[0].choices
+
+
+def test_version():
+    done = hourglass("--version")
+    assert done.returncode == 0
+    assert done.stdout.startswith("hourglass ")
+    from importlib.metadata import version
+
+    assert done.stdout.split()[1] == version("hourglass")
+
+
+def test_parse_time_constants_match_the_modules_they_mirror():
+    from analysis.designs import KINDS
+    from hourglass.adapter import LEVER_SPACE
+    from hourglass.commands import experiment, sensitivity, sweep
+    from hourglass.experiments import EXPERIMENTS
+
+    assert tuple(sweep.KINDS) == tuple(KINDS)
+    assert LEVER_SPACE.resolve() == sensitivity.DEFAULT_SPACE
+    assert tuple(experiment.EXPERIMENTS) == tuple(EXPERIMENTS)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from analysis.executors import dask_client
 from analysis.output import check_output, staged_directory
-from hourglass.commands.common import parse_assignments
+from hourglass.commands.common import parse_assignments, scheduler_type, seed_type, whole
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "add_run_options", "check_output", "executor_from", "markdown", "parse_assignments",
@@ -21,22 +21,25 @@ __all__ = [
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """``--seed``, ``--set``, ``--workers``, ``--scheduler``, ``--no-progress``."""
-    parser.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
+    parser.add_argument("--seed", type=seed_type, default=1, help="root seed (default 1)")
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="fixed scenario override for every run, e.g. run.months=24 (repeatable)",
     )
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None,
-                       help="local worker processes (default: all cores)")
-    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="run on a Dask cluster at ADDRESS ('local': start a local one)")
+    parser.add_argument("--workers", type=whole(1), default=None,
+                        help="local worker processes (default: all cores; with --scheduler "
+                        "local: 2)")
+    parser.add_argument("--scheduler", type=scheduler_type, default=None, metavar="ADDRESS",
+                        help="run on a Dask cluster at ADDRESS, e.g. tcp://HOST:8786 ('local': "
+                        "start a local one)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 @contextmanager
 def executor_from(args: argparse.Namespace) -> Iterator[Any]:
     """The executor the options ask for: processes, or a Dask client."""
+    from analysis.executors import dask_client
+
     if args.scheduler is None:
         yield "processes"
         return
@@ -55,3 +58,4 @@ def markdown(frame: pd.DataFrame, digits: int = 3) -> str:
         cells = [f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join([head, rule, *rows]) + "\n"
+

@@ -1,12 +1,38 @@
-"""Argument parsing shared by the subcommands."""
+"""Argument checks shared by the subcommands: all of them run before any work starts.
+
+This module imports only the standard library at load time: the parsers of every command use
+it, and ``hourglass CMD --help`` must answer at once.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
+import re
+import shutil
+import tempfile
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from simulation.errors import HourglassError
+
+MIN_FREE_BYTES = 16 * 2**20
+"""Free space an output directory's filesystem must have before a command starts."""
+
+MEMORY_HEADROOM = 0.8
+"""Share of the available memory a command may plan to use (the rest is for the system)."""
+
+# Bytes per pair of peers of one run: the peer-tie matrices (alive, trust, age, contract), the
+# month's contact, trust gain and reach by learning type, and the upper-triangle masks
+# (simulation/population.py, state.py, mechanisms/evaluation.py). A lower bound: the estimate
+# refuses only what cannot fit.
+_BYTES_PER_PEER_PAIR = 1 + 8 + 8 + 8 + 1 + 8 + 4 * 8 + 1 + 1
+# Bytes per staff member: adoption by learning type, traits, exposure, and the staff network
+# (two int64 per edge end).
+_BYTES_PER_STAFF = 4 + 1 + 3 * 8 + 4 * 8
+_BYTES_PER_STAFF_EDGE = 2 * 8
 
 
 def parse_value(text: str) -> Any:
@@ -27,6 +53,293 @@ def parse_assignments(items: Iterable[str] | None, flag: str = "--set") -> dict[
     for item in items or ():
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise HourglassError(f"{flag} {item}: expected KEY=VALUE, e.g. levers.trust=0.4")
+            raise HourglassError(f"{flag} {item!r}: expected KEY=VALUE, e.g. levers.trust=0.4")
         overrides[key.strip()] = parse_value(value.strip())
     return overrides
+
+
+# -- argparse types: checked while parsing, so a bad value never reaches a command ----------
+
+
+def whole(minimum: int, maximum: int | None = None, *, or_zero: bool = False
+          ) -> Callable[[str], int]:
+    """An argparse type: a whole number ``>= minimum`` (and ``<= maximum``; 0 too if ``or_zero``).
+
+    Example:
+        >>> whole(1)("3")
+        3
+    """
+    span = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+    allowed = f"0 or a whole number {span}" if or_zero else f"a whole number {span}"
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}") from None
+        if or_zero and value == 0:
+            return 0
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}")
+        return value
+
+    convert.__name__ = "whole number"
+    return convert
+
+
+seed_type = whole(0)
+"""``--seed``: any whole number >= 0 (NumPy's seed sequences take no negative seeds)."""
+
+_ADDRESS = re.compile(
+    r"^(?:(?:tcp|tls|ucx|ws|wss)://)?"              # Dask's protocols (tcp if none)
+    r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"  # host or [IPv6]
+    r":(?P<port>[0-9]{1,5})$"
+)
+
+
+def scheduler_type(text: str) -> str:
+    """An argparse type for ``--scheduler``: ``local`` or ``[PROTOCOL://]HOST:PORT``."""
+    if text == "local":
+        return text
+    match = _ADDRESS.match(text)
+    if match is None or not 0 < int(match["port"]) < 65536:
+        raise argparse.ArgumentTypeError(
+            f"expected 'local' or a scheduler address like tcp://HOST:8786, got {text!r}"
+        )
+    return text
+
+
+def check_scheduler(args: argparse.Namespace) -> None:
+    """Refuse ``--workers`` with a remote ``--scheduler`` (that cluster has its own workers).
+
+    Raises:
+        HourglassError: ``--workers`` given with a scheduler address.
+    """
+    scheduler = getattr(args, "scheduler", None)
+    if scheduler not in (None, "local") and getattr(args, "workers", None) is not None:
+        raise HourglassError(f"--workers applies to local workers; the cluster at --scheduler "
+                    f"{scheduler} has its own (drop --workers, or use --scheduler local)")
+
+
+# -- outputs ---------------------------------------------------------------------------------
+
+
+def check_writable(path: Path | str, flag: str = "--out", *, store: bool = False) -> None:
+    """Refuse an output location that cannot be written, before the work starts.
+
+    Probes the nearest existing parent: it must be a directory in which a directory can be made,
+    on a filesystem with some free space. ``path`` itself may not be a file.
+
+    Args:
+        path: The output directory (created later by the command).
+        flag: The option named in messages.
+        store: The output is a sweep store (an existing one is resumed, not replaced).
+
+    Raises:
+        HourglassError: One line naming the option, the path and the problem.
+    """
+    text = str(path)
+    if not text.strip():
+        raise HourglassError(f"{flag} {text!r}: expected a directory path")
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        what = "a sweep store directory" if store else "a directory"
+        raise HourglassError(f"{flag} {path}: is a file; expected {what} (choose another path)")
+    parent = path if path.exists() else path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise HourglassError(f"{flag} {path}: {parent} is a file, so {path} cannot be created")
+    try:
+        probe = tempfile.mkdtemp(prefix=".hourglass-probe-", dir=parent)
+        Path(probe).rmdir()
+    except OSError as exc:
+        raise HourglassError(f"{flag} {path}: cannot write in {parent} ({exc.strerror})") from None
+    free = shutil.disk_usage(parent).free
+    if free < MIN_FREE_BYTES:
+        raise HourglassError(
+            f"{flag} {path}: only {_size(free)} free on the filesystem of {parent}; "
+            f"need at least {_size(MIN_FREE_BYTES)}"
+        )
+
+
+# -- memory ----------------------------------------------------------------------------------
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new process (``MemAvailable`` of /proc/meminfo)."""
+    try:
+        with Path("/proc/meminfo").open(encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 2**63 - 1  # unknown: refuse nothing
+
+
+def run_bytes(values: Mapping[str, Any]) -> int:
+    """A lower bound on the memory one run of a scenario needs (from its population sizes)."""
+    orgs = int(values["population.home_organisations"])
+    peers = orgs * int(values["population.peers_per_organisation"])
+    staff = orgs * int(values["population.staff_per_organisation"])
+    degree = int(values.get("home_organisations.staff_degree", 0))
+    return (peers * peers * _BYTES_PER_PEER_PAIR + staff * _BYTES_PER_STAFF
+            + staff * degree * _BYTES_PER_STAFF_EDGE)
+
+
+def check_memory(need: int, what: str) -> None:
+    """Refuse work whose memory estimate exceeds what this machine has available.
+
+    Args:
+        need: Estimated bytes.
+        what: What needs them, for the message (e.g. ``"one run of baseline"``).
+
+    Raises:
+        HourglassError: One line with the estimate and the memory available.
+    """
+    have = available_memory()
+    if need > MEMORY_HEADROOM * have:
+        raise HourglassError(
+            f"{what} needs about {_size(need)} of memory; {_size(have)} is available "
+            f"(make it smaller)"
+        )
+
+
+def _size(n: float) -> str:
+    """``n`` bytes in binary units, e.g. ``233.0 GiB``."""
+    if n < 1024:
+        return f"{n:.0f} B"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        n /= 1024
+        if n < 1024:
+            return f"{n:.1f} {unit}"
+    return f"{n / 1024:.3g} PiB"
+
+
+def power_of_two(text: str) -> int:
+    """An argparse type: a power of 2 (Sobol' base samples)."""
+    value = whole(1)(text)
+    if value & (value - 1):
+        lower = 1 << (value.bit_length() - 1)
+        raise argparse.ArgumentTypeError(
+            f"expected a power of 2 such as {lower} or {lower * 2}, got {text!r} (the Sobol' "
+            "sequence is balanced only at powers of 2)"
+        )
+    return value
+
+
+# -- outputs of the model --------------------------------------------------------------------
+
+
+def summary_outputs() -> tuple[str, ...]:
+    """The names in a run's summary (what ``--outputs`` may name), without running the model."""
+    from simulation.mechanisms.evaluation import SUMMARY_FROM_FINAL_MONTH
+
+    return (*SUMMARY_FROM_FINAL_MONTH, "months", "departures", "mean_attendance_rate")
+
+
+def check_outputs(requested: Iterable[str] | None, flag: str = "--outputs") -> list[str]:
+    """``requested`` if every name is an output (``name`` or ``name@MONTH``), else refuse.
+
+    Raises:
+        HourglassError: One line naming the first unknown output and a close match.
+    """
+    import difflib
+
+    from simulation.mechanisms.evaluation import SUMMARY_FROM_FINAL_MONTH
+
+    known = summary_outputs()
+    names = list(requested or ())
+    for name in names:
+        base, at, month = name.partition("@")
+        if at and base in SUMMARY_FROM_FINAL_MONTH and month.isdigit():
+            continue
+        if not at and name in known:
+            continue
+        close = difflib.get_close_matches(base, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise HourglassError(f"{flag}: {name!r} is not an output{hint}; allowed: "
+                             f"{', '.join(known)} (or NAME@MONTH)")
+    if len(set(names)) != len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise HourglassError(f"{flag}: {twice!r} is named twice")
+    return names
+
+
+# -- sizes of designs ------------------------------------------------------------------------
+
+
+def design_rows(kind: str, space: Any, samples: int, *, second_order: bool = False) -> int:
+    """Rows of a design, computed without building it (grids can be astronomically large)."""
+    from analysis.space import Discrete
+
+    dim = space.dim
+    if kind == "grid":
+        rows = 1
+        for factor in space.factors.values():
+            rows *= len(factor.values) if isinstance(factor, Discrete) else samples
+        return rows
+    if kind == "sobol":
+        return samples * (2 * dim + 2 if second_order else dim + 2)
+    if kind == "morris":
+        return samples * (dim + 1)
+    return samples
+
+
+def sweep_bytes(rows: int, dim: int, replicates: int, n_outputs: int) -> int:
+    """A lower bound on a sweep's memory besides its runs: the design and the results table."""
+    per_row = 3 * 8 * dim + 300  # unit and value matrices, the row's parameter mapping
+    return rows * per_row + rows * replicates * n_outputs * 8
+
+
+def check_sweep_memory(model: Any, space: Any, designs: Iterable[tuple[str, int]],
+                       replicates: int, workers: int | None, *,
+                       second_order: bool = False) -> None:
+    """Refuse a sweep whose design, results or concurrent runs cannot fit in memory.
+
+    Args:
+        model: The :class:`~hourglass.adapter.HourglassModel` (its scenario sizes the runs).
+        space: The sweep's space.
+        designs: ``(kind, samples)`` pairs run one after the other (``samples`` 0: skipped).
+        replicates: Runs per design row.
+        workers: Runs at the same time (``None``: one per core).
+        second_order: Sobol' designs with second-order rows.
+
+    Raises:
+        HourglassError: One line with the estimate and the memory available.
+    """
+    scenario = model.scenario()
+    months = int(scenario["run.months"])
+    every = int(getattr(model, "every", 0) or 0)
+    n_outputs = len(summary_outputs()) * (1 + (months // every if every else 0))
+    concurrent = workers or os.cpu_count() or 1
+    # The run at the largest population the space allows sizes each worker.
+    one_run = max(run_bytes(scenario.values), run_bytes(_largest(scenario, space)))
+    for kind, samples in designs:
+        if not samples:
+            continue
+        rows = design_rows(kind, space, samples, second_order=second_order)
+        need = sweep_bytes(rows, space.dim, replicates, n_outputs) + concurrent * one_run
+        check_memory(need, f"the {kind} design ({rows:,} rows x {replicates} replicates, "
+                     f"{concurrent} runs at a time)")
+
+
+def _largest(scenario: Any, space: Any) -> dict[str, Any]:
+    """The scenario's values with every population size the space varies at its largest."""
+    from analysis.space import Discrete, Group, Real
+
+    values = dict(scenario.values)
+    for name, factor in space.factors.items():
+        if not name.startswith(("population.", "home_organisations.")):
+            continue
+        if isinstance(factor, Discrete) and factor.kind in ("int", "choice"):
+            numbers = [v for v in factor.values if isinstance(v, int | float)]
+            if numbers:
+                values[name] = max(numbers)
+        elif isinstance(factor, Real | Group):
+            values[name] = factor.hi
+    return values

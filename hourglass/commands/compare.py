@@ -11,17 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from analysis import plots
-from analysis.compare import compare
-from hourglass.adapter import HourglassModel
-from hourglass.commands._options import (
-    add_run_options,
-    check_output,
-    executor_from,
-    markdown,
-    parse_assignments,
-    staged_directory,
-)
+from hourglass.commands._options import add_run_options, parse_assignments
 
 SHOWN = ["mean_a", "mean_b", "diff", "ci_low", "ci_high", "d_z", "p_value"]
 
@@ -53,6 +43,16 @@ def _label(name: str, sets: dict[str, Any]) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """Run the comparison, print the table, write table and forest plot."""
+    from analysis import plots
+    from analysis.compare import compare
+    from hourglass.adapter import HourglassModel
+    from hourglass.commands._options import (
+        check_output,
+        executor_from,
+        markdown,
+        staged_directory,
+    )
+
     common = parse_assignments(args.overrides, "--set")
     set_a = parse_assignments(args.set_a, "--set-a")
     set_b = parse_assignments(args.set_b, "--set-b")

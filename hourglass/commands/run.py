@@ -7,13 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from analysis.output import Legacy, check_output, staged_directory
-from hourglass.commands.common import parse_assignments
-from hourglass.figures import plot_hourglass
-from simulation import PeerLearningModel, Scenario
-from simulation.mechanisms.evaluation import STAGES
+from hourglass.commands.common import parse_assignments, seed_type
 
-HEADLINE = (*STAGES, "staff_reached", "orgs_changed", "countries_changed", "reported_attendance")
+HEADLINE = (
+    "engaged", "sustained_contacts", "practical_learning", "applied",
+    "staff_reached", "orgs_changed", "countries_changed", "reported_attendance",
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="baseline",
         help="scenario name in scenarios/ or path to a .toml file (default: baseline)",
     )
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    parser.add_argument("--seed", type=seed_type, default=1, help="random seed (default: 1)")
     parser.add_argument(
         "--set",
         action="append",
@@ -48,6 +47,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the scenario and write the results."""
+    from analysis.output import Legacy, check_output, staged_directory
+    from hourglass.figures import plot_hourglass
+    from simulation import PeerLearningModel, Scenario
+
     scenario = Scenario.load(args.scenario)
     overrides = parse_assignments(args.overrides)
     if overrides:

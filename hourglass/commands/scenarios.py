@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from simulation import Scenario, available_scenarios
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``hourglass scenarios``."""
@@ -14,6 +12,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Print each scenario's name and description."""
+    from simulation.scenario import Scenario, available_scenarios
+
     names = available_scenarios()
     width = max(map(len, names), default=0)
     for name in names:

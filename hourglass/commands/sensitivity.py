@@ -18,25 +18,24 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from analysis import plots
-from analysis.sensitivity import convergence, monthly_outputs, morris, sobol, time_resolved
-from analysis.space import Space
-from analysis.sweep import Sweep, run_sweep
-from hourglass.adapter import LEVER_SPACE as DEFAULT_SPACE
-from hourglass.adapter import HourglassModel
-from hourglass.commands._options import (
-    add_run_options,
-    check_output,
-    executor_from,
-    markdown,
-    parse_assignments,
-    staged_directory,
+from hourglass.commands._options import add_run_options, check_output, parse_assignments
+from hourglass.commands.common import (
+    check_outputs,
+    check_sweep_memory,
+    check_writable,
+    power_of_two,
+    whole,
 )
-from simulation.errors import HourglassError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from analysis.sweep import Sweep
+
+# hourglass.adapter.LEVER_SPACE (a test keeps them equal): parsing does not import the adapter.
+DEFAULT_SPACE = Path(__file__).resolve().parents[1] / "spaces" / "levers.toml"
 
 DEFAULT_OUTCOMES = (
     "engaged", "sustained_contacts", "practical_learning", "applied", "orgs_changed",
@@ -55,44 +54,40 @@ def add_parser(subparsers: Any) -> None:
                         help="base scenario (default baseline)")
     parser.add_argument("--space", type=Path, default=DEFAULT_SPACE,
                         help="TOML space file (default hourglass/spaces/levers.toml)")
-    parser.add_argument("--samples", type=int, default=1024,
+    parser.add_argument("--samples", type=power_of_two, default=1024,
                         help="Sobol' base samples N, a power of 2 (default 1024)")
-    parser.add_argument("--replicates", type=int, default=10,
+    parser.add_argument("--replicates", type=whole(1), default=10,
                         help="replicates per design row, averaged (default 10)")
-    parser.add_argument("--trajectories", type=int, default=64,
+    parser.add_argument("--trajectories", type=whole(2, or_zero=True), default=64,
                         help="Morris trajectories (default 64; 0 skips Morris)")
     parser.add_argument("--outputs", nargs="+", default=None, metavar="OUTPUT",
                         help=f"outcomes to report (default: {', '.join(DEFAULT_OUTCOMES)})")
-    parser.add_argument("--every", type=int, default=12,
+    parser.add_argument("--every", type=whole(0), default=12,
                         help="months between time-resolved indices (default 12)")
-    parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
+    parser.add_argument("--resamples", type=whole(2), default=1000,
+                        help="bootstrap resamples (default 1000)")
     parser.add_argument("--out", type=Path, default=Path("results/sensitivity"),
                         help="output directory (default results/sensitivity)")
     add_run_options(parser)
 
 
-def _outcomes(sweep: Sweep, requested: list[str] | None) -> list[str]:
-    if requested:
-        unknown = [o for o in requested if o not in sweep.outputs]
-        if unknown:
-            raise HourglassError(
-                f"--outputs: {unknown[0]!r} is not an output; allowed: "
-                f"{', '.join(o for o in sweep.outputs if '@' not in o)}"
-            )
-        return requested
-    return [o for o in DEFAULT_OUTCOMES if o in sweep.outputs]
-
-
 def _long(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.concat(frames, names=["output"])
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run both sweeps, compute indices and write the report."""
+    """Check everything, run both sweeps, compute indices and write the report."""
+    from analysis.space import Space
+    from analysis.sweep import run_sweep
+    from hourglass.adapter import HourglassModel
+    from hourglass.commands._options import executor_from
+
     space = Space.from_toml(args.space)
-    report = check_output(args.out / "report", "sensitivity")  # before the sweeps
     model = HourglassModel(args.scenario, every=args.every,
                            overrides=parse_assignments(args.overrides, "--set"))
+    outcomes = _check(args, model, space)
     info = {"scenario": args.scenario, "space_file": str(args.space)}
     start = time.perf_counter()
     with executor_from(args) as executor:
@@ -106,7 +101,35 @@ def main(args: argparse.Namespace) -> int:
             morris_sweep = run_sweep(model, space, "morris", args.trajectories, args.replicates,
                                      store=args.out / "runs" / "morris", **common)
     took = time.perf_counter() - start
-    outcomes = _outcomes(sobol_sweep, args.outputs)
+    report = args.out / "report"
+    sob_long = _report(args, space, sobol_sweep, morris_sweep, outcomes, report)
+    print(sob_long.round(3).to_string())
+    print(f"report in {report}")
+    print(f"time this session: Sobol' runs {sobol_took:.1f} s, all runs {took:.1f} s, "
+          f"everything {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _check(args: argparse.Namespace, model: Any, space: Any) -> list[str]:
+    """Refuse, before any run, what would fail after the sweeps; return the outcomes."""
+    outcomes = check_outputs(args.outputs, "--outputs") or list(DEFAULT_OUTCOMES)
+    model.check({})
+    check_output(args.out / "report", "sensitivity")
+    check_writable(args.out)
+    check_sweep_memory(model, space, [("sobol", args.samples), ("morris", args.trajectories)],
+                       args.replicates, args.workers)
+    return outcomes
+
+
+def _report(args: argparse.Namespace, space: Any, sobol_sweep: Sweep, morris_sweep: Sweep | None,
+            outcomes: list[str], report: Path) -> pd.DataFrame:
+    """Write the report directory; return the Sobol' table."""
+    import pandas as pd
+
+    from analysis import plots
+    from analysis.sensitivity import convergence, monthly_outputs, morris, sobol, time_resolved
+    from hourglass.commands._options import markdown, staged_directory
+
     opts = {"num_resamples": args.resamples}
     with staged_directory(report, "sensitivity") as tmp:
         sob = {o: sobol(sobol_sweep, o, **opts) for o in outcomes}
@@ -154,8 +177,4 @@ def main(args: argparse.Namespace) -> int:
             "## Sobol'\n\n" + markdown(sob_long),
             encoding="utf-8",
         )
-    print(sob_long.round(3).to_string())
-    print(f"report in {report}")
-    print(f"time this session: Sobol' runs {sobol_took:.1f} s, all runs {took:.1f} s, "
-          f"everything {time.perf_counter() - start:.1f} s")
-    return 0
+    return sob_long

@@ -14,20 +14,9 @@ import json
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from analysis.output import Legacy, check_output, staged_directory
-from analysis.plots import save
 from hourglass.commands._options import markdown
-from hourglass.commands.common import parse_assignments
-from hourglass.figures import validation_figure
-from hourglass.validation import (
-    PatternModel,
-    attendance_proxy,
-    evaluate,
-    filter_assumptions,
-    run_replicates,
-)
+from hourglass.commands.common import parse_assignments, seed_type, whole
 from simulation.errors import HourglassError
 
 QUICK = {"replicates": 12, "proxy_samples": 24, "proxy_replicates": 2,
@@ -59,10 +48,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="--filter: design points (default 96, --quick 8)")
     parser.add_argument("--filter-replicates", type=int, default=None,
                         help="--filter: replicates per design point (default 4, --quick 2)")
-    parser.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
+    parser.add_argument("--seed", type=seed_type, default=1, help="root seed (default 1)")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="fixed override for every run (repeatable)")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--workers", type=whole(1), default=None,
                         help="worker processes (default: all cores)")
     parser.add_argument("--out", type=Path, default=None,
                         help="output directory (default results/validation)")
@@ -70,6 +59,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the validation and write the table and figure."""
+    import pandas as pd
+
+    from analysis.plots import save
+    from hourglass.figures import validation_figure
+    from hourglass.validation import (
+        PatternModel,
+        attendance_proxy,
+        evaluate,
+        filter_assumptions,
+        run_replicates,
+    )
+
     preset = QUICK if args.quick else FULL
     replicates = args.replicates if args.replicates is not None else preset["replicates"]
     if replicates < 2:
@@ -138,7 +139,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _thresholds(scenario: object) -> dict[str, float]:
-    from hourglass.validation import criteria  # noqa: PLC0415
+    from hourglass.validation import criteria
 
     found = {c.name: c.threshold for c in criteria(scenario)}
     found.update({"attendance_weak_proxy": 0.3, "learning_better_proxy": 0.0})
