@@ -84,20 +84,33 @@ def draw_shape(
     *,
     fontsize: float | None = None,
     right: float = 0.7,
+    bands: Mapping[str, tuple[float, float]] | None = None,
 ) -> None:
     """The hourglass as centred bars, one per level, top to bottom, with the share written beside.
 
     Args:
         ax: Where to draw.
-        shares: The share reaching each level, keyed as :data:`LEVELS`.
+        shares: The share reaching each level, keyed as :data:`LEVELS` (over many runs: the
+            median).
         fontsize: Size of the level labels and shares (default: matplotlib's).
         right: Right end of the x axis (room for the written shares).
+        bands: Over many runs, a ``(low, high)`` band per level: drawn as whiskers on both edges
+            of the bar and written beside the share.
     """
     rows = range(len(LEVELS))
     for row, ((key, _label), colour) in enumerate(zip(LEVELS, COLOURS, strict=True)):
         share = float(shares[key])
         ax.barh(row, share, left=-share / 2, color=colour, height=0.7)
-        ax.text(0.55, row, f"{share:.0%}", va="center", ha="left", fontsize=fontsize)
+        text = f"{share:.0%}"
+        if bands is not None:
+            low, high = (float(v) for v in bands[key])
+            for side in (-1, 1):
+                ax.plot([side * low / 2, side * high / 2], [row, row], color="#222222", lw=1.5)
+                ax.plot([side * low / 2] * 2 + [np.nan] + [side * high / 2] * 2,
+                        [row - 0.2, row + 0.2, np.nan, row - 0.2, row + 0.2],
+                        color="#222222", lw=1.2)
+            text += f"\n({low:.0%}-{high:.0%})"
+        ax.text(0.55, row, text, va="center", ha="left", fontsize=fontsize)
     ax.set_yticks(list(rows), [label for _, label in LEVELS], fontsize=fontsize)
     ax.invert_yaxis()
     ax.set_xlim(-0.55, right)

@@ -11,48 +11,56 @@ import sys
 
 from simulation.errors import HourglassError
 
-APP = "hourglass.explorer.app"
-NEEDED = ("solara", "solara_assets", "ipyvuetify", "mesa.visualization")
+SERVER = "hourglass.explorer.server"
+NEEDED = ("solara", "solara_assets", "ipyvuetify")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``hourglass explore``."""
     parser = subparsers.add_parser(
         "explore",
-        help="explore the model in a browser (Mesa SolaraViz page on localhost)",
-        description="Serve the explorer: pick a scenario, move levers and tools, step or play "
-        "the model and watch the peer network, the hourglass, organisations changed and the "
-        "contact heat map. Each browser tab gets its own model. Stop with Ctrl-C.",
+        help="compare designs in a browser, over many seeds (a page on localhost)",
+        description="Serve the explorer: start from a scenario (or upload one), move levers, "
+        "the facilitator's choices and the tool mix, and see your design against another over "
+        "many seeds at once: the hourglass and organisations changed as medians with bands, "
+        "and the paired difference with its interval. Each browser tab has its own state. "
+        "Stop with Ctrl-C.",
     )
     parser.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0: any)")
     parser.add_argument(
         "--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)"
     )
+    parser.add_argument(
+        "--allow-origin", action="append", default=[], metavar="ORIGIN",
+        help="let pages from ORIGIN (e.g. https://explorer.example.org, a reverse proxy's "
+        "public address) drive the explorer; by default only the page's own origin on this "
+        "machine may (repeatable; see docs/explorer.md)",
+    )
 
 
-def server_command(host: str, port: int) -> list[str]:
-    """The Solara server command line for the explorer."""
-    return [
-        sys.executable,
-        "-m",
-        "solara",
-        "run",
-        APP,
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--production",
-        "--no-open",
-        "--no-check-version",
-        "--log-level",
-        "warning",
-    ]
+def server_command(
+    host: str, port: int, allow_origins: list[str] | tuple[str, ...] = ()
+) -> list[str]:
+    """The explorer's server command line: Solara's server behind the origin guard."""
+    command = [sys.executable, "-m", SERVER, "--host", host, "--port", str(port)]
+    for origin in allow_origins:
+        command += ["--allow-origin", origin]
+    return command
+
+
+SESSION_TIMEOUT = "2m"
+"""How long the server keeps a tab's session after its connection drops without the tab saying
+goodbye (a crashed tab, a laptop put to sleep): long enough to reconnect after a blip, short
+enough that closed tabs do not pile up (Solara's own default is 24 h, about 10 MB a tab)."""
 
 
 def server_environment() -> dict[str, str]:
-    """The process environment with Solara's telemetry off (the explorer runs offline)."""
+    """The process environment: telemetry off (the explorer runs offline), sessions culled.
+
+    ``SOLARA_KERNEL_CULL_TIMEOUT`` set by the user wins over :data:`SESSION_TIMEOUT`.
+    """
     return {
+        "SOLARA_KERNEL_CULL_TIMEOUT": SESSION_TIMEOUT,
         **os.environ,
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
         "SOLARA_TELEMETRY_SENTRY_ENABLE": "False",
@@ -101,8 +109,15 @@ def main(args: argparse.Namespace) -> int:
         raise HourglassError(
             f"explore needs {', '.join(missing)}; install with: pip install -e '.[explore]'"
         )
+    from hourglass.explorer.server import normalise_origin
+
+    for origin in args.allow_origin:
+        try:
+            normalise_origin(origin)
+        except ValueError as error:
+            raise HourglassError(f"--allow-origin {error}") from None
     check_port(args.host, args.port)
     print(f"Hourglass explorer on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
-    command = server_command(args.host, args.port)
+    command = server_command(args.host, args.port, args.allow_origin)
     os.execve(command[0], command, server_environment())  # noqa: S606 (fixed argument list)
     return 0  # not reached: execve does not return

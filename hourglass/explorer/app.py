@@ -1,135 +1,307 @@
-"""The Solara app behind ``hourglass explore``: Mesa's ``SolaraViz`` around the Hourglass model.
+"""The Solara app behind ``hourglass explore``: two designs side by side, over many seeds.
 
-Run it with ``hourglass explore`` (or ``solara run hourglass.explorer.app``). The page offers a
-scenario picker, the levers, the facilitator's choices and the tool mix as inputs, Mesa's step,
-play and reset controls, and the views of :mod:`hourglass.explorer.components`.
+Run it with ``hourglass explore``. The user starts from a library scenario (or a scenario file
+uploaded through the page, a ``hourglass design`` result included), moves levers, the
+facilitator's choices and the tool mix, and sees at once what is known about the change: both
+designs run at the same seeds, the hourglass and organisations changed as medians with 10-90 %
+bands, and the paired difference with its 95 % interval (:mod:`hourglass.explorer.runs`). A
+second tab shows one run month by month, as the anecdote it is.
 
-No model is created at import: :func:`Page` builds one per browser session (``solara.use_memo``
-inside the session's render), and Mesa's Reset builds the next one in that session's own
-reactive state, so two people opening the page never share a model.
+Every browser tab is its own Solara session: all state lives in :func:`Page`'s
+``use_reactive`` hooks and its task, none in module globals, so two people never share a design,
+and a closed tab leaves nothing behind. What the page lets in: scenario names from the library
+(checked on the server, whatever the browser sends) and uploaded files that the scenario loader
+accepts; the websocket only from the page's own origin (:mod:`hourglass.explorer.server`).
 """
 
 # ruff: noqa: N802 -- Solara components are named in PascalCase, like React components.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 import solara
-from mesa.visualization import SolaraViz
 
-from hourglass.explorer.components import VIEWS
-from simulation import PeerLearningModel, Scenario, available_scenarios, load_tools, parameter_specs
+from hourglass.explorer import figures
+from hourglass.explorer.components import ComparisonStatus, Inputs, OneRun
+from hourglass.explorer.runs import (
+    MAX_SEEDS,
+    Runs,
+    design_toml,
+    library_scenario,
+    paired_difference,
+    results_csv,
+    run_design,
+    uploaded_scenario,
+)
+from simulation import Scenario, available_scenarios
+from simulation.errors import HourglassError
 
 DEFAULT_SCENARIO = "baseline"
-DEFAULT_SEED = 1
-SECTIONS = ("levers", "facilitator", "tools")
-"""Scenario sections offered as inputs, in this order."""
+DEFAULT_SEEDS = 40
+STATUS_QUO = "the scenario you started from"
+"""The default design to compare with: the starting scenario, unchanged."""
+UPLOADED = " (uploaded)"
+STYLE = """
+.hourglass-input-label { display: flex; justify-content: space-between; font-size: 0.85rem;
+  margin-top: 6px; line-height: 1.2; }
+.hourglass-input-label span { overflow-wrap: anywhere; padding-right: 8px; }
+.hourglass-slider { margin-top: 0; padding-top: 0; }
+.hourglass-table td, .hourglass-table th { padding: 2px 10px; text-align: left; }
+.hourglass-error { color: #b00020; }
+"""
 
 
-class ExplorerModel(PeerLearningModel):
-    """The Hourglass model built from a scenario name, a seed and dotted-key overrides.
+def choose(name: str, uploaded: dict[str, Scenario]) -> Scenario:
+    """The scenario a picker named: a library name or this session's upload, nothing else.
 
-    Mesa's Reset re-creates the model as ``type(model)(**inputs)``, where the inputs are the
-    page's parameters keyed by name (``"levers.trust"``, ``"tools.site_visits"`` ...).
+    Whatever the browser sends (a replayed websocket message with a file path included) goes
+    through here on the server.
 
-    Args:
-        scenario_name: A scenario in ``scenarios/``.
-        seed: Seed of the model's random generator.
-        **overrides: Dotted scenario keys and their values. Mesa's Reset also passes a
-            ``scenario`` (its own experiment object for models that use one); it is ignored,
-            because this model's scenario is the Hourglass scenario named above.
-
-    Attributes:
-        overrides: The overrides that differ from the named scenario.
+    Raises:
+        HourglassError: If ``name`` is neither.
     """
-
-    def __init__(
-        self, scenario_name: str = DEFAULT_SCENARIO, seed: int = DEFAULT_SEED, **overrides: Any
-    ) -> None:
-        overrides.pop("scenario", None)
-        base = Scenario.load(scenario_name)
-        super().__init__(base.with_overrides(overrides, where="explorer"), rng=int(seed))
-        self.overrides = {k: v for k, v in overrides.items() if v != base[k]}
+    if isinstance(name, str) and name in uploaded:
+        return uploaded[name]
+    return library_scenario(name)
 
 
-def _label(name: str) -> str:
-    section, key = name.split(".", 1)
-    if section == "tools":
-        labels = {tool.name: tool.label for tool in load_tools()}
-        return f"tool: {labels.get(key, key)}"
-    return f"{section[:-1] if section == 'levers' else section}: {key.replace('_', ' ')}"
-
-
-def model_params(scenario_name: str) -> dict[str, Any]:
-    """The page's inputs for a scenario: sliders, selects and switches at its values.
-
-    Floats and whole numbers become sliders over their allowed range, choices a select and
-    true/false a checkbox. The scenario name is passed as a fixed parameter.
-
-    Args:
-        scenario_name: A scenario in ``scenarios/``.
+def compare(
+    design: Scenario,
+    against: Scenario,
+    seeds: int,
+    cache: dict[tuple, Runs],
+    keep_going: Any = lambda: True,
+) -> dict[str, Any] | None:
+    """Run both designs at seeds 1..``seeds`` (reusing this session's cached runs); draw them.
 
     Returns:
-        Mesa ``model_params``, keyed by the model's keyword arguments.
+        The runs, the paired-difference table, both figures as PNG and the seconds it took, or
+        ``None`` if a newer request superseded this one.
     """
-    scenario = Scenario.load(scenario_name)
-    params: dict[str, Any] = {
-        "scenario_name": scenario_name,
-        "seed": {
-            "type": "SliderInt",
-            "label": "random seed",
-            "value": DEFAULT_SEED,
-            "min": 0,
-            "max": 99,
-            "step": 1,
-        },
+    started = time.perf_counter()
+    seed_range = range(1, seeds + 1)
+    runs = []
+    for scenario in (design, against):
+        key = (tuple(sorted((k, repr(v)) for k, v in scenario.values.items())), seeds)
+        if key not in cache:
+            done = run_design(scenario, seed_range, keep_going)
+            if done is None:
+                return None
+            while len(cache) >= 4:  # a few designs back and forth, not a growing history
+                cache.pop(next(iter(cache)))
+            cache[key] = done
+        runs.append(cache[key])
+    return {
+        "design": runs[0],
+        "against": runs[1],
+        "table": paired_difference(runs[0], runs[1]),
+        "seconds": time.perf_counter() - started,
     }
-    specs = parameter_specs()
-    for section in SECTIONS:
-        for name, spec in specs.items():
-            if not name.startswith(section + "."):
-                continue
-            entry: dict[str, Any] = {"label": _label(name), "value": scenario[name]}
-            if spec.kind == "float":
-                entry |= {"type": "SliderFloat", "min": spec.low, "max": spec.high, "step": 0.01}
-            elif spec.kind == "int":
-                entry |= {"type": "SliderInt", "min": spec.low, "max": spec.high, "step": 1}
-            elif spec.kind == "choice":
-                entry |= {"type": "Select", "values": list(spec.choices)}
-            elif spec.kind == "bool":
-                entry |= {"type": "Checkbox"}
-            else:  # per-learning-type lists have no single widget; they keep the scenario's value
-                continue
-            params[name] = entry
-    return params
+
+
+@dataclass(frozen=True)
+class Session:
+    """One browser tab's state: Solara reactive values created in its own render.
+
+    Attributes:
+        start: Name of the scenario the design starts from (library or uploaded).
+        uploaded: This tab's uploaded scenarios, by name.
+        overrides: The keys the user changed, with their values.
+        against: What the design is compared with: :data:`STATUS_QUO` or a library name.
+        seeds: Seeds per design.
+        problem: The last refused input, in one line (empty if none).
+        generation: Bumped to remount the inputs at a design's values.
+    """
+
+    start: solara.Reactive[str]
+    uploaded: solara.Reactive[dict[str, Scenario]]
+    overrides: solara.Reactive[dict[str, Any]]
+    against: solara.Reactive[str]
+    seeds: solara.Reactive[int]
+    problem: solara.Reactive[str]
+    generation: solara.Reactive[int]
+
+    @classmethod
+    def use(cls) -> Session:
+        """Create (on a tab's first render) or find (later) the tab's state."""
+        return cls(
+            start=solara.use_reactive(DEFAULT_SCENARIO),
+            uploaded=solara.use_reactive({}),
+            overrides=solara.use_reactive({}),
+            against=solara.use_reactive(STATUS_QUO),
+            seeds=solara.use_reactive(DEFAULT_SEEDS),
+            problem=solara.use_reactive(""),
+            generation=solara.use_reactive(0),
+        )
+
+    def base(self) -> Scenario:
+        """The scenario the design starts from."""
+        return choose(self.start.value, self.uploaded.value)
+
+    def remount(self) -> None:
+        """Show the inputs and pickers again at the state's values."""
+        self.generation.set(self.generation.value + 1)
+
+    def refuse(self, error: HourglassError) -> bool:
+        """Show why an input was refused and put the inputs back; ``False`` for chaining."""
+        self.problem.set(str(error))
+        self.remount()
+        return False
+
+    def pick_start(self, name: str) -> None:
+        """Start again from a library scenario or an upload, checked on the server."""
+        try:
+            choose(name, self.uploaded.value)
+        except HourglassError as error:
+            self.refuse(error)
+            return
+        self.problem.set("")
+        self.start.set(name)
+        self.overrides.set({})
+        self.remount()
+
+    def pick_against(self, name: str) -> None:
+        """Compare with the starting scenario or a library scenario, checked on the server."""
+        if name != STATUS_QUO:
+            try:
+                library_scenario(name)
+            except HourglassError as error:
+                self.refuse(error)
+                return
+        self.problem.set("")
+        self.against.set(name)
+
+    def change(self, name: str, value: Any) -> None:
+        """Set one key of the design (refused in one line if the scenario does not allow it)."""
+        base = self.base()
+        try:
+            base.with_overrides({name: value}, where="explorer")
+        except HourglassError as error:
+            self.refuse(error)
+            return
+        self.problem.set("")
+        new = {k: v for k, v in self.overrides.value.items() if k != name}
+        if value != base[name]:
+            new[name] = value
+        self.overrides.set(new)
+
+    def upload(self, file: dict) -> None:
+        """Start from an uploaded scenario file, if the scenario loader accepts it."""
+        try:
+            scenario = uploaded_scenario(str(file.get("name", "")), file.get("data") or b"")
+        except HourglassError as error:
+            self.refuse(error)
+            return
+        name = scenario.name + UPLOADED
+        self.uploaded.set({**self.uploaded.value, name: scenario})
+        self.problem.set("")
+        self.start.set(name)
+        self.overrides.set({})
+        self.remount()
+
+    def reset(self) -> None:
+        """Start over: the starting scenario's values, nothing changed."""
+        self.overrides.set({})
+        self.problem.set("")
+        self.remount()
+
+    def set_seeds(self, value: int) -> None:
+        """Seeds per design, within [10, MAX_SEEDS]."""
+        self.seeds.set(max(10, min(MAX_SEEDS, int(value))))
 
 
 @solara.component
-def ScenarioPicker(name: solara.Reactive[str]) -> None:
-    """Choose the scenario; the inputs and the model start again from its values."""
-    with solara.Card("Scenario"):
-        solara.Select("scenario", values=available_scenarios(), value=name)
-        description = Scenario.load(name.value).description
-        if description:  # plain text: solara.Markdown would fetch KaTeX from a CDN
-            solara.Text(description, style={"font-size": "0.85em"})
+def Controls(session: Session, design: Scenario, result: dict[str, Any] | None,
+             names: tuple[str, str]) -> None:
+    """The sidebar: the design, what it is compared with, and the downloads."""
+    generation = session.generation.value
+    with solara.Card("Your design", margin=0):
+        solara.Select(
+            "start from", values=available_scenarios() + list(session.uploaded.value),
+            value=session.start.value, on_value=session.pick_start,
+        ).key(f"start-{generation}")
+        solara.FileDrop(label="Or drop a scenario file (.toml) here", on_file=session.upload,
+                        lazy=False)
+        solara.Button("Start over (Reset)", on_click=session.reset, outlined=True, small=True)
+        with solara.Div().key(f"inputs-{generation}"):
+            Inputs(design, session.change)
+    with solara.Card("Compared with", margin=0):
+        solara.Select(
+            "the other design", values=[STATUS_QUO, *available_scenarios()],
+            value=session.against.value, on_value=session.pick_against,
+        ).key(f"against-{generation}")
+        solara.SliderInt("seeds per design", value=session.seeds.value, min=10, max=MAX_SEEDS,
+                         step=10, on_value=session.set_seeds)
+    with solara.Card("Download", margin=0):
+        solara.FileDownload(
+            lambda: design_toml(design, session.overrides.value, session.start.value),
+            filename=f"{design.name}-explorer.toml",
+            label="Your design (scenario TOML)",
+        )
+        if result is not None:
+            solara.FileDownload(
+                lambda: results_csv(result["design"], result["against"], names),
+                filename="explorer-results.csv",
+                label="Results of every run (CSV)",
+            )
 
 
 @solara.component
 def Page() -> None:
-    """The explorer page, one per browser session."""
-    name = solara.use_reactive(DEFAULT_SCENARIO)
-    model = solara.use_memo(
-        lambda: ExplorerModel(scenario_name=name.value, seed=DEFAULT_SEED), [name.value]
+    """The explorer page, one per browser tab."""
+    session = Session.use()
+    cache = solara.use_memo(dict, [])
+    task_ref = solara.use_ref(None)
+    updates = solara.use_ref(0)
+    base = session.base()
+    overrides = session.overrides.value
+    design = base.with_overrides(overrides, where="explorer")
+    against_name, seeds = session.against.value, session.seeds.value
+    against = base if against_name == STATUS_QUO else library_scenario(against_name)
+    names = ("Your design", f"{against_name.replace(STATUS_QUO, session.start.value)} as it is")
+
+    def work() -> dict[str, Any] | None:
+        task = task_ref.current
+        out = compare(design, against, seeds, cache,
+                      keep_going=lambda: task is None or task.is_current())
+        if out is None:
+            return None
+        out["comparison_png"] = figures.png(figures.comparison_figure(out["table"], names, seeds))
+        out["course_png"] = figures.png(
+            figures.course_bands_figure(out["design"], out["against"], names)
+        )
+        updates.current += 1
+        out["update"] = updates.current
+        return out
+
+    task = solara.lab.use_task(
+        work,
+        dependencies=[session.start.value, tuple(sorted(overrides.items())), against_name,
+                      seeds, len(session.uploaded.value)],
     )
+    task_ref.current = task
+    result = task.latest
+
     solara.Title("Hourglass explorer")
+    solara.Style(STYLE)
     with solara.Sidebar():
-        ScenarioPicker(name)
-    # Keyed by scenario: picking another one remounts the controls with that scenario's values.
-    SolaraViz(
-        model,
-        components=[(view, 0) for view in VIEWS],
-        model_params=model_params(name.value),
-        name="Hourglass explorer: from events to change at scale",
-        play_interval=150,
-    ).key(f"viz-{name.value}")
+        Controls(session, design, result, names)
+    if session.problem.value:
+        solara.HTML(tag="p", unsafe_innerHTML=escape(session.problem.value),
+                    classes=["hourglass-error"])
+    solara.ProgressLinear(task.pending)
+    with solara.lab.Tabs(lazy=True):
+        with solara.lab.Tab("Compare two designs"):
+            if result is not None:
+                ComparisonStatus(result["table"], names, seeds, overrides, result["seconds"],
+                                 result["update"])
+                solara.Image(result["comparison_png"], classes=["hourglass-comparison"])
+                solara.Image(result["course_png"], classes=["hourglass-course"])
+            else:
+                solara.Text(f"Running both designs at {seeds} seeds ...")
+        with solara.lab.Tab("One run, month by month"):
+            OneRun(design, design_key=repr(sorted(overrides.items())) + session.start.value)

@@ -9,6 +9,7 @@ browser download is not used (it needs internet access).
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import subprocess
 import sys
@@ -47,27 +48,34 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @contextmanager
-def explorer_server(
-    port: int | None = None, host: str = "127.0.0.1", timeout: float = 60.0
-) -> Iterator[str]:
-    """Run ``hourglass explore`` in a child process; yield its URL once it answers.
+def explorer_process(
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    timeout: float = 60.0,
+    extra_args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run ``hourglass explore`` in a child process; yield its URL and process once it answers.
 
     Args:
         port: Port to serve on (default: a free one).
         host: Interface to listen on.
         timeout: Seconds to wait for the server to answer.
+        extra_args: More options for ``hourglass explore`` (e.g. ``--allow-origin``).
+        env: Extra environment variables for the server.
 
     Yields:
-        The page's URL.
+        The page's URL and the server process (whose memory a benchmark can read).
 
     Raises:
         HourglassError: If the server exits or does not answer in time (with its output).
     """
     port = port or free_port(host)
     command = [sys.executable, "-m", "hourglass.cli", "explore", "--host", host,
-               "--port", str(port)]
+               "--port", str(port), *extra_args]
     process = subprocess.Popen(  # noqa: S603 (fixed argument list)
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://{host}:{port}/"
     try:
@@ -85,7 +93,7 @@ def explorer_server(
             if time.monotonic() > deadline:
                 raise HourglassError(f"explorer server did not answer at {url} in {timeout:g} s")
             time.sleep(0.25)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
@@ -95,6 +103,27 @@ def explorer_server(
             process.wait()
         if process.stdout:
             process.stdout.close()
+
+
+@contextmanager
+def explorer_server(
+    port: int | None = None, host: str = "127.0.0.1", timeout: float = 60.0
+) -> Iterator[str]:
+    """Run ``hourglass explore`` in a child process; yield its URL once it answers.
+
+    Args:
+        port: Port to serve on (default: a free one).
+        host: Interface to listen on.
+        timeout: Seconds to wait for the server to answer.
+
+    Yields:
+        The page's URL.
+
+    Raises:
+        HourglassError: If the server exits or does not answer in time (with its output).
+    """
+    with explorer_process(port, host, timeout) as (url, _process):
+        yield url
 
 
 def require_chromium() -> Path:
@@ -129,30 +158,43 @@ def chromium() -> Iterator[Browser]:
 
 
 def open_explorer(browser: Browser, url: str, timeout: float = 60.0) -> Page:
-    """Open the explorer in a new browser context (a new session) and wait for its first month.
+    """Open the explorer in a new browser context (a new session) and wait for its first answer.
 
     Returns:
-        The page, showing month 0 with every figure drawn.
+        The page, showing the first comparison of the two designs with both figures.
     """
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.goto(url)
-    page.get_by_text("Month 0 of").wait_for(timeout=timeout * 1000)
-    page.locator("img").nth(3).wait_for(timeout=timeout * 1000)
+    wait_for_update(page, 1, timeout)
     return page
 
 
-def step(page: Page, to_month: int, timeout: float = 20.0) -> None:
-    """Press Step until the page shows ``to_month``."""
-    status = page.locator(".hourglass-status")
-    month = int(status.locator("b").first.inner_text().split()[1])
-    for target in range(month + 1, to_month + 1):
-        page.get_by_role("button", name="Step").click()
-        page.get_by_text(f"Month {target} of").wait_for(timeout=timeout * 1000)
+def update_number(page: Page) -> int:
+    """How many answers the page has shown (the status line's ``update N``)."""
+    text = page.locator(".hourglass-status").inner_text()
+    return int(text.split("update ", 1)[1].split(".", 1)[0].split()[0])
 
 
-def screenshot(path: Path | str, months: int = 24) -> Path:
-    """Serve the explorer, run the baseline for ``months`` and save a full-page screenshot.
+def wait_for_update(page: Page, number: int, timeout: float = 60.0) -> None:
+    """Wait until the page shows its answer number ``number`` with both figures."""
+    page.get_by_text(f"update {number}.", exact=False).wait_for(timeout=timeout * 1000)
+    page.locator(".hourglass-comparison img, img.hourglass-comparison").first.wait_for(
+        timeout=timeout * 1000
+    )
+
+
+def move_slider(page: Page, label: str, key: str = "End") -> None:
+    """Move the slider labelled ``label`` with a key (``End``: its maximum, ``Home``: minimum)."""
+    thumb = page.locator(".hourglass-input", has_text=label).locator(
+        ".v-slider__thumb-container"
+    )
+    thumb.focus()
+    thumb.press(key)
+
+
+def screenshot(path: Path | str, lever: str = "Share forward") -> Path:
+    """Serve the explorer, move one lever to its maximum and save a full-page screenshot.
 
     Returns:
         The path written.
@@ -160,8 +202,9 @@ def screenshot(path: Path | str, months: int = 24) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with explorer_server() as url, chromium() as browser:
-        page = open_explorer(browser, url)
-        step(page, months)
+        page = open_explorer(browser, url, timeout=180)
+        move_slider(page, lever)
+        wait_for_update(page, 2, timeout=180)
         page.wait_for_timeout(1500)  # let the last images arrive
         page.screenshot(path=str(path), full_page=True)
     return path
@@ -171,9 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m hourglass.explorer.browser OUT.png [--months N]``."""
     parser = argparse.ArgumentParser(description="Save a screenshot of the explorer.")
     parser.add_argument("out", type=Path, help="PNG to write, e.g. docs/explorer.png")
-    parser.add_argument("--months", type=int, default=24, help="months to step (default 24)")
+    parser.add_argument("--lever", default="Share forward",
+                        help="lever moved to its maximum before the picture")
     args = parser.parse_args(argv)
-    written = screenshot(args.out, args.months)
+    written = screenshot(args.out, args.lever)
     print(f"wrote {written} ({written.stat().st_size} bytes)")
     return 0
 

@@ -8,13 +8,17 @@ figures can be drawn from several browser sessions at once. The Solara component
 
 from __future__ import annotations
 
+import io
+
 import networkx as nx
 import numpy as np
+import pandas as pd
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from hourglass import figures as study
+from hourglass.explorer.runs import COURSE, Runs, bands
 from hourglass.figures import COLOURS, LEVELS
 from simulation import PeerLearningModel
 
@@ -29,7 +33,7 @@ STAGE_LABELS = (
 STAGE_COLOURS = ("#c8c8c8", *COLOURS[:4])
 HEATMAPS = ("trust", "contacts this month")
 FIGSIZE = (6.4, 4.4)
-"""Figure size in inches: at the page's 72 dpi it fits one cell of the SolaraViz grid."""
+"""Figure size in inches of the one-run views (drawn at 72 dpi, two to a row)."""
 
 
 def peer_order(model: PeerLearningModel) -> np.ndarray:
@@ -215,3 +219,93 @@ def heatmap_figure(model: PeerLearningModel, what: str = "trust") -> Figure:
         f"Contact heat map: {label}, month {model.month} ({share:.0%} of cells)", fontsize=10
     )
     return fig
+
+
+# -- two designs over many seeds -----------------------------------------------------------------
+
+COMPARE_COLOURS = ("#c44e52", "#4c72b0")
+"""Your design (red), the design it is compared with (blue)."""
+LABEL_SIZE = 10
+"""Font size of labels and legends in the comparison figures (legible at the page's size)."""
+
+
+def comparison_figure(table: pd.DataFrame, names: tuple[str, str], seeds: int) -> Figure:
+    """Both hourglasses (medians with 10-90 % bands over the seeds) and their paired difference.
+
+    Args:
+        table: :func:`hourglass.explorer.runs.paired_difference`.
+        names: Display names of the design and of the one it is compared with.
+        seeds: Seeds per design.
+
+    Returns:
+        The figure: two hourglasses, then the difference per level with its 95 % interval.
+    """
+    fig = Figure(figsize=(14, 4.8), layout="constrained")
+    mine, theirs, diff = fig.subplots(1, 3, width_ratios=[1.25, 1, 1.1])
+    for ax, column, name in ((mine, "design", names[0]), (theirs, "against", names[1])):
+        study.draw_shape(
+            ax,
+            table[column].to_dict(),
+            fontsize=LABEL_SIZE - 1,
+            right=0.85,
+            bands={k: (r[f"{column}_low"], r[f"{column}_high"]) for k, r in table.iterrows()},
+        )
+        ax.set_title(f"{name}: median of {seeds} seeds (10-90 %)", fontsize=LABEL_SIZE + 1)
+    theirs.set_yticks(range(len(LEVELS)), [""] * len(LEVELS))
+    rows = np.arange(len(table))
+    difference = table["difference"].to_numpy()
+    errors = np.vstack([difference - table["ci_low"], table["ci_high"] - difference])
+    clear = (table["ci_low"] > 0) | (table["ci_high"] < 0)
+    colours = np.where(clear, COMPARE_COLOURS[0], "#888888")
+    for row, d, err, colour in zip(rows, difference, errors.T, colours, strict=True):
+        diff.errorbar(d * 100, row, xerr=[[err[0] * 100], [err[1] * 100]], fmt="o",
+                      color=colour, capsize=4, markersize=7, lw=2)
+    for row, (_, r) in zip(rows, table.iterrows(), strict=True):
+        diff.annotate(f"{r['difference'] * 100:+.1f} [{r['ci_low'] * 100:+.1f}, "
+                      f"{r['ci_high'] * 100:+.1f}]", (1.0, row), xycoords=("axes fraction",
+                      "data"), xytext=(4, 0), textcoords="offset points", va="center",
+                      fontsize=LABEL_SIZE - 1)
+    diff.axvline(0, color="#333333", lw=1)
+    diff.set_yticks(rows, [label.replace("\n", " ") for _, label in LEVELS],
+                    fontsize=LABEL_SIZE - 1)
+    diff.set_yticklabels([])
+    diff.invert_yaxis()
+    diff.set_ylim(len(rows) - 0.5, -0.5)
+    diff.set_xlabel("percentage points (your design - the other), 95 % interval",
+                    fontsize=LABEL_SIZE)
+    diff.tick_params(labelsize=LABEL_SIZE - 1)
+    diff.grid(axis="x", alpha=0.3)
+    diff.set_title("Paired difference, seed by seed", fontsize=LABEL_SIZE + 1)
+    return fig
+
+
+def course_bands_figure(design: Runs, against: Runs, names: tuple[str, str]) -> Figure:
+    """Practical learning and organisations changed month by month: medians with 10-90 % bands.
+
+    Returns:
+        The figure, one panel per outcome of :data:`hourglass.explorer.runs.COURSE`.
+    """
+    fig = Figure(figsize=(14, 3.4), layout="constrained")
+    axes = fig.subplots(1, len(COURSE))
+    titles = dict(LEVELS)
+    for ax, key in zip(axes, COURSE, strict=True):
+        for runs, name, colour in zip((design, against), names, COMPARE_COLOURS, strict=True):
+            median, low, high = bands(runs.course[key])
+            ax.fill_between(runs.months, low, high, color=colour, alpha=0.18, linewidth=0)
+            ax.plot(runs.months, median, color=colour, lw=2, label=f"{name} (median, 10-90 %)")
+        ax.set_title(titles[key].replace("\n", " "), fontsize=LABEL_SIZE + 1)
+        ax.set_xlabel("month", fontsize=LABEL_SIZE)
+        ax.set_ylabel("share", fontsize=LABEL_SIZE)
+        ax.set_xlim(0, design.months[-1])
+        ax.set_ylim(-0.02, 1.02)
+        ax.tick_params(labelsize=LABEL_SIZE - 1)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=LABEL_SIZE - 1, loc="upper left")
+    return fig
+
+
+def png(fig: Figure, dpi: int = 80) -> bytes:
+    """The figure as PNG bytes (drawn off the page's render thread)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
