@@ -14,6 +14,7 @@ import mesa
 import numpy as np
 
 from simulation.agents import Facilitator, HomeOrganisation, Peer
+from simulation.errors import HourglassError
 from simulation.mechanisms import contact, diffusion, events, reflection, transfer, turnover
 from simulation.mechanisms.evaluation import MonthRecord, Observer, informal_matrix
 from simulation.population import initial_state
@@ -42,13 +43,48 @@ def _namespace(scenario: Scenario) -> SimpleNamespace:
     return p
 
 
+def _kind(value: object) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def _seed(rng: object) -> int | dict | None:
+    """What a result records of ``rng``: the seed, or a generator's state before the run.
+
+    Raises:
+        HourglassError: ``rng`` is not None, a whole number >= 0 or a NumPy Generator.
+    """
+    if rng is None:
+        return None
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool | np.bool_) and rng >= 0:
+        return int(rng)
+    if isinstance(rng, np.random.Generator):
+        # The state it starts from reproduces the run (set it on a new bit generator of the
+        # same kind); arrays in it (MT19937's key) become lists, so it can be written as JSON.
+        return _plain(rng.bit_generator.state)
+    raise HourglassError(
+        f"model: rng must be a whole number >= 0 or a numpy.random.Generator, not {_kind(rng)}"
+    )
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value.tolist() if isinstance(value, np.ndarray | np.generic) else value
+
+
 class PeerLearningModel(mesa.Model):
     """Peer learning from facilitated events to change at scale (Andrews & Manning 2015).
 
     Args:
-        scenario: The scenario to run; the baseline (the typical initiative) if omitted.
-        rng: Seed of the model's random generator. Every draw comes from it, so the same seed
-            gives bit-identical results.
+        scenario: The scenario to run; the baseline (the typical initiative) if omitted. It is
+            ``model.scenario`` (where Mesa keeps a model's scenario).
+        rng: Seed of the model's random generator (a whole number >= 0, NumPy's included), or a
+            NumPy ``Generator``, which the model then draws from. Every draw comes from it, so
+            the same seed, or a generator in the same state, gives bit-identical results.
+
+    Raises:
+        HourglassError: ``scenario`` is not a Scenario, or ``rng`` is none of the above.
 
     Example:
         >>> from simulation import Scenario, PeerLearningModel
@@ -56,11 +92,18 @@ class PeerLearningModel(mesa.Model):
         >>> result.summary["orgs_changed"]  # doctest: +SKIP
     """
 
-    def __init__(self, scenario: Scenario | None = None, *, rng: int | None = None) -> None:
-        super().__init__(rng=rng)
-        self.hourglass_scenario = scenario if scenario is not None else Scenario.load("baseline")
-        self.seed = rng
-        self.params = _namespace(self.hourglass_scenario)
+    def __init__(
+        self, scenario: Scenario | None = None, *, rng: int | np.random.Generator | None = None
+    ) -> None:
+        if scenario is not None and not isinstance(scenario, Scenario):
+            raise HourglassError(
+                f"model: scenario must be a Scenario (Scenario.load(name)), not {_kind(scenario)}"
+            )
+        self.seed = _seed(rng)
+        # Mesa seeds Python's own generator too, which takes a Python int, not a NumPy one.
+        super().__init__(rng=self.seed if isinstance(self.seed, int) else rng)
+        self.scenario = scenario if scenario is not None else Scenario.load("baseline")
+        self.params = _namespace(self.scenario)
         self.months = self.params.run.months
         self.tool_table = load_tools()
         self.tools = ToolArrays.from_table(self.tool_table)
@@ -78,6 +121,22 @@ class PeerLearningModel(mesa.Model):
         self.observer = Observer(self.months)
         self.month_observers: list[Callable[[MonthRecord], None]] = []
 
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario this model runs."""
+        return self._scenario
+
+    @scenario.setter
+    def scenario(self, scenario: Scenario) -> None:
+        # Mesa's __init__ first sets a placeholder scenario of its own and ties it to the model;
+        # a hourglass Scenario is immutable and shared between runs, so it is only kept.
+        self._scenario = scenario
+
+    @property
+    def hourglass_scenario(self) -> Scenario:
+        """Deprecated alias of :attr:`scenario` (kept for one release)."""
+        return self._scenario
+
     def peer_in(self, position: int) -> Peer:
         """The official now in ``position``."""
         return self._peers[position]
@@ -86,6 +145,16 @@ class PeerLearningModel(mesa.Model):
     def month(self) -> int:
         """Months completed."""
         return self.steps
+
+    def _wrapped_step(self) -> None:
+        # Mesa's step (time, then this model's step); refused once the run is over, because the
+        # time series holds run.months rows.
+        if self.steps >= self.months:
+            raise HourglassError(
+                f"model: the run is over ({self.months} months of run.months stepped); "
+                "create a new model to run again"
+            )
+        super()._wrapped_step()
 
     def step(self) -> None:
         """Advance one month."""
@@ -137,6 +206,6 @@ class PeerLearningModel(mesa.Model):
         return Result(
             summary=self.observer.summary(),
             monthly=self.observer.monthly(),
-            scenario=self.hourglass_scenario,
+            scenario=self.scenario,
             seed=self.seed,
         )

@@ -33,13 +33,14 @@ class Result:
             ``countries_changed``, ``reported_attendance`` and more (docs/ODD.md, Observation).
         monthly: One array per time-series column, one value per month (what sweeps read).
         scenario: The fully resolved scenario.
-        seed: The seed of the run.
+        seed: The seed of the run; for a run given a NumPy Generator, its bit generator's
+            state at the start (a dict), from which the run can be repeated.
     """
 
     summary: dict[str, float]
     monthly: Mapping[str, np.ndarray]
     scenario: Scenario
-    seed: int | None
+    seed: int | dict | None
 
     @cached_property
     def timeseries(self) -> pd.DataFrame:

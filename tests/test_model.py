@@ -1,6 +1,7 @@
 """Model-level invariants, stage logic, agents and reproducibility."""
 
 import itertools
+import json
 
 import numpy as np
 import pandas as pd
@@ -9,6 +10,7 @@ from conftest import DOCUMENTED_OUTPUTS, SMALL
 
 from simulation import PeerLearningModel, Scenario
 from simulation.agents import Facilitator, HomeOrganisation, Peer
+from simulation.errors import HourglassError
 from simulation.mechanisms.evaluation import STAGES
 
 SEEDS = range(3)
@@ -163,3 +165,49 @@ def test_facilitator_reports_nothing_before_the_first_month(small):
     assert model.facilitator.reported == {
         "events_held": 0.0, "products_released": 0.0, "reported_attendance": 0.0
     }
+
+
+def test_scenario_is_where_mesa_keeps_it(small):
+    model = PeerLearningModel(small, rng=1)
+    assert model.scenario is small
+    assert model.hourglass_scenario is small  # the old name, kept for one release
+    assert model.result().scenario is small
+
+
+def test_numpy_integer_seed_runs_and_writes(small, tmp_path):
+    result = PeerLearningModel(small, rng=np.int64(5)).run()
+    assert result.summary == PeerLearningModel(small, rng=5).run().summary
+    result.write(tmp_path)
+    assert json.loads((tmp_path / "summary.json").read_text())["seed"] == 5
+
+
+def test_generator_as_rng_is_recorded_and_repeatable(small, tmp_path):
+    generator = np.random.default_rng(11)
+    result = PeerLearningModel(small, rng=generator).run()
+    result.write(tmp_path)
+    state = json.loads((tmp_path / "summary.json").read_text())["seed"]
+    assert state["bit_generator"] == "PCG64"
+    again = np.random.Generator(np.random.PCG64())
+    again.bit_generator.state = state
+    assert PeerLearningModel(small, rng=again).run().summary == result.summary
+
+
+def test_step_after_run_is_refused_in_one_line(small):
+    model = PeerLearningModel(small.with_overrides({"run.months": 3}), rng=1)
+    result = model.run()
+    with pytest.raises(HourglassError, match="run is over") as error:
+        model.step()
+    assert "\n" not in str(error.value)
+    assert model.result().summary == result.summary
+
+
+@pytest.mark.parametrize("rng", ["seven", 1.5, -1, True, [1, 2]])
+def test_other_rng_is_refused_in_one_line(small, rng):
+    with pytest.raises(HourglassError, match="rng must be") as error:
+        PeerLearningModel(small, rng=rng)
+    assert "\n" not in str(error.value)
+
+
+def test_scenario_must_be_a_scenario():
+    with pytest.raises(HourglassError, match="scenario must be a Scenario"):
+        PeerLearningModel("baseline", rng=1)
