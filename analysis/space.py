@@ -296,9 +296,18 @@ class Space:
         path = Path(path)
         source = str(path)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            # utf-8-sig: a byte order mark, as some editors write one, is not TOML's concern
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except FileNotFoundError:
             raise AnalysisError(f"{source}: no such space file") from None
+        except IsADirectoryError:
+            raise AnalysisError(f"{source}: is a directory; expected a space .toml file") from None
+        except UnicodeDecodeError as exc:
+            raise AnalysisError(
+                f"{source}: not UTF-8 text (position {exc.start}); save it as UTF-8"
+            ) from None
+        except OSError as exc:
+            raise AnalysisError(f"{source}: cannot read ({exc.strerror})") from None
         except tomllib.TOMLDecodeError as exc:
             raise AnalysisError(f"{source}: not valid TOML ({exc})") from None
         unknown = set(data) - {"parameters", "groups"}

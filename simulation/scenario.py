@@ -24,6 +24,8 @@ from simulation.tools import LEARNING_TYPES, load_tools
 PARAMETERS_FILE = Path(__file__).with_name("parameters.toml")
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
 _TEXT_KEYS = ("description", "extends", "source")
+MAX_EXTENDS = 32
+"""Longest ``extends`` chain: deeper is refused in one line (a chain is a few files in practice)."""
 _KINDS = ("int", "float", "bool", "choice", "floats", "choices")
 
 
@@ -106,7 +108,12 @@ def _fmt(x: float | None) -> str:
 
 
 def _show(value: Any) -> str:
-    return f"'{value}'" if isinstance(value, str) else repr(value)
+    return _quote(value) if isinstance(value, str) else repr(value)
+
+
+def _quote(name: str) -> str:
+    """``'name'``; with line breaks or control characters (ANSI escapes) shown escaped."""
+    return f"'{name}'" if name.isprintable() else repr(name)
 
 
 @cache
@@ -156,11 +163,12 @@ def _flatten(data: Mapping[str, Any], where: str) -> dict[str, Any]:
             continue
         if section not in sections:
             raise HourglassError(
-                f"{where}: unknown key '{section}'{_suggest(section, sections | set(_TEXT_KEYS))}; "
+                f"{where}: unknown key {_quote(section)}"
+                f"{_suggest_key(section, sections | set(_TEXT_KEYS))}; "
                 f"allowed: {', '.join(sorted(sections | set(_TEXT_KEYS)))}"
             )
         if not isinstance(entries, Mapping):
-            raise HourglassError(f"{where}: '{section}' must be a table ([{section}])")
+            raise HourglassError(f"{where}: {_quote(section)} must be a table ([{section}])")
         for key, value in entries.items():
             flat[f"{section}.{key}"] = value
     return flat
@@ -171,10 +179,26 @@ def _suggest(name: str, options: set[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def _suggest_key(name: str, options: set[str]) -> str:
+    """A did-you-mean for a key, also when its section is missing (``trust``: ``levers.trust``)."""
+    found = _suggest(name, options)
+    if found:
+        return found
+    last = name.rsplit(".", 1)[-1]
+    by_last: dict[str, list[str]] = {}
+    for option in sorted(options):
+        by_last.setdefault(option.rsplit(".", 1)[-1], []).append(option)
+    close = difflib.get_close_matches(last, sorted(by_last), n=1)
+    return f" (did you mean '{by_last[close[0]][0]}'?)" if close else ""
+
+
 def _check_values(values: Mapping[str, Any], where: str) -> dict[str, Any]:
     specs = parameter_specs()
     checked = {}
     for name, value in values.items():
+        if not isinstance(name, str):
+            raise HourglassError(f"{where}: keys must be dotted names such as 'levers.trust', "
+                                 f"got {name!r}")
         if name not in specs:
             section = name.split(".")[0]
             in_section = {n for n in specs if n.startswith(section + ".")}
@@ -184,10 +208,10 @@ def _check_values(values: Mapping[str, Any], where: str) -> dict[str, Any]:
                 + "]: "
                 + ", ".join(n.split(".", 1)[1] for n in sorted(in_section))
                 if in_section
-                else "see docs/ODD.md"
+                else "keys are SECTION.KEY; hourglass parameters lists them"
             )
             raise HourglassError(
-                f"{where}: unknown key '{name}'{_suggest(name, set(specs))}; {allowed}"
+                f"{where}: unknown key {_quote(name)}{_suggest_key(name, set(specs))}; {allowed}"
             )
         checked[name] = specs[name].check(value, where)
     return checked
@@ -215,13 +239,24 @@ def _check_consistency(values: Mapping[str, Any], where: str) -> None:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file written as UTF-8 (a byte order mark is allowed, as editors write one)."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise HourglassError(f"{path}: malformed TOML: {error}") from None
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise HourglassError(f"{path}: is a directory; expected a scenario .toml file") from None
     except OSError as error:
         raise HourglassError(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise HourglassError(
+            f"{path}: not UTF-8 text (byte 0x{data[error.start]:02x} at position {error.start}); "
+            "save it as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise HourglassError(f"{path}: malformed TOML: {error}") from None
 
 
 def _locate(reference: str, relative_to: Path | None) -> Path:
@@ -292,6 +327,11 @@ class Scenario:
         if path in seen:
             cycle = " -> ".join(p.name for p in (*seen, path))
             raise HourglassError(f"{seen[-1]}: extends: cycle {cycle}")
+        if len(seen) >= MAX_EXTENDS:
+            raise HourglassError(
+                f"{seen[0]}: extends: a chain of more than {MAX_EXTENDS} files (at {path.name}); "
+                "extend a scenario that holds more of the values"
+            )
         data = _read_toml(path)
         for key in _TEXT_KEYS:
             if key in data and not isinstance(data[key], str):

@@ -191,12 +191,13 @@ def run_bytes(values: Mapping[str, Any]) -> int:
             + staff * degree * _BYTES_PER_STAFF_EDGE)
 
 
-def check_memory(need: int, what: str) -> None:
+def check_memory(need: int, what: str, hint: str = "a smaller population") -> None:
     """Refuse work whose memory estimate exceeds what this machine has available.
 
     Args:
         need: Estimated bytes.
         what: What needs them, for the message (e.g. ``"one run of baseline"``).
+        hint: What would make it fit.
 
     Raises:
         HourglassError: One line with the estimate and the memory available.
@@ -205,7 +206,7 @@ def check_memory(need: int, what: str) -> None:
     if need > MEMORY_HEADROOM * have:
         raise HourglassError(
             f"{what} needs about {_size(need)} of memory; {_size(have)} is available "
-            f"(make it smaller)"
+            f"(try {hint})"
         )
 
 
@@ -239,7 +240,8 @@ def summary_outputs() -> tuple[str, ...]:
     """The names in a run's summary (what ``--outputs`` may name), without running the model."""
     from simulation.mechanisms.evaluation import SUMMARY_FROM_FINAL_MONTH
 
-    return (*SUMMARY_FROM_FINAL_MONTH, "months", "departures", "mean_attendance_rate")
+    return tuple(dict.fromkeys(
+        (*SUMMARY_FROM_FINAL_MONTH, "months", "departures", "mean_attendance_rate")))
 
 
 def check_outputs(requested: Iterable[str] | None, flag: str = "--outputs") -> list[str]:
@@ -325,7 +327,7 @@ def check_sweep_memory(model: Any, space: Any, designs: Iterable[tuple[str, int]
         rows = design_rows(kind, space, samples, second_order=second_order)
         need = sweep_bytes(rows, space.dim, replicates, n_outputs) + concurrent * one_run
         check_memory(need, f"the {kind} design ({rows:,} rows x {replicates} replicates, "
-                     f"{concurrent} runs at a time)")
+                     f"{concurrent} runs at a time)", "fewer samples or factors")
 
 
 def _largest(scenario: Any, space: Any) -> dict[str, Any]:
@@ -343,3 +345,15 @@ def _largest(scenario: Any, space: Any) -> dict[str, Any]:
         elif isinstance(factor, Real | Group):
             values[name] = factor.hi
     return values
+
+
+def load_scenario(reference: str, overrides: Mapping[str, Any], flag: str = "--set") -> Any:
+    """The scenario ``reference`` with ``overrides`` (errors name ``flag``), checked now.
+
+    Raises:
+        HourglassError: A missing or bad scenario, or an override that is not allowed.
+    """
+    from simulation.scenario import Scenario
+
+    scenario = Scenario.load(reference)
+    return scenario.with_overrides(overrides, where=flag) if overrides else scenario

@@ -8,10 +8,20 @@ differences); see :mod:`analysis.compare`.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
 from hourglass.commands._options import add_run_options, parse_assignments
+from hourglass.commands.common import (
+    check_memory,
+    check_outputs,
+    check_scheduler,
+    check_writable,
+    load_scenario,
+    run_bytes,
+    whole,
+)
 
 SHOWN = ["mean_a", "mean_b", "diff", "ci_low", "ci_high", "d_z", "p_value"]
 
@@ -24,7 +34,8 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("a", help="scenario A (name or path)")
     parser.add_argument("b", help="scenario B (name or path; may equal A with --set-b)")
-    parser.add_argument("--replicates", type=int, default=100, help="paired replicates")
+    parser.add_argument("--replicates", type=whole(2), default=100,
+                        help="paired replicates (default 100)")
     parser.add_argument("--set-a", action="append", default=[], metavar="KEY=VALUE",
                         help="override for A only (repeatable)")
     parser.add_argument("--set-b", action="append", default=[], metavar="KEY=VALUE",
@@ -53,16 +64,24 @@ def main(args: argparse.Namespace) -> int:
         staged_directory,
     )
 
+    check_scheduler(args)
     common = parse_assignments(args.overrides, "--set")
     set_a = parse_assignments(args.set_a, "--set-a")
     set_b = parse_assignments(args.set_b, "--set-b")
+    outputs = check_outputs(args.outputs, "--outputs") or None
+    arms = [load_scenario(args.a, common).with_overrides(set_a, where="--set-a"),
+            load_scenario(args.b, common).with_overrides(set_b, where="--set-b")]
     model_a = HourglassModel(args.a, every=0, overrides=common)
     model_b = HourglassModel(args.b, every=0, overrides=common)
     out = args.out or Path("results") / f"compare-{Path(args.a).stem}-vs-{Path(args.b).stem}"
     check_output(out, "compare")  # before the runs, not after
+    check_writable(out)
+    concurrent = args.workers or os.cpu_count() or 1
+    check_memory(concurrent * max(run_bytes(arm.values) for arm in arms),
+                 f"{concurrent} runs at a time")
     with executor_from(args) as executor:
         table = compare((model_a, set_a), (model_b, set_b), args.replicates, args.seed, executor,
-                        outcomes=args.outputs, workers=args.workers,
+                        outcomes=outputs, workers=args.workers,
                         progress=not args.no_progress)
     label_a, label_b = _label(args.a, set_a), _label(args.b, set_b)
     with staged_directory(out, "compare") as tmp:

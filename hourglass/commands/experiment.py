@@ -11,7 +11,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hourglass.commands.common import parse_assignments, seed_type
+from hourglass.commands.common import (
+    check_memory,
+    check_writable,
+    load_scenario,
+    parse_assignments,
+    run_bytes,
+    seed_type,
+    whole,
+)
 
 # The names of hourglass.experiments.EXPERIMENTS (a test keeps them equal): parsing does not
 # import the experiments.
@@ -33,30 +41,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="output directory (default: results/experiment-NAME-SCENARIO-seedN)")
     parser.add_argument("--set", action="append", dest="overrides", metavar="KEY=VALUE",
                         help="override a scenario key (repeatable)")
-    parser.add_argument("--start", type=int, default=12,
+    parser.add_argument("--start", type=whole(0), default=12,
                         help="contact-intensity, personal-learning: months before observation "
                         "starts (default 12)")
-    parser.add_argument("--reviews", type=int, default=8,
+    parser.add_argument("--reviews", type=whole(1), default=8,
                         help="natural: reviews (runs) whose officials are contacted (default 8)")
-    parser.add_argument("--per-review", type=int, default=8,
+    parser.add_argument("--per-review", type=whole(1), default=8,
                         help="natural: officials contacted per review (default 8)")
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the experiment and write its outputs."""
-    from analysis.output import result_files, staged_directory
+    from analysis.output import check_output, result_files, staged_directory
     from hourglass.experiments import run_experiment
-    from simulation import Scenario
 
-    scenario = Scenario.load(args.scenario)
-    overrides = parse_assignments(args.overrides)
-    if overrides:
-        scenario = scenario.with_overrides(overrides, where="--set")
+    scenario = load_scenario(args.scenario, parse_assignments(args.overrides))
+    check_memory(run_bytes(scenario.values), f"one run of {scenario.name}")
     if args.name == "natural":
         options = {"reviews": args.reviews, "per_review": args.per_review}
     else:
         options = {"start": args.start}
     out = args.out or Path("results") / f"experiment-{args.name}-{scenario.name}-seed{args.seed}"
+    check_output(out, "experiment")
+    check_writable(out)
     with staged_directory(out, "experiment") as staging:
         result = run_experiment(args.name, scenario, args.seed, staging, **options)
         written = result_files(staging)

@@ -7,7 +7,14 @@ import sys
 import time
 from pathlib import Path
 
-from hourglass.commands.common import parse_assignments, seed_type
+from hourglass.commands.common import (
+    check_memory,
+    check_writable,
+    load_scenario,
+    parse_assignments,
+    run_bytes,
+    seed_type,
+)
 
 HEADLINE = (
     "engaged", "sustained_contacts", "practical_learning", "applied",
@@ -49,17 +56,16 @@ def main(args: argparse.Namespace) -> int:
     """Run the scenario and write the results."""
     from analysis.output import Legacy, check_output, staged_directory
     from hourglass.figures import plot_hourglass
-    from simulation import PeerLearningModel, Scenario
+    from simulation import PeerLearningModel
 
-    scenario = Scenario.load(args.scenario)
-    overrides = parse_assignments(args.overrides)
-    if overrides:
-        scenario = scenario.with_overrides(overrides, where="--set")
+    scenario = load_scenario(args.scenario, parse_assignments(args.overrides))
+    check_memory(run_bytes(scenario.values), f"one run of {scenario.name}")
     out = args.out or Path("results") / f"{scenario.name}-seed{args.seed}"
     # a result of hourglass before results carried a marker: exactly these files
     legacy = Legacy("summary.json", frozenset(
         {"summary.json", "timeseries.csv", "scenario.toml", "hourglass.png"}))
     check_output(out, "run", legacy=legacy)
+    check_writable(out)
     started = time.perf_counter()
     result = PeerLearningModel(scenario, rng=args.seed).run()
     with staged_directory(out, "run", legacy=legacy) as staging:

@@ -15,6 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hourglass.commands._options import add_run_options, executor_from, parse_assignments
+from hourglass.commands.common import (
+    check_scheduler,
+    check_sweep_memory,
+    check_writable,
+    parse_value,
+    whole,
+)
 from simulation.errors import HourglassError
 
 if TYPE_CHECKING:
@@ -33,19 +40,21 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("scenario", help="base scenario name (scenarios/) or path to a .toml")
     parser.add_argument("--design", choices=KINDS, default="lhs", help="design (default lhs)")
-    parser.add_argument("--samples", type=int, default=64,
+    parser.add_argument("--samples", type=whole(1), default=64,
                         help="lhs points, sobol N (power of 2), morris trajectories or grid "
                         "levels (default 64)")
-    parser.add_argument("--replicates", type=int, default=10, help="runs per design row")
+    parser.add_argument("--replicates", type=whole(1), default=10,
+                        help="runs per design row (default 10)")
     parser.add_argument("--vary", action="append", default=[], metavar="KEY=SPEC",
-                        help="vary KEY: lo:hi (continuous), int:lo:hi, a,b,c (choices) or bool")
+                        help="vary KEY: lo:hi (continuous), int:lo:hi, a,b,c (choices, read as "
+                        "TOML values: 0.1,0.2 are numbers) or bool; once per KEY")
     parser.add_argument("--space", type=Path, default=None,
                         help="TOML space file (e.g. hourglass/spaces/levers.toml); --vary adds to "
                         "it")
     parser.add_argument("--second-order", action="store_true", help="sobol: second-order rows")
-    parser.add_argument("--every", type=int, default=12,
+    parser.add_argument("--every", type=whole(0), default=12,
                         help="months between time-resolved outputs (0: none; default 12)")
-    parser.add_argument("--chunk-size", type=int, default=None, help="runs per task")
+    parser.add_argument("--chunk-size", type=whole(1), default=None, help="runs per task")
     parser.add_argument("--out", type=Path, required=True, help="store directory")
     add_run_options(parser)
 
@@ -76,7 +85,7 @@ def parse_vary(item: str) -> tuple[str, object]:
             f"--vary {item!r}: bounds must be numbers, e.g. {key}=0:1 or {key}=int:2:8"
         ) from None
     if "," in spec:
-        return key, [s.strip() for s in spec.split(",")]
+        return key, [parse_value(s.strip()) for s in spec.split(",")]
     raise HourglassError(
         f"--vary {item!r}: expected KEY=lo:hi, KEY=int:lo:hi, KEY=a,b or KEY=bool"
     )
@@ -93,8 +102,12 @@ def build_space(args: argparse.Namespace) -> Space:
     specs: dict[str, object] = {}
     if args.space is not None:
         specs.update(Space.from_toml(args.space).factors)
+    varied: set[str] = set()
     for item in args.vary:
         key, spec = parse_vary(item)
+        if key in varied:
+            raise HourglassError(f"--vary {_quote(key)} is given twice; give each key once")
+        varied.add(key)
         specs[key] = spec
     if not specs:
         raise HourglassError("sweep: nothing to vary; give --vary KEY=lo:hi or --space FILE")
@@ -102,13 +115,18 @@ def build_space(args: argparse.Namespace) -> Space:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the sweep; print where the results are."""
+    """Check everything, run the sweep; print where the results are."""
     from analysis.sweep import run_sweep
     from hourglass.adapter import HourglassModel
 
+    check_scheduler(args)
     space = build_space(args)
     model = HourglassModel(args.scenario, every=args.every,
                            overrides=parse_assignments(args.overrides, "--set"))
+    model.check({})
+    check_writable(args.out, store=True)
+    check_sweep_memory(model, space, [(args.design, args.samples)], args.replicates,
+                       args.workers, second_order=args.second_order)
     start = time.perf_counter()
     with executor_from(args) as executor:
         sweep = run_sweep(
@@ -124,3 +142,7 @@ def main(args: argparse.Namespace) -> int:
     )
     print(f"load with: analysis.load_sweep({str(args.out)!r})")
     return 0
+
+
+def _quote(key: str) -> str:
+    return f"'{key}'" if key.isprintable() else repr(key)

@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
 from analysis.output import Legacy, check_output, staged_directory
 from hourglass.commands._options import markdown
-from hourglass.commands.common import parse_assignments, seed_type, whole
-from simulation.errors import HourglassError
+from hourglass.commands.common import (
+    check_memory,
+    check_writable,
+    load_scenario,
+    parse_assignments,
+    run_bytes,
+    seed_type,
+    whole,
+)
 
 QUICK = {"replicates": 12, "proxy_samples": 24, "proxy_replicates": 2,
          "filter_samples": 8, "filter_replicates": 2}
@@ -38,15 +46,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("scenario", nargs="?", default="baseline",
                         help="scenario to validate (default: baseline, the typical initiative)")
-    parser.add_argument("--replicates", type=int, default=None,
+    parser.add_argument("--replicates", type=whole(2), default=None,
                         help=f"replicates (default {FULL['replicates']}, --quick "
                         f"{QUICK['replicates']})")
     parser.add_argument("--quick", action="store_true", help="reduced form: few replicates")
     parser.add_argument("--filter", action="store_true",
                         help="also filter a Latin hypercube over the assumption parameters")
-    parser.add_argument("--samples", type=int, default=None,
+    parser.add_argument("--samples", type=whole(2), default=None,
                         help="--filter: design points (default 96, --quick 8)")
-    parser.add_argument("--filter-replicates", type=int, default=None,
+    parser.add_argument("--filter-replicates", type=whole(1), default=None,
                         help="--filter: replicates per design point (default 4, --quick 2)")
     parser.add_argument("--seed", type=seed_type, default=1, help="root seed (default 1)")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
@@ -73,13 +81,14 @@ def main(args: argparse.Namespace) -> int:
 
     preset = QUICK if args.quick else FULL
     replicates = args.replicates if args.replicates is not None else preset["replicates"]
-    if replicates < 2:
-        raise HourglassError(f"validate: --replicates must be at least 2, got {replicates}")
     overrides = parse_assignments(args.overrides, "--set")
+    scenario = load_scenario(args.scenario, overrides)
     model = PatternModel(args.scenario, overrides)
-    scenario = model.scenario()
     out = args.out or Path("results") / "validation"
     check_output(out, "validate", legacy=LEGACY)  # before the runs, not after
+    check_writable(out)
+    check_memory((args.workers or os.cpu_count() or 1) * run_bytes(scenario.values),
+                 f"runs of {scenario.name}, one per worker")
     started = time.perf_counter()
     frame = run_replicates(model, replicates, args.seed, workers=args.workers)
     table = evaluate(frame, scenario, args.seed)
@@ -94,8 +103,6 @@ def main(args: argparse.Namespace) -> int:
     if args.filter:
         samples = args.samples or preset["filter_samples"]
         reps = args.filter_replicates or preset["filter_replicates"]
-        if samples < 2 or reps < 1:
-            raise HourglassError("validate: --samples must be >= 2 and --filter-replicates >= 1")
         filtered = filter_assumptions(samples, reps, args.seed, args.scenario,
                                       workers=args.workers, overrides=overrides)
     took = time.perf_counter() - started
