@@ -454,10 +454,11 @@ def pareto_front(evaluated: pd.DataFrame) -> pd.DataFrame:
 
 def front_figure(result: DesignSearch) -> Any:
     """Cost against the robust score: every design, the front with its interquartile band."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415 - figures only when asked for
+    from matplotlib.figure import Figure  # noqa: PLC0415 - figures only when asked for
 
     scale = 1e3
-    fig, ax = plt.subplots(figsize=(7.2, 4.8))
+    fig = Figure(figsize=(7.2, 4.8))
+    ax = fig.subplots()
     ev, fr, base = result.evaluated, result.front, result.base.iloc[0]
     ax.scatter(ev["cost"] / scale, ev["score"], s=10, color="0.75", label="designs evaluated")
     ax.vlines(fr["cost"] / scale, fr["q25"], fr["q75"], color="tab:blue", lw=3, alpha=0.35,

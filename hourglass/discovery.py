@@ -653,9 +653,10 @@ def check_settings(
 
 def tradeoff_figure(found: Discovery) -> Any:
     """Coverage against density along each box's trajectory, density intervals as bars."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415 - loaded on use
+    from matplotlib.figure import Figure  # noqa: PLC0415 - loaded on use
 
-    fig, ax = plt.subplots(figsize=(6.4, 5.0))
+    fig = Figure(figsize=(6.4, 5.0))
+    ax = fig.subplots()
     overall = found.overall()
     ax.axhline(overall["share"], color="0.6", lw=1, ls="--",
                label=f"all runs: {overall['share']:.2f}")
@@ -674,7 +675,8 @@ def tradeoff_figure(found: Discovery) -> Any:
                    label=f"box {box.number}: coverage {s['coverage']:.2f}, density "
                          f"{s['density']:.2f} [{s['low']:.2f}, {s['high']:.2f}]")
         if box.number == 1:
-            fig.colorbar(points, ax=ax, label="restricted factors")
+            bar = fig.colorbar(points, ax=ax, label="restricted factors")
+            bar.set_ticks(range(max(1, int(t["res_dim"].max())) + 1))
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("coverage (share of all runs meeting the target that fall in the box)")
@@ -687,10 +689,11 @@ def tradeoff_figure(found: Discovery) -> Any:
 
 def limits_figure(found: Discovery, space: Any) -> Any:
     """Each box's restricted numeric factors as a bar within the factor's whole range."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415 - loaded on use
+    from matplotlib.figure import Figure  # noqa: PLC0415 - loaded on use
 
     items = [(b.number, name, row) for b in found.boxes for name, row in b.limits.iterrows()]
-    fig, ax = plt.subplots(figsize=(7.0, 0.5 * max(len(items), 2) + 1.2))
+    fig = Figure(figsize=(7.0, 0.5 * max(len(items), 2) + 1.2))
+    ax = fig.subplots()
     labels = []
     for y, (number, name, row) in enumerate(items):
         ax.barh(y, 1.0, color="0.92", height=0.6)
@@ -723,11 +726,14 @@ def _range(space: Any, name: str, values: pd.Series) -> tuple[float, float]:
 
 def tree_figure(found: Discovery) -> Any:
     """The CART tree (scikit-learn's plot)."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415 - loaded on use
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 - loaded on use
+    from matplotlib.figure import Figure  # noqa: PLC0415 - loaded on use
     from sklearn.tree import plot_tree  # noqa: PLC0415 - loaded on use
 
     depth = found.tree.model.get_depth()
-    fig, ax = plt.subplots(figsize=(max(8.0, 3.2 * 2 ** max(depth - 1, 0)), 1.8 + 1.6 * depth))
+    fig = Figure(figsize=(max(8.0, 3.2 * 2 ** max(depth - 1, 0)), 1.8 + 1.6 * depth))
+    FigureCanvasAgg(fig)  # scikit-learn measures its text boxes with the canvas's renderer
+    ax = fig.subplots()
     plot_tree(found.tree.model, feature_names=found.tree.features,
               class_names=["misses", "meets target"], filled=True, impurity=False,
               proportion=True, rounded=True, fontsize=8, ax=ax)
