@@ -27,10 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
-from tqdm import tqdm
 
 from analysis.errors import AnalysisError
-from analysis.executors import Model, chunked, get_executor
+from analysis.executors import Model, RunResult, executor_for
 from analysis.seeds import replicate_seeds
 
 COLUMNS = [
@@ -74,28 +73,22 @@ def run_arms(
         check = getattr(model, "check", None)
         if callable(check):
             check(params)
-    runner = get_executor(executor, workers)
-    runs = [
-        (arm * replicates + r, arms[arm][1], seeds[r]) for arm in (0, 1) for r in range(replicates)
+    groups = [
+        (model, [(arm * replicates + r, params, seeds[r]) for r in range(replicates)])
+        for arm, (model, params) in enumerate(arms)
     ]
-    tasks = []
-    for arm in (0, 1):
-        mine = [run for run in runs if run[0] // replicates == arm]
-        chunks = chunked(mine, chunk_size, workers=runner.workers)
-        tasks.extend((arms[arm][0], chunk) for chunk in chunks)
-    results: dict[int, dict[str, float]] = {}
-    try:
-        with tqdm(total=len(runs), unit="run", disable=not progress, desc="compare") as bar:
-            for chunk in runner.imap_unordered(tasks):
-                results.update(chunk)
-                bar.update(len(chunk))
-    finally:
-        runner.close()
+    results: dict[int, RunResult] = {}
+
+    def keep(chunk: list[RunResult]) -> None:
+        results.update((r.run_id, r) for r in chunk)
+
+    with executor_for(executor, workers) as runner:
+        runner.map_runs(groups, keep, chunk_size=chunk_size, progress=progress, desc="compare")
     frames = []
     for arm in (0, 1):
-        rows = [results[arm * replicates + r] for r in range(replicates)]
-        frame = pd.DataFrame(rows, dtype=float)
-        frame.insert(0, "seed", np.array(seeds, dtype=np.int64))
+        done = [results[arm * replicates + r] for r in range(replicates)]
+        frame = pd.DataFrame([r.outputs for r in done], dtype=float)
+        frame.insert(0, "seed", np.array([r.seed for r in done], dtype=np.int64))
         frame.index.name = "replicate"
         frames.append(frame)
     return frames[0], frames[1]

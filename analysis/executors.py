@@ -1,19 +1,31 @@
-"""Run chunks of model runs serially, in local processes, or on a Dask cluster.
+"""Fan model runs out to this process, local worker processes or a Dask cluster.
 
-A *task* is ``(model, runs)`` where ``runs`` is a list of ``(run_id, params, seed)``.
-:func:`run_chunk` evaluates one task and returns ``[(run_id, outputs), ...]``. Every
-run depends only on its params and seed, so results are bit-identical whichever
-executor or worker count evaluates them; only the completion order differs.
+An executor is a context manager with one fan-out, :meth:`Executor.map_runs` (the evaluator
+pattern of EMA Workbench: the caller hands over the runs and a callback, the executor owns the
+workers)::
 
-Executors are chosen with :func:`get_executor`:
+    with get_executor("processes", workers=2) as runner:
+        runner.map_runs([(model, runs)], store_them, progress=True, desc="sweep")
+
+``runs`` are ``(run_id, params, seed)`` triples with seeds from :mod:`analysis.seeds`; the
+callback receives each completed chunk as a list of :class:`RunResult` (run id, seed, outputs),
+in completion order. Every run depends only on its params and seed, so results are
+bit-identical whichever executor or worker count evaluates them; only the completion order
+differs.
+
+Executors, chosen with :func:`get_executor`:
 
 * ``"serial"``: in this process.
-* ``"processes"`` (default): a ``ProcessPoolExecutor`` over all local cores (or
-  ``workers``), ``spawn`` start method so it is safe beside Dask's threads.
-* a ``dask.distributed.Client``: tasks submitted with ``pure=False`` (Dask would
-  otherwise deduplicate identical stochastic calls). Start local clusters with
-  :func:`local_cluster`, which keeps glibc's dynamic malloc thresholds in the
-  workers (see its docstring).
+* ``"processes"`` (default): a ``ProcessPoolExecutor`` over all local cores (or ``workers``),
+  ``spawn`` start method so it is safe beside Dask's threads. Workers ignore Ctrl-C (the parent
+  decides), end by themselves when the parent process is gone (kill -9, SIGTERM), and stop
+  between runs when the parent is interrupted, handing back the runs they finished.
+* a ``dask.distributed.Client``: tasks submitted with ``pure=False`` (Dask would otherwise
+  deduplicate identical stochastic calls). Start local clusters with :func:`local_cluster`,
+  which keeps glibc's dynamic malloc thresholds in the workers (see its docstring).
+
+On Ctrl-C, :meth:`Executor.map_runs` stops the workers within seconds, hands every finished run
+to the callback, and re-raises ``KeyboardInterrupt``.
 """
 
 from __future__ import annotations
@@ -22,9 +34,13 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, NamedTuple
 
 from analysis.errors import AnalysisError
 
@@ -36,66 +52,231 @@ Task = tuple[Model, list[Run]]
 Result = list[tuple[int, dict[str, float]]]
 
 
-def run_chunk(model: Model, runs: Sequence[Run]) -> Result:
-    """Evaluate a chunk of runs; outputs are converted to plain floats.
+class RunResult(NamedTuple):
+    """One evaluated run: its id, the seed it ran with, and its outputs as floats."""
+
+    run_id: int
+    seed: int
+    outputs: dict[str, float]
+
+
+Callback = Callable[[list[RunResult]], None]
+Group = tuple[Model, Sequence[Run]]
+
+# Set in worker processes: the parent's request to stop between runs.
+_STOP: Any = None
+# Seconds a worker waits between checks that its parent is alive.
+_WATCH_EVERY = 0.5
+# Seconds the parent waits, after an interrupt, for workers to finish their current run.
+_STOP_GRACE = 15.0
+
+
+def evaluate_chunk(model: Model, runs: Sequence[Run], into: list[RunResult] | None = None
+                   ) -> list[RunResult]:
+    """Evaluate a chunk of runs in order, stopping early if the parent asks.
 
     Args:
         model: ``model(params, seed) -> {name: float}``.
         runs: ``(run_id, params, seed)`` triples.
+        into: A list to append each result to as it completes (kept if a run is interrupted).
 
     Returns:
-        ``[(run_id, {output: float})]`` in the order given.
+        The results, in the order given (fewer than ``runs`` if asked to stop).
     """
-    out: Result = []
+    out = [] if into is None else into
     for run_id, params, seed in runs:
+        if _STOP is not None and _STOP.is_set():
+            break
         result = model(dict(params), int(seed))
-        out.append((int(run_id), {str(k): float(v) for k, v in result.items()}))
+        out.append(RunResult(int(run_id), int(seed),
+                             {str(k): float(v) for k, v in result.items()}))
     return out
 
 
-class Executor(Protocol):
-    """Evaluates tasks and yields results as they complete."""
+def run_chunk(model: Model, runs: Sequence[Run]) -> Result:
+    """Evaluate a chunk of runs: ``[(run_id, {output: float})]`` in the order given.
 
-    workers: int
+    Kept for callers of :meth:`Executor.imap_unordered`; new code uses
+    :meth:`Executor.map_runs`, whose results carry their seeds.
+    """
+    return [(r.run_id, r.outputs) for r in evaluate_chunk(model, runs)]
 
-    def imap_unordered(self, tasks: Sequence[Task]) -> Iterator[Result]:
-        """Yield the result of each task as it completes."""
-        ...
+
+def _progress_wanted(progress: bool | None) -> bool:
+    if progress is None:
+        return bool(getattr(sys.stderr, "isatty", lambda: False)())
+    return bool(progress)
+
+
+class Executor:
+    """Evaluates runs, in chunks, and hands results to a callback as they complete.
+
+    Subclasses provide ``_submit``, ``_completed``, ``_result`` and ``_stop``. Use an executor
+    as a context manager (or call :meth:`close`).
+    """
+
+    workers: int = 1
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Release workers."""
-        ...
+
+    # -- the fan-out ----------------------------------------------------------------------
+
+    def map_runs(
+        self,
+        groups: Iterable[Group],
+        callback: Callback,
+        *,
+        chunk_size: int | None = None,
+        progress: bool | None = None,
+        desc: str = "runs",
+        initial: int = 0,
+    ) -> int:
+        """Evaluate every run of every ``(model, runs)`` group; call ``callback`` per chunk.
+
+        Runs are split into chunks per group (:func:`chunked`), so a chunk never mixes
+        models. On Ctrl-C the workers stop between runs, every finished run is handed to
+        ``callback``, and ``KeyboardInterrupt`` is raised again.
+
+        Args:
+            groups: ``(model, runs)`` pairs; ``runs`` are ``(run_id, params, seed)``.
+            callback: Called with each completed chunk's :class:`RunResult` list, in this
+                process, in completion order.
+            chunk_size: Runs per chunk (default: shrinking chunks).
+            progress: Show a progress bar with time left (``None``: if stderr is a terminal).
+            desc: The bar's label.
+            initial: Runs done before (shown in the bar's count and total).
+
+        Returns:
+            The number of runs handed to ``callback``.
+        """
+        tasks = [(model, chunk) for model, runs in groups
+                 for chunk in chunked(list(runs), chunk_size, workers=self.workers)]
+        total = initial + sum(len(runs) for _, runs in tasks)
+        show = _progress_wanted(progress)
+        from tqdm import tqdm  # noqa: PLC0415 - workers never draw bars
+
+        bar = tqdm(total=total, initial=initial, unit="run", disable=not show, desc=desc,
+                   smoothing=0.05, dynamic_ncols=True)
+        handed = 0
+
+        def hand(results: list[RunResult]) -> None:
+            nonlocal handed
+            if results:
+                callback(results)
+                handed += len(results)
+                bar.update(len(results))
+
+        try:
+            if show and tasks:
+                starting = self._starting()
+                if starting:
+                    bar.write(starting, file=sys.stderr)
+            handles = self._submit(tasks)
+            pending = set(range(len(handles)))
+            try:
+                for index in self._completed(handles):
+                    pending.discard(index)
+                    hand(self._result(handles[index]))
+            except KeyboardInterrupt:
+                for results in self._stop(handles, pending):
+                    hand(results)
+                raise
+            except BaseException:
+                self._stop(handles, pending, keep=False)
+                raise
+        finally:
+            bar.close()
+        return handed
+
+    def imap_unordered(self, tasks: Sequence[Task]) -> Iterator[Result]:
+        """Yield ``[(run_id, outputs)]`` per task as it completes (older interface).
+
+        Prefer :meth:`map_runs`, which also keeps finished runs on Ctrl-C.
+        """
+        handles = self._submit(list(tasks))
+        pending = set(range(len(handles)))
+        try:
+            for index in self._completed(handles):
+                pending.discard(index)
+                yield [(r.run_id, r.outputs) for r in self._result(handles[index])]
+        finally:
+            if pending:
+                self._stop(handles, pending, keep=False)
+
+    # -- what a backend provides ------------------------------------------------------------
+
+    def _starting(self) -> str | None:
+        """A line to show while workers start, or ``None`` if they are up."""
+        return None
+
+    def _submit(self, tasks: list[Task]) -> list[Any]:
+        raise NotImplementedError
+
+    def _completed(self, handles: list[Any]) -> Iterator[int]:
+        raise NotImplementedError
+
+    def _result(self, handle: Any) -> list[RunResult]:
+        raise NotImplementedError
+
+    def _stop(self, handles: list[Any], pending: set[int], keep: bool = True
+              ) -> list[list[RunResult]]:
+        """Stop unfinished work; return what finished meanwhile (if ``keep``)."""
+        raise NotImplementedError
 
 
-class SerialExecutor:
+class SerialExecutor(Executor):
     """Runs every task in this process, in order."""
 
     workers = 1
 
-    def imap_unordered(self, tasks: Sequence[Task]) -> Iterator[Result]:
-        """Yield the result of each task in order."""
-        for model, runs in tasks:
-            yield run_chunk(model, runs)
+    def __init__(self) -> None:
+        self._partial: list[RunResult] = []
 
-    def close(self) -> None:
-        """Nothing to release."""
+    def _submit(self, tasks: list[Task]) -> list[Any]:
+        return tasks
+
+    def _completed(self, handles: list[Any]) -> Iterator[int]:
+        yield from range(len(handles))
+
+    def _result(self, handle: Any) -> list[RunResult]:
+        self._partial = []
+        model, runs = handle
+        return evaluate_chunk(model, runs, into=self._partial)
+
+    def _stop(self, handles: list[Any], pending: set[int], keep: bool = True
+              ) -> list[list[RunResult]]:
+        partial, self._partial = self._partial, []
+        return [partial] if keep and partial else []
 
 
 @contextmanager
 def _worker_environment() -> Iterator[None]:
-    """Environment for spawned local workers: one BLAS thread, glibc malloc defaults.
+    """Environment for spawned local workers: one BLAS thread, glibc malloc defaults, no SIGINT.
 
     The same policy as Dask's nanny for its workers (one thread per numeric library, so
     n processes on n cores do not oversubscribe them) except ``MALLOC_TRIM_THRESHOLD_``,
     which is left unset (see ``_dask_environment``). Variables the user set are kept.
+    Workers are started with Ctrl-C ignored (a disposition a new process inherits), so a
+    Ctrl-C while they import prints no tracebacks; the parent stops them.
     """
     wanted = dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), "1")
     saved = {k: os.environ.get(k) for k in wanted}
     for key, value in wanted.items():
         os.environ.setdefault(key, value)
+    in_main = threading.current_thread() is threading.main_thread()
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
     try:
         yield
     finally:
+        if in_main:
+            signal.signal(signal.SIGINT, handler)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -103,7 +284,23 @@ def _worker_environment() -> Iterator[None]:
                 os.environ[key] = value
 
 
-class ProcessExecutor:
+def _init_worker(stop: Any, parent: int) -> None:
+    """In each worker: ignore Ctrl-C, know the stop flag, end when the parent is gone."""
+    global _STOP  # noqa: PLW0603 - one flag per worker process
+    _STOP = stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
+                     name="watch-parent").start()
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker once its parent has ended (kill -9 or SIGTERM leave it orphaned)."""
+    while os.getppid() == parent:
+        time.sleep(_WATCH_EVERY)
+    os._exit(1)
+
+
+class ProcessExecutor(Executor):
     """A pool of local worker processes (``spawn``, one BLAS thread each).
 
     Args:
@@ -111,26 +308,58 @@ class ProcessExecutor:
     """
 
     def __init__(self, workers: int | None = None) -> None:
-        if workers is not None and workers < 1:
+        if workers is not None and (isinstance(workers, bool) or workers < 1):
             raise AnalysisError(f"executor: workers must be >= 1, got {workers}")
         self.workers = workers or os.cpu_count() or 1
         self._pool: cf.ProcessPoolExecutor | None = None
+        self._stop_flag: Any = None
 
-    def imap_unordered(self, tasks: Sequence[Task]) -> Iterator[Result]:
-        """Submit every task and yield results as they complete."""
+    def _starting(self) -> str | None:
+        if self._pool is not None:
+            return None
+        return f"starting {self.workers} worker process{'es' if self.workers > 1 else ''}…"
+
+    def _submit(self, tasks: list[Task]) -> list[Any]:
+        context = multiprocessing.get_context("spawn")
         if self._pool is None:
+            self._stop_flag = context.Event()
             self._pool = cf.ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self.workers, mp_context=context, initializer=_init_worker,
+                initargs=(self._stop_flag, os.getpid()),
             )
+        self._stop_flag.clear()
         # workers are spawned on demand by submit(), so they inherit this environment
         with _worker_environment():
-            futures = [self._pool.submit(run_chunk, model, runs) for model, runs in tasks]
-        try:
-            for fut in cf.as_completed(futures):
-                yield fut.result()
-        finally:
-            for fut in futures:
-                fut.cancel()
+            return [self._pool.submit(evaluate_chunk, model, runs) for model, runs in tasks]
+
+    def _completed(self, handles: list[Any]) -> Iterator[int]:
+        index = {id(f): i for i, f in enumerate(handles)}
+        for fut in cf.as_completed(handles):
+            yield index[id(fut)]
+
+    def _result(self, handle: Any) -> list[RunResult]:
+        return handle.result()
+
+    def _stop(self, handles: list[Any], pending: set[int], keep: bool = True
+              ) -> list[list[RunResult]]:
+        if self._stop_flag is not None:
+            self._stop_flag.set()
+        waiting = [handles[i] for i in sorted(pending) if not handles[i].cancel()]
+        done, late = cf.wait(waiting, timeout=_STOP_GRACE)
+        if late:
+            self._kill()
+        if not keep:
+            return []
+        return [f.result() for f in done if not f.cancelled() and f.exception() is None]
+
+    def _kill(self) -> None:
+        """End every worker now (they did not stop between runs in time)."""
+        if self._pool is None:
+            return
+        for process in list(getattr(self._pool, "_processes", {}).values()):
+            process.kill()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
 
     def close(self) -> None:
         """Shut the pool down, cancelling queued tasks."""
@@ -139,7 +368,7 @@ class ProcessExecutor:
             self._pool = None
 
 
-class DaskExecutor:
+class DaskExecutor(Executor):
     """Submits tasks to a ``dask.distributed.Client`` with ``pure=False``.
 
     Args:
@@ -151,19 +380,26 @@ class DaskExecutor:
         self.workers = max(1, sum(client.nthreads().values()))
         _check_worker_malloc(client)
 
-    def imap_unordered(self, tasks: Sequence[Task]) -> Iterator[Result]:
-        """Submit every task (``pure=False``) and yield results as they complete."""
+    def _submit(self, tasks: list[Task]) -> list[Any]:
+        return [self.client.submit(evaluate_chunk, model, runs, pure=False)
+                for model, runs in tasks]
+
+    def _completed(self, handles: list[Any]) -> Iterator[int]:
         from distributed import as_completed  # noqa: PLC0415 - dask is optional at import
 
-        futures = [self.client.submit(run_chunk, model, runs, pure=False) for model, runs in tasks]
-        try:
-            for fut in as_completed(futures):
-                yield fut.result()
-        finally:
-            self.client.cancel(futures)
+        index = {f.key: i for i, f in enumerate(handles)}
+        for fut in as_completed(handles):
+            yield index[fut.key]
 
-    def close(self) -> None:
-        """The client belongs to the caller; nothing to release."""
+    def _result(self, handle: Any) -> list[RunResult]:
+        return [RunResult(*r) for r in handle.result()]
+
+    def _stop(self, handles: list[Any], pending: set[int], keep: bool = True
+              ) -> list[list[RunResult]]:
+        waiting = [handles[i] for i in sorted(pending)]
+        finished = [f for f in waiting if f.status == "finished"] if keep else []
+        self.client.cancel([f for f in waiting if f.status != "finished"])
+        return [self._result(f) for f in finished]
 
 
 def get_executor(executor: str | Any = "processes", workers: int | None = None) -> Executor:
@@ -171,27 +407,42 @@ def get_executor(executor: str | Any = "processes", workers: int | None = None) 
 
     Args:
         executor: ``"serial"``, ``"processes"``, a ``dask.distributed.Client`` or an
-            object already implementing :class:`Executor`.
+            :class:`Executor`.
         workers: Process count for ``"processes"``.
 
     Returns:
-        An executor.
+        An executor (a context manager; it closes what it started).
 
     Raises:
         AnalysisError: Unknown executor spec.
     """
+    if isinstance(executor, Executor):
+        return executor
     if executor == "serial":
         return SerialExecutor()
     if executor == "processes":
         return ProcessExecutor(workers)
     if hasattr(executor, "submit") and hasattr(executor, "nthreads"):
         return DaskExecutor(executor)
-    if hasattr(executor, "imap_unordered"):
-        return executor
     raise AnalysisError(
         f"executor: {executor!r} is unknown; allowed: 'serial', 'processes' or a "
         "dask.distributed.Client"
     )
+
+
+@contextmanager
+def executor_for(executor: str | Any = "processes", workers: int | None = None
+                 ) -> Iterator[Executor]:
+    """:func:`get_executor` for a ``with`` block: closes the executor if it started it here.
+
+    An :class:`Executor` passed in belongs to the caller and is left open.
+    """
+    runner = get_executor(executor, workers)
+    try:
+        yield runner
+    finally:
+        if runner is not executor:
+            runner.close()
 
 
 MAX_CHUNK = 500

@@ -9,7 +9,13 @@ keys give independent streams:
   differences between rows are not blurred by seed noise.
 * ``(1, row, r)``: independent seeds per (row, replicate).
 * ``(2,)``: the design's own randomness (scrambling, LHS permutations, trajectories).
-* ``(3,)``: bootstrap resampling in the analyses.
+* ``(3,)``: bootstrap resampling in the analyses; ``(3, k)``: a study's own bootstraps
+  (the Hourglass validation uses ``(3, 6)`` and ``(3, 9)``).
+* ``(7, e)``, ``(8,)``: the Hourglass experiments' own draws.
+
+Every stream is handed out here (:func:`run_seed`, :func:`replicate_seeds`,
+:func:`design_seed`, :func:`analysis_seed`, :func:`stream`); executors pass each run's seed
+through with its result.
 """
 
 from __future__ import annotations
@@ -54,3 +60,16 @@ def design_seed(root: int) -> int:
 def analysis_seed(root: int) -> int:
     """Seed of bootstrap resampling (never 0: SALib ignores a zero seed)."""
     return _derive(root, (3,)) % (2**31 - 2) + 1
+
+
+def stream(root: int, *key: int) -> np.random.Generator:
+    """A NumPy generator on the stream ``key`` of ``root`` (keys as in the module docstring).
+
+    Args:
+        root: The root seed.
+        *key: The spawn key, e.g. ``3, 9``.
+
+    Returns:
+        ``np.random.default_rng(np.random.SeedSequence(root, spawn_key=key))``.
+    """
+    return np.random.default_rng(np.random.SeedSequence(int(root), spawn_key=tuple(key)))

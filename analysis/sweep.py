@@ -19,11 +19,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from analysis.designs import Design, make_design
 from analysis.errors import AnalysisError
-from analysis.executors import Model, check_chunk_size, chunked, get_executor
+from analysis.executors import Model, RunResult, check_chunk_size, executor_for
 from analysis.seeds import run_seed
 from analysis.space import Space
 from analysis.store import Store, read_store
@@ -162,7 +161,7 @@ def run_sweep(
     executor: Any = "processes",
     workers: int | None = None,
     chunk_size: int | None = None,
-    progress: bool = True,
+    progress: bool | None = True,
     second_order: bool = False,
     num_levels: int = 4,
     common_random_numbers: bool = True,
@@ -183,7 +182,8 @@ def run_sweep(
         executor: ``"serial"``, ``"processes"`` or a ``dask.distributed.Client``.
         workers: Process count for ``"processes"`` (default: all cores).
         chunk_size: Runs per task (default: shrinking tasks, see :func:`chunked`).
-        progress: Show a tqdm progress bar (rate and time left).
+        progress: Show a tqdm progress bar (rate and time left); ``None``: when standard
+            error is a terminal.
         second_order: Sobol only: sample for second-order indices too.
         num_levels: Morris only: grid levels.
         common_random_numbers: Replicate ``r`` uses the same seed in every row.
@@ -224,14 +224,14 @@ def run_sweep(
         if run_id not in done
     ]
     if pending:
-        runner = get_executor(executor, workers)
-        tasks = [(model, c) for c in chunked(pending, chunk_size, workers=runner.workers)]
-        bar = tqdm(total=total, initial=total - len(pending), unit="run", disable=not progress,
-                   desc=f"sweep {design}", smoothing=0.05, dynamic_ncols=True)
+        def keep(results: list[RunResult]) -> None:
+            the_store.append(_frame(results, replicates))
+
         try:
-            for result in runner.imap_unordered(tasks):
-                the_store.append(_frame(result, replicates, seed, common_random_numbers))
-                bar.update(len(result))
+            with executor_for(executor, workers) as runner:
+                runner.map_runs([(model, pending)], keep, chunk_size=chunk_size,
+                                progress=progress, desc=f"sweep {design}",
+                                initial=total - len(pending))
         except KeyboardInterrupt:
             where = f" in {store}" if store is not None else ""
             print(
@@ -240,9 +240,6 @@ def run_sweep(
                 file=sys.stderr,
             )
             raise
-        finally:
-            bar.close()
-            runner.close()
     if not the_store.manifest.get("complete"):
         the_store.mark_complete()
     return Sweep(
@@ -257,17 +254,12 @@ def run_sweep(
     )
 
 
-def _frame(
-    result: list[tuple[int, dict[str, float]]], replicates: int, seed: int, common: bool
-) -> pd.DataFrame:
-    """One chunk's results as a frame: run_id, row, replicate, seed, outputs."""
-    ids = np.array([run_id for run_id, _ in result], dtype=np.int64)
+def _frame(results: list[RunResult], replicates: int) -> pd.DataFrame:
+    """One chunk's results as a frame: run_id, row, replicate, seed (as run), outputs."""
+    ids = np.array([r.run_id for r in results], dtype=np.int64)
     frame = pd.DataFrame({"run_id": ids, "row": ids // replicates, "replicate": ids % replicates})
-    frame["seed"] = np.array(
-        [run_seed(seed, int(i) // replicates, int(i) % replicates, common=common) for i in ids],
-        dtype=np.int64,
-    )
-    outputs = pd.DataFrame([out for _, out in result], dtype=float)
+    frame["seed"] = np.array([r.seed for r in results], dtype=np.int64)
+    outputs = pd.DataFrame([r.outputs for r in results], dtype=float)
     return pd.concat([frame, outputs], axis=1)
 
 

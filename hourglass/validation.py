@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.executors import chunked, get_executor
-from analysis.seeds import replicate_seeds
+from analysis.executors import RunResult, executor_for
+from analysis.seeds import replicate_seeds, stream
 from analysis.space import Group, Space
 from analysis.sweep import run_sweep
 from hourglass.adapter import tool_groups
@@ -228,7 +228,7 @@ class Criterion:
             point = x.sum() / y.sum()
             if len(x) < 2:
                 return (point, np.nan, np.nan)
-            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3, 9)))
+            rng = stream(seed, 3, 9)
             idx = rng.integers(0, len(x), (2000, len(x)))
             sums = y[idx].sum(axis=1)
             boot = np.divide(x[idx].sum(axis=1), sums, out=np.full(len(sums), np.nan),
@@ -353,24 +353,24 @@ def _per(frame: pd.DataFrame, arm: str) -> np.ndarray:
 
 def run_replicates(
     model: PatternModel, replicates: int, seed: int = 1, executor: Any = "processes",
-    workers: int | None = None,
+    workers: int | None = None, progress: bool | None = None,
 ) -> pd.DataFrame:
-    """Run the pattern model ``replicates`` times (common random number seeds), one row each."""
+    """Run the pattern model ``replicates`` times (common random number seeds), one row each.
+
+    ``progress``: a bar with time left (``None``: when standard error is a terminal).
+    """
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2:
         raise HourglassError(f"validate: replicates must be an integer >= 2, got {replicates!r}")
     model.check({})
     seeds = replicate_seeds(seed, replicates)
     runs = [(r, {}, s) for r, s in enumerate(seeds)]
-    runner = get_executor(executor, workers)
-    results: dict[int, dict[str, float]] = {}
-    try:
-        tasks = [(model, c) for c in chunked(runs, workers=runner.workers)]
-        for chunk in runner.imap_unordered(tasks):
-            results.update(chunk)
-    finally:
-        runner.close()
-    frame = pd.DataFrame([results[r] for r in range(replicates)])
-    frame.insert(0, "seed", np.array(seeds, dtype=np.int64))
+    results: dict[int, RunResult] = {}
+    with executor_for(executor, workers) as runner:
+        runner.map_runs([(model, runs)], lambda chunk: results.update((r.run_id, r) for r in chunk),
+                        progress=progress, desc="validate")
+    done = [results[r] for r in range(replicates)]
+    frame = pd.DataFrame([r.outputs for r in done])
+    frame.insert(0, "seed", np.array([r.seed for r in done], dtype=np.int64))
     frame.index.name = "replicate"
     return frame
 
@@ -405,7 +405,7 @@ def proxy_space() -> Space:
 def attendance_proxy(
     samples: int, replicates: int, seed: int = 1, base: str = "baseline",
     executor: Any = "processes", workers: int | None = None,
-    overrides: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None, progress: bool | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """P6 across scenarios: rank correlation of reported attendance with change at scale.
 
@@ -420,11 +420,11 @@ def attendance_proxy(
 
     model = HourglassModel(base, every=0, overrides=overrides)
     sweep = run_sweep(model, proxy_space(), "lhs", samples, replicates, seed=seed,
-                      executor=executor, workers=workers, progress=False)
+                      executor=executor, workers=workers, progress=progress)
     means = sweep.means
     att, app, org = (means[k].to_numpy(dtype=float)
                      for k in ("reported_attendance", "applied", "orgs_changed"))
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3, 6)))
+    rng = stream(seed, 3, 6)
 
     def rho(x: np.ndarray, y: np.ndarray) -> float:
         return float(stats.spearmanr(x, y).statistic) if np.ptp(x) and np.ptp(y) else 0.0
@@ -484,7 +484,7 @@ def assumption_space(scale: float = 0.5) -> Space:
 def filter_assumptions(
     samples: int, replicates: int, seed: int = 1, base: str = "baseline",
     executor: Any = "processes", workers: int | None = None, store: str | Path | None = None,
-    overrides: Mapping[str, Any] | None = None, progress: bool = False,
+    overrides: Mapping[str, Any] | None = None, progress: bool | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Pattern-oriented filtering of a Latin hypercube over the assumption parameters.
 

@@ -9,7 +9,12 @@ import sweep_models
 from analysis.errors import AnalysisError
 from analysis.executors import (
     DaskExecutor,
+    ProcessExecutor,
+    RunResult,
+    SerialExecutor,
     chunked,
+    evaluate_chunk,
+    executor_for,
     get_executor,
     local_cluster,
     run_chunk,
@@ -79,6 +84,9 @@ def test_run_chunk_and_chunking():
     out = run_chunk(sweep_models.linear, [(7, {"a": 1.0, "b": 0.0, "c": 0.0}, 3)])
     assert out[0][0] == 7
     assert set(out[0][1]) == {"y", "z@12", "z@24", "noise"}
+    # each result carries the seed it ran with
+    (one,) = evaluate_chunk(sweep_models.linear, [(7, {"a": 1.0, "b": 0.0, "c": 0.0}, 3)])
+    assert one == RunResult(7, 3, out[0][1])
     assert [len(c) for c in chunked(list(range(11)), 4)] == [4, 4, 3]
     for bad in (0, -3, 2.5, True):
         with pytest.raises(AnalysisError, match="chunk_size: must be an integer >= 1"):
@@ -104,3 +112,49 @@ def test_unknown_executor():
         get_executor("threads")
     with pytest.raises(AnalysisError, match="workers must be >= 1"):
         get_executor("processes", 0)
+
+
+RUNS = [(i, {"a": i / 20, "b": 0.5, "c": 0.0}, 100 + i) for i in range(20)]
+
+
+@pytest.mark.parametrize("make", [SerialExecutor, lambda: ProcessExecutor(2)])
+def test_one_fan_out_with_a_callback(make):
+    """map_runs: every run once, with its seed, per-group models, chunks of one group only."""
+    got: list[list[RunResult]] = []
+    with make() as runner:
+        handed = runner.map_runs([(sweep_models.linear, RUNS[:12]),
+                                  (sweep_models.scaled_noise, RUNS[12:])],
+                                 got.append, chunk_size=5, progress=False)
+    assert handed == 20
+    assert sorted(len(c) for c in got) == [2, 3, 5, 5, 5]  # 12 = 5+5+2, 8 = 5+3
+    flat = {r.run_id: r for c in got for r in c}
+    assert sorted(flat) == list(range(20))
+    for run_id, params, seed in RUNS:
+        model = sweep_models.linear if run_id < 12 else sweep_models.scaled_noise
+        assert flat[run_id] == RunResult(run_id, seed, model(params, seed))
+
+
+def test_executor_for_closes_only_what_it_started():
+    runner = ProcessExecutor(1)
+    with executor_for(runner) as same:
+        assert same is runner
+        same.map_runs([(sweep_models.linear, RUNS[:2])], lambda _: None, progress=False)
+    assert runner._pool is not None  # still the caller's
+    runner.close()
+    with executor_for("processes", 1) as made:
+        made.map_runs([(sweep_models.linear, RUNS[:2])], lambda _: None, progress=False)
+    assert made._pool is None
+
+
+def test_progress_says_that_workers_are_starting(capsys):
+    with ProcessExecutor(2) as runner:
+        runner.map_runs([(sweep_models.linear, RUNS)], lambda _: None, progress=True,
+                        desc="test")
+        err = capsys.readouterr().err
+        assert "starting 2 worker processes…" in err
+        assert "test: 100%" in err
+        runner.map_runs([(sweep_models.linear, RUNS)], lambda _: None, progress=True)
+        assert "starting" not in capsys.readouterr().err  # up already
+    with SerialExecutor() as runner:
+        runner.map_runs([(sweep_models.linear, RUNS)], lambda _: None, progress=False)
+    assert capsys.readouterr().err == ""

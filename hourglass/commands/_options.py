@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,8 @@ def executor_from(args: argparse.Namespace) -> Iterator[Any]:
         yield "processes"
         return
     address = None if args.scheduler == "local" else args.scheduler
+    if address is None and not getattr(args, "no_progress", False):
+        print(f"starting {args.workers or 2} Dask workers…", file=sys.stderr, flush=True)
     with dask_client(address, n_workers=args.workers or 2) as client:
         yield client
 
