@@ -285,6 +285,26 @@ def no_peer_learning(scenario: Scenario) -> Scenario:
     return scenario.with_overrides(tools, where="no-peer-learning counterfactual")
 
 
+def sustained_abroad(model: PeerLearningModel, nodes: np.ndarray) -> np.ndarray:
+    """Whether each staff member in ``nodes`` has sustained contact with a peer of another country.
+
+    Sustained contact is a live tie at least ``observation.sustained_months`` old. Only a peer's
+    own staff node can have peer ties; any other colleague answers no because it has none.
+
+    Returns:
+        (len(nodes),) bool.
+    """
+    state = model.state
+    peers, ties = state.peers, state.ties
+    country = state.orgs.country[peers.org]
+    old = ties.alive & (ties.age >= model.scenario["observation.sustained_months"])
+    abroad = (old & (country[:, None] != country[None, :])).any(axis=1)
+    position = np.full(len(state.staff.org), -1)
+    position[peers.staff_node] = np.arange(peers.n)
+    found = position[np.asarray(nodes, dtype=np.int64)]
+    return np.where(found >= 0, abroad[np.maximum(found, 0)], False)
+
+
 def _team_neighbour(model: PeerLearningModel, node: int, rng: np.random.Generator) -> int:
     """A colleague of ``node`` who is not a peer: a staff-network neighbour, else any colleague."""
     staff = model.state.staff
@@ -333,20 +353,18 @@ def natural(
         model.run()
         none = PeerLearningModel(counterfactual, rng=run_seed)
         none.run()
-        peers, ties, staff = model.state.peers, model.state.ties, model.state.staff
+        peers, staff = model.state.peers, model.state.staff
         engaged = np.flatnonzero(peers.engaged)
         if len(engaged) == 0:
             continue
         chosen = rng.choice(engaged, min(per_review, len(engaged)), replace=False)
-        country = model.state.orgs.country[peers.org]
-        old = ties.alive & (ties.age >= scenario["observation.sustained_months"])
-        abroad = (old & (country[:, None] != country[None, :])).any(axis=1)
         for position in chosen:
             node = int(peers.staff_node[position])
             colleague = _team_neighbour(model, node, rng)
             rows.append({
                 "review": review + 1, "group": "involved", "position": int(position),
-                "staff_node": node, "sustained_abroad": bool(abroad[position]),
+                "staff_node": node,
+                "sustained_abroad": bool(sustained_abroad(model, np.array([node]))[0]),
                 "learned": bool(peers.practical[position]),
                 "applied": bool(staff.adopted[node].any()),
             })
@@ -354,7 +372,8 @@ def natural(
                 adopted = bool(m.state.staff.adopted[colleague].any())
                 rows.append({
                     "review": review + 1, "group": group, "position": int(position),
-                    "staff_node": colleague, "sustained_abroad": False,
+                    "staff_node": colleague,
+                    "sustained_abroad": bool(sustained_abroad(m, np.array([colleague]))[0]),
                     "learned": adopted, "applied": adopted,
                 })
     if not rows:

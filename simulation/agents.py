@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from simulation.vocabulary import LEARNING_TYPES, STAGES
+from simulation.vocabulary import LEARNING_TYPES
 
 if TYPE_CHECKING:
     from simulation.model import PeerLearningModel
@@ -58,11 +58,6 @@ class Peer(mesa.Agent):
         peers = self.model.state.peers
         flags = (peers.engaged, peers.sustained, peers.practical, peers.applied)
         return int(sum(flag[self.position] for flag in flags))
-
-    @property
-    def stage_name(self) -> str:
-        """The stage in the report's words."""
-        return "not engaged" if self.stage == 0 else STAGES[self.stage - 1].replace("_", " ")
 
     @property
     def contacts(self) -> list[Peer]:

@@ -12,6 +12,7 @@ from hourglass.experiments import (
     contact_intensity,
     natural,
     personal_learning,
+    sustained_abroad,
 )
 from simulation import PeerLearningModel, Scenario
 from simulation.errors import HourglassError
@@ -63,6 +64,27 @@ def test_natural_experiment_groups_and_contrasts(matched):
     assert (table["share"] <= table["ci_high"]).all()
     colleagues = table[table["group"] != "involved"]
     assert (colleagues.loc[colleagues["outcome"] == "sustained_abroad", "share"] == 0).all()
+
+
+def test_sustained_abroad_reads_the_ties_of_a_peers_own_node(matched):
+    model = PeerLearningModel(matched, rng=1)
+    peers, ties = model.state.peers, model.state.ties
+    country = model.state.orgs.country[peers.org]
+    a = 0
+    b = int(np.flatnonzero(country != country[a])[0])
+    c = int(np.flatnonzero((country == country[a]) & (np.arange(peers.n) != a))[0])
+    colleague = int(np.flatnonzero(~model.state.staff.is_peer)[0])
+    nodes = np.array([peers.staff_node[a], peers.staff_node[b], peers.staff_node[c], colleague])
+    assert not sustained_abroad(model, nodes).any()  # no tie yet
+    months = matched["observation.sustained_months"]
+    ties.alive[a, c] = ties.alive[c, a] = True  # an old tie at home does not count
+    ties.age[a, c] = ties.age[c, a] = months
+    assert not sustained_abroad(model, nodes).any()
+    ties.alive[a, b] = ties.alive[b, a] = True  # a young tie abroad does not count yet
+    ties.age[a, b] = ties.age[b, a] = months - 1
+    assert not sustained_abroad(model, nodes).any()
+    ties.age[a, b] = ties.age[b, a] = months
+    assert sustained_abroad(model, nodes).tolist() == [True, True, False, False]
 
 
 def test_experiment_window_must_fit(matched):
