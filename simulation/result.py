@@ -57,7 +57,8 @@ class Result:
         summary = directory / "summary.json"
         summary.write_text(
             json.dumps(
-                {"scenario": self.scenario.name, "seed": self.seed, **self.summary}, indent=2
+                {"scenario": self.scenario.name, "seed": _json_seed(self.seed), **self.summary},
+                indent=2,
             )
             + "\n"
         )
@@ -66,3 +67,10 @@ class Result:
         scenario = directory / "scenario.toml"
         scenario.write_text(self.scenario.to_toml())
         return [summary, series, scenario]
+
+
+def _json_seed(seed: object) -> int | None:
+    """The seed as JSON can hold it: a whole number, or ``None`` for a generator passed in."""
+    if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
+        return int(seed)
+    return None

@@ -16,7 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
+
+import numpy as np
 
 from simulation.errors import HourglassError
 from simulation.tools import LEARNING_TYPES, load_tools
@@ -60,28 +63,33 @@ class ParameterSpec:
         return f"a number in {span}"
 
     def check(self, value: Any, where: str) -> Any:
-        """Return ``value`` in canonical form, or raise a one-line error naming ``where``."""
+        """Return ``value`` in canonical form, or raise a one-line error naming ``where``.
+
+        NumPy scalars and arrays count as the Python numbers and lists they hold; list values
+        come back as tuples (a scenario is immutable all the way down).
+        """
+        value = _plain(value)
         problem = f"{where}: {self.name} = {_show(value)} is not allowed; expected {self.allowed()}"
         if self.kind == "bool":
             if not isinstance(value, bool):
                 raise HourglassError(problem)
             return value
         if self.kind == "choice":
-            if value not in self.choices:
+            if not isinstance(value, str) or value not in self.choices:
                 raise HourglassError(problem)
             return value
         if self.kind == "choices":
             if (
                 not isinstance(value, list | tuple)
                 or len(value) != len(LEARNING_TYPES)
-                or any(v not in self.choices for v in value)
+                or any(not isinstance(v, str) or v not in self.choices for v in value)
             ):
                 raise HourglassError(problem)
-            return list(value)
+            return tuple(value)
         if self.kind == "floats":
             if not isinstance(value, list | tuple) or len(value) != len(LEARNING_TYPES):
                 raise HourglassError(problem)
-            return [self._number(v, problem) for v in value]
+            return tuple(self._number(v, problem) for v in value)
         if self.kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
                 raise HourglassError(problem)
@@ -101,6 +109,22 @@ class ParameterSpec:
         ):
             raise HourglassError(problem)
         return value
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars and arrays as the Python values they hold (``np.float64(0.3)``: ``0.3``)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _frozen(value: Any) -> Any:
+    """``value`` with lists as tuples, so that no caller can change a shared default."""
+    return tuple(_frozen(v) for v in value) if isinstance(value, list | tuple) else value
 
 
 def _fmt(x: float | None) -> str:
@@ -133,7 +157,7 @@ def parameter_specs() -> dict[str, ParameterSpec]:
             specs[name] = ParameterSpec(
                 name=name,
                 kind=entry["kind"],
-                default=entry["default"],
+                default=_frozen(entry["default"]),
                 low=entry.get("min"),
                 high=entry.get("max"),
                 choices=tuple(entry.get("choices", ())),
@@ -299,6 +323,19 @@ class Scenario:
     path: Path | None = None
     chain: tuple[str, ...] = field(default=())
 
+    def __post_init__(self) -> None:
+        """Check every value and freeze them: ``values`` is a read-only mapping of tuples."""
+        if not isinstance(self.values, Mapping):
+            raise HourglassError(f"scenario {self.name!r}: values must be a mapping of dotted "
+                                 f"keys to values, got {type(self.values).__name__}")
+        checked = _check_values(self.values, f"scenario {self.name!r}")
+        missing = [name for name in parameter_specs() if name not in checked]
+        if missing:
+            raise HourglassError(f"scenario {self.name!r}: no value for {missing[0]} (use "
+                                 "Scenario.default().with_overrides(...) for a partial set)")
+        _check_consistency(checked, f"scenario {self.name!r}")
+        object.__setattr__(self, "values", MappingProxyType(checked))
+
     @classmethod
     def default(cls) -> Scenario:
         """The defaults of ``parameters.toml`` and ``tools.toml``, with nothing overridden."""
@@ -353,9 +390,21 @@ class Scenario:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "<dict>") -> Scenario:
-        """Build a scenario from nested (``{"levers": {...}}``) or dotted keys over the defaults."""
+        """Build a scenario from nested (``{"levers": {...}}``) or dotted keys over the defaults.
+
+        Raises:
+            HourglassError: ``data`` is not a mapping, or holds a bad key or value.
+        """
+        if not isinstance(data, Mapping):
+            raise HourglassError(f"{where}: expected a mapping such as {{'levers': "
+                                 f"{{'trust': 0.4}}}}, got {type(data).__name__}")
         flat = {}
         for key, value in data.items():
+            if not isinstance(key, str):
+                raise HourglassError(f"{where}: keys must be names such as 'levers' or "
+                                     f"'levers.trust', got {key!r}")
+            if key in _TEXT_KEYS and not isinstance(value, str):
+                raise HourglassError(f"{where}: {key} must be a string")
             if "." in key or key in _TEXT_KEYS:
                 flat[key] = value
             else:
@@ -372,9 +421,15 @@ class Scenario:
     def with_overrides(self, overrides: Mapping[str, Any], where: str = "overrides") -> Scenario:
         """Return a copy with dotted keys replaced, e.g. ``{"levers.turnover": 0.3}``.
 
+        NumPy scalars (``np.float64``, ``np.int64``, ``np.bool_``) are accepted as numbers.
+
         Raises:
-            HourglassError: On an unknown key or a value that is not allowed.
+            HourglassError: On overrides that are not a mapping, a key that is not a known
+                dotted name, or a value that is not allowed.
         """
+        if not isinstance(overrides, Mapping):
+            raise HourglassError(f"{where}: expected a mapping of dotted keys to values such as "
+                                 f"{{'levers.trust': 0.4}}, got {type(overrides).__name__}")
         values = {**self.values, **_check_values(overrides, where)}
         _check_consistency(values, where)
         return replace(self, values=values)
