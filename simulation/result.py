@@ -57,7 +57,8 @@ class Result:
         summary = directory / "summary.json"
         summary.write_text(
             json.dumps(
-                {"scenario": self.scenario.name, "seed": _json_seed(self.seed), **self.summary},
+                {"scenario": self.scenario.name, "seed": _json_seed(self.seed),
+                 "overrides": dict(self.scenario.overrides), **self.summary},
                 indent=2,
             )
             + "\n"

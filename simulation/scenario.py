@@ -10,6 +10,8 @@ names the file, the key and what is allowed.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import math
 import tomllib
 from collections.abc import Mapping
@@ -322,6 +324,8 @@ class Scenario:
     source: str = ""
     path: Path | None = None
     chain: tuple[str, ...] = field(default=())
+    overrides: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    """The values set by :meth:`with_overrides` over the loaded file (what a result records)."""
 
     def __post_init__(self) -> None:
         """Check every value and freeze them: ``values`` is a read-only mapping of tuples."""
@@ -335,6 +339,8 @@ class Scenario:
                                  "Scenario.default().with_overrides(...) for a partial set)")
         _check_consistency(checked, f"scenario {self.name!r}")
         object.__setattr__(self, "values", MappingProxyType(checked))
+        object.__setattr__(self, "overrides", MappingProxyType(
+            {k: checked[k] for k in _check_values(self.overrides, f"scenario {self.name!r}")}))
 
     @classmethod
     def default(cls) -> Scenario:
@@ -430,9 +436,24 @@ class Scenario:
         if not isinstance(overrides, Mapping):
             raise HourglassError(f"{where}: expected a mapping of dotted keys to values such as "
                                  f"{{'levers.trust': 0.4}}, got {type(overrides).__name__}")
-        values = {**self.values, **_check_values(overrides, where)}
+        checked = _check_values(overrides, where)
+        values = {**self.values, **checked}
         _check_consistency(values, where)
-        return replace(self, values=values)
+        return replace(self, values=values, overrides={**self.overrides, **checked})
+
+    def overrides_digest(self) -> str:
+        """Six hex digits naming :attr:`overrides` (empty if there are none), for folder names."""
+        if not self.overrides:
+            return ""
+        text = json.dumps(dict(sorted(self.overrides.items())), sort_keys=True)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
+
+    def label(self) -> str:
+        """The name, with the overrides if any: ``baseline (levers.trust=0.9)``."""
+        if not self.overrides:
+            return self.name
+        shown = ", ".join(f"{k}={_toml_value(v)}" for k, v in sorted(self.overrides.items()))
+        return f"{self.name} ({shown})"
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -448,6 +469,9 @@ class Scenario:
     def to_toml(self) -> str:
         """Return the fully resolved scenario as TOML text (what a run used)."""
         lines = [f"# Resolved scenario '{self.name}'"]
+        lines.extend(
+            f"# override: {k} = {_toml_value(v)}" for k, v in sorted(self.overrides.items())
+        )
         if self.description:
             lines.append(f"description = {_toml_value(self.description)}")
         if self.source:

@@ -163,3 +163,20 @@ def test_parse_time_constants_match_the_modules_they_mirror():
     assert tuple(sweep.KINDS) == tuple(KINDS)
     assert LEVER_SPACE.resolve() == sensitivity.DEFAULT_SPACE
     assert tuple(experiment.EXPERIMENTS) == tuple(EXPERIMENTS)
+
+
+def test_run_with_overrides_names_them_in_folder_results_and_title(tmp_path):
+    done = hourglass("run", "--set", "levers.trust=0.9", "--set", "run.months=6", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    expected = Scenario.load("baseline").with_overrides(
+        {"run.months": 6, "levers.trust": 0.9}).overrides_digest()
+    assert len(expected) == 6
+    out = tmp_path / "results" / f"baseline-{expected}-seed1"
+    assert out.is_dir(), list((tmp_path / "results").iterdir())
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["overrides"] == {"levers.trust": 0.9, "run.months": 6}
+    assert "# override: levers.trust = 0.9" in (out / "scenario.toml").read_text()
+    assert "levers.trust=0.9" in done.stdout.splitlines()[0]
+    plain = hourglass("run", "--set", "run.months=6", cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert len(list((tmp_path / "results").iterdir())) == 2  # another digest, another folder

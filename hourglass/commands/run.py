@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from hourglass.commands.common import (
     check_memory,
@@ -48,8 +49,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--out",
         type=Path,
         default=None,
-        help="output directory (default: results/<scenario>-seed<N>)",
+        help="output directory (default: results/<scenario>-seed<N>; with --set, "
+        "results/<scenario>-<digest of the overrides>-seed<N>)",
     )
+
+
+def default_out(scenario: Any, seed: int) -> Path:
+    """``results/<scenario>-seed<N>``, with a digest of the overrides if there are any.
+
+    Example: ``results/baseline-seed1``; with ``--set levers.trust=0.9``,
+    ``results/baseline-3f2a1c-seed1`` (summary.json and scenario.toml list the overrides).
+    """
+    digest = scenario.overrides_digest()
+    return Path("results") / "-".join(p for p in (scenario.name, digest, f"seed{seed}") if p)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -60,7 +72,7 @@ def main(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, parse_assignments(args.overrides))
     check_memory(run_bytes(scenario.values), f"one run of {scenario.name}")
-    out = args.out or Path("results") / f"{scenario.name}-seed{args.seed}"
+    out = args.out or default_out(scenario, args.seed)
     # a result of hourglass before results carried a marker: exactly these files
     legacy = Legacy("summary.json", frozenset(
         {"summary.json", "timeseries.csv", "scenario.toml", "hourglass.png"}))
@@ -69,11 +81,12 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     result = PeerLearningModel(scenario, rng=args.seed).run()
     with staged_directory(out, "run", legacy=legacy) as staging:
-        plot_hourglass(result, staging / "hourglass.png")
+        plot_hourglass(result, staging / "hourglass.png",
+                       title=f"Hourglass: scenario {scenario.label()}, seed {args.seed}")
         result.write(staging)
     elapsed = time.perf_counter() - started
     print(
-        f"scenario {scenario.name}, seed {args.seed}, {scenario['run.months']} months "
+        f"scenario {scenario.label()}, seed {args.seed}, {scenario['run.months']} months "
         f"({elapsed:.2f} s)"
     )
     for key in HEADLINE:
