@@ -20,6 +20,7 @@ import json
 import math
 import os
 import secrets
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -77,7 +78,7 @@ class RunCache:
                     f"--out {self.path.parent}: its runs/ hold a different design search "
                     f"({key} differs); choose another --out"
                 )
-        elif self.path.exists() and any(self.path.iterdir()):
+        elif self.path.exists() and any(p.name != ".lock" for p in self.path.iterdir()):
             raise HourglassError(f"{self.path}: exists and is not a design search's runs; "
                                  "choose another --out")
         self._acquire()
@@ -358,6 +359,11 @@ def search(
                 evaluated = _nsga2(evaluator, costs, objective, quantile, population,
                                    generations, seed)
                 evaluator.run({BASE: (np.full(space.dim, np.nan), {})})
+            except KeyboardInterrupt:
+                where = f" in {store}" if store is not None else ""
+                print(f"\ninterrupted: {len(cache.runs)} runs stored{where}; run the same "
+                      "search again to continue", file=sys.stderr)
+                raise
             finally:
                 runner.close()
     finally:

@@ -289,3 +289,16 @@ def test_design_command_refusals(tmp_path, capsys, args, message):
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "d" / "report").exists()
+
+
+def test_a_part_left_half_written_by_a_kill_is_dropped(tmp_path):
+    store = tmp_path / "runs"
+    first = search(tiny_model(), Space(SPACE), load_costs(), store=store,
+                   **{**SETTINGS, "generations": 1})
+    stray = store / "parts" / ".tmp-part-000000099-1-abc.parquet"
+    stray.write_bytes(b"PAR1 half a file")  # what kill -9 during a write leaves
+    again = search(tiny_model(), Space(SPACE), load_costs(), store=store,
+                   **{**SETTINGS, "generations": 1})
+    assert not stray.exists()
+    assert again.ran == 0
+    pd.testing.assert_frame_equal(again.front, first.front)
