@@ -314,8 +314,7 @@ def _team_neighbour(model: PeerLearningModel, node: int, rng: np.random.Generato
     if len(team):
         return int(rng.choice(team))
     org = int(staff.org[node])
-    size = int(staff.org_size[org])
-    colleagues = np.arange(org * size, (org + 1) * size)
+    colleagues = np.arange(staff.org_start[org], staff.org_start[org + 1])
     return int(rng.choice(colleagues[~staff.is_peer[colleagues]]))
 
 

@@ -94,8 +94,7 @@ class HomeOrganisation(mesa.Agent):
     def staff_reached(self) -> float:
         """Share of this organisation's staff who adopted a lesson of any type."""
         staff = self.model.state.staff
-        size = int(staff.org_size[self.index])
-        block = staff.adopted[self.index * size : (self.index + 1) * size]
+        block = staff.adopted[staff.org_start[self.index] : staff.org_start[self.index + 1]]
         return float(block.any(axis=1).mean())
 
     @property

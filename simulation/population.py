@@ -75,6 +75,27 @@ def draw_personal(p: SimpleNamespace, rng: np.random.Generator, n: int) -> dict[
     }
 
 
+def organisation_sizes(p: SimpleNamespace, rng: np.random.Generator) -> np.ndarray:
+    """Staff of each home organisation, peers included.
+
+    ``"equal"``: every organisation has ``population.staff_per_organisation`` (no draw).
+    ``"zipf"``: heavy-tailed sizes, the O quantiles (j + 1/2) / O of a Pareto distribution of
+    tail exponent ``population.size_exponent`` (Zipf's law of firm sizes: Axtell 2001, Science
+    293:1818, exponent 1.06 for U.S. firms; for public organisations an assumption), scaled to
+    the mean ``population.staff_per_organisation``, at least large enough for the organisation's
+    peers and staff network, and dealt to the organisations in a random order (one permutation
+    drawn from the model's generator).
+    """
+    n_orgs, mean = p.population.home_organisations, p.population.staff_per_organisation
+    if p.population.organisation_sizes == "equal":
+        return np.full(n_orgs, mean)
+    quantile = (np.arange(n_orgs) + 0.5) / n_orgs
+    weight = quantile ** (-1.0 / p.population.size_exponent)
+    floor = max(p.population.peers_per_organisation, p.home_organisations.staff_degree) + 1
+    sizes = np.maximum(np.round(mean * weight / weight.mean()).astype(np.int64), floor)
+    return sizes[rng.permutation(n_orgs)]
+
+
 def staff_network(
     n_orgs: int, size: int, degree: int, rewiring: float, rng: np.random.Generator
 ) -> sparse.csr_array:
@@ -110,12 +131,53 @@ def staff_network(
     return sparse.csr_array((data, (rows, cols)), shape=(total, total))
 
 
+def staff_networks(
+    sizes: np.ndarray, degree: int, rewiring: float, rng: np.random.Generator
+) -> sparse.csr_array:
+    """``staff_network`` for organisations of any ``sizes``, in one block-diagonal matrix.
+
+    The same rules, organisation by organisation; staff of organisation o are the contiguous
+    block starting at the sum of the sizes before it. Equal sizes take ``staff_network`` itself.
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    if (sizes == sizes[0]).all():
+        return staff_network(len(sizes), int(sizes[0]), degree, rewiring, rng)
+    half = degree // 2
+    start = np.concatenate([[0], np.cumsum(sizes)])
+    total = int(start[-1])
+    org_of = np.repeat(np.arange(len(sizes)), sizes)
+    local = np.arange(total) - start[org_of]
+    src = np.repeat(np.arange(total), half)
+    edge_org = np.repeat(org_of, half)
+    first, size = start[edge_org], sizes[edge_org]
+    dst = first + (np.repeat(local, half) + np.tile(np.arange(1, half + 1), total)) % size
+    rewire = rng.random(len(src)) < rewiring
+    new_dst = first + rng.integers(0, size)
+    candidate = np.where(rewire & (new_dst != src), new_dst, dst)
+    key = np.minimum(src, candidate) * total + np.maximum(src, candidate)
+    _, unique = np.unique(key, return_index=True)
+    duplicate = np.ones(len(src), dtype=bool)
+    duplicate[unique] = False
+    candidate = np.where(duplicate, dst, candidate)
+    key = np.minimum(src, candidate) * total + np.maximum(src, candidate)
+    _, keep = np.unique(key, return_index=True)
+    src, candidate = src[keep], candidate[keep]
+    rows = np.concatenate([src, candidate])
+    cols = np.concatenate([candidate, src])
+    data = np.ones(len(rows), dtype=np.float32)
+    return sparse.csr_array((data, (rows, cols)), shape=(total, total))
+
+
 _NETWORKS: dict[tuple, tuple[sparse.csr_array, dict]] = {}
 _NETWORKS_KEPT = 16
 
 
 def _cached_staff_network(
-    n_orgs: int, size: int, degree: int, rewiring: float, rng: np.random.Generator
+    n_orgs: int,
+    size: int | np.ndarray,
+    degree: int,
+    rewiring: float,
+    rng: np.random.Generator,
 ) -> sparse.csr_array:
     """``staff_network``, remembered by the generator's state and the network's parameters.
 
@@ -125,12 +187,13 @@ def _cached_staff_network(
     the generator to where building it would have left it: the result is bit-identical.
     """
     before = rng.bit_generator.state
-    key = (repr(before), n_orgs, size, degree, float(rewiring))
+    sizes = np.broadcast_to(np.asarray(size, dtype=np.int64), (n_orgs,))
+    key = (repr(before), n_orgs, sizes.tobytes(), degree, float(rewiring))
     if key in _NETWORKS:
         adjacency, after = _NETWORKS[key]
         rng.bit_generator.state = after
         return adjacency
-    adjacency = staff_network(n_orgs, size, degree, rewiring, rng)
+    adjacency = staff_networks(sizes, degree, rewiring, rng)
     for array in (adjacency.data, adjacency.indices, adjacency.indptr):
         array.flags.writeable = False  # shared between runs: nothing may change it
     if len(_NETWORKS) >= _NETWORKS_KEPT:
@@ -143,7 +206,6 @@ def initial_state(p: SimpleNamespace, rng: np.random.Generator) -> State:
     """Draw the initial population: organisations, their staff networks and the peers."""
     n_orgs = p.population.home_organisations
     per_org = p.population.peers_per_organisation
-    size = p.population.staff_per_organisation
     q = p.population.profile_categories
     c = p.population.trait_concentration
     n = n_orgs * per_org
@@ -158,20 +220,23 @@ def initial_state(p: SimpleNamespace, rng: np.random.Generator) -> State:
         changed_month=np.full((n_orgs, N_TYPES), -1),
     )
 
+    sizes = organisation_sizes(p, rng)
+    start = np.concatenate([[0], np.cumsum(sizes)])
     adjacency = _cached_staff_network(
-        n_orgs, size, p.home_organisations.staff_degree, p.home_organisations.staff_rewiring, rng
+        n_orgs, sizes, p.home_organisations.staff_degree, p.home_organisations.staff_rewiring, rng
     )
     org = np.repeat(np.arange(n_orgs), per_org)
     seat = np.tile(np.arange(per_org), n_orgs)
-    staff_node = org * size + seat * size // per_org
-    is_peer = np.zeros(n_orgs * size, dtype=bool)
+    staff_node = start[org] + seat * sizes[org] // per_org
+    is_peer = np.zeros(start[-1], dtype=bool)
     is_peer[staff_node] = True
     staff = Staff(
-        org=np.repeat(np.arange(n_orgs), size),
+        org=np.repeat(np.arange(n_orgs), sizes),
         adjacency=adjacency,
-        adopted=np.zeros((n_orgs * size, N_TYPES), dtype=bool),
+        adopted=np.zeros((start[-1], N_TYPES), dtype=bool),
         is_peer=is_peer,
-        org_size=np.full(n_orgs, size),
+        org_size=sizes,
+        org_start=start,
     )
 
     # Shared problems follow the country's reform agenda half the time (an assumption); the

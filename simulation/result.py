@@ -70,8 +70,14 @@ class Result:
         return [summary, series, scenario]
 
 
-def _json_seed(seed: object) -> int | None:
-    """The seed as JSON can hold it: a whole number, or ``None`` for a generator passed in."""
+def _json_seed(seed: object) -> int | dict | None:
+    """The seed as JSON can hold it: a whole number, or the starting state of a generator.
+
+    The model records a generator passed as ``rng`` as its bit generator's state at the start
+    (a dict of plain numbers, from which the run repeats); anything else is ``None``.
+    """
     if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
         return int(seed)
+    if isinstance(seed, dict):
+        return seed
     return None

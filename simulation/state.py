@@ -63,7 +63,8 @@ class Staff:
     adjacency: sparse.csr_array  # (S, S) horizontal connections, symmetric
     adopted: np.ndarray  # (S, 4) bool: has adopted a lesson of each type
     is_peer: np.ndarray  # (S,) bool
-    org_size: np.ndarray  # (O,)
+    org_size: np.ndarray  # (O,) staff of each organisation
+    org_start: np.ndarray  # (O + 1,) first staff member of each organisation, then the total
 
     def adopted_any(self) -> np.ndarray:
         """(S,) bool: has adopted a lesson of some type."""
@@ -72,9 +73,8 @@ class Staff:
 
     def adopted_by_org(self) -> np.ndarray:
         """(organisations, 4) how many staff of each organisation adopted each type."""
-        # Organisations are equal, contiguous blocks of staff; reduceat sums each block's rows.
-        starts = np.arange(0, len(self.org), len(self.org) // len(self.org_size))
-        return np.add.reduceat(self.adopted.view(np.uint8), starts, axis=0)
+        # Organisations are contiguous blocks of staff; reduceat sums each block's rows.
+        return np.add.reduceat(self.adopted.view(np.uint8), self.org_start[:-1], axis=0)
 
     def exposure(self) -> tuple[np.ndarray, np.ndarray]:
         """Colleagues with an adopted neighbour, and how many neighbours adopted each type.

@@ -202,9 +202,7 @@ def convene(
         rank = home // n_countries
         pick = np.where(pick >= rank, pick + 1, pick)
         org = np.where(away, country + pick * n_countries, home)
-    size = staff.org_size[org]
-    start = np.concatenate([[0], np.cumsum(staff.org_size)[:-1]])[org]
-    nodes = start + rng.integers(0, size)
+    nodes = staff.org_start[org] + rng.integers(0, staff.org_size[org])
     _adopt(state, nodes, carries[owner], orgs.openness[org], rng)
 
 
@@ -319,7 +317,7 @@ def _drop(
 def adopted_share(state: State) -> np.ndarray:
     """(organisations, 4) share of each organisation's staff who adopted each type."""
     staff = state.staff
-    return staff.adopted_by_org() / (len(staff.org) // len(staff.org_size))
+    return staff.adopted_by_org() / staff.org_size[:, None]
 
 
 def change_at_scale(state: State, p: SimpleNamespace, month: int) -> None:
