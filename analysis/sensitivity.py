@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import re
 import warnings
 from collections.abc import Sequence
@@ -102,6 +103,39 @@ def sobol(
     _require(sweep, "sobol", method="sobol")
     raw = _sobol_raw(sweep, sweep.output_means(output), num_resamples, conf_level)
     return _frame(sweep, raw, SOBOL_COLUMNS)
+
+
+def interval_note(table: pd.DataFrame, samples: int) -> str | None:
+    """Say so when Sobol' intervals are too wide to read, and how many samples would do.
+
+    The intervals are too wide when the widest half-width (of S1 or ST) exceeds half the largest
+    total index, i.e. the intervals are as wide as the indices they bound, or when a total index
+    exceeds 1 (impossible but for sampling noise). Half-widths shrink as ``1 / sqrt(N)``, so
+    ``N * (widest / target) ** 2``, rounded up to a power of 2, brings the widest to the target.
+
+    Args:
+        table: A :func:`sobol` table.
+        samples: Its design's base samples N.
+
+    Returns:
+        One line to show beside the table, or ``None`` when the intervals are narrow enough.
+    """
+    total = table["ST"].to_numpy(dtype=float)
+    widths = table[["S1_conf", "ST_conf"]].to_numpy(dtype=float)
+    if not (np.isfinite(total).any() and np.isfinite(widths).any()):
+        return None  # a constant output: nothing to estimate
+    largest = float(np.nanmax(np.abs(total)))
+    widest = float(np.nanmax(widths))
+    target = max(0.5 * largest, 0.02)
+    above_one = int(np.sum(total > 1.0))
+    if widest <= target and not above_one:
+        return None
+    factor = max((widest / target) ** 2, 2.0)
+    needed = 1 << math.ceil(math.log2(samples * factor))
+    problem = (f"{above_one} total indices above 1 and " if above_one else "") + (
+        f"intervals up to +/-{widest:.2f} against a largest total index of {largest:.2f}")
+    return (f"N={samples} is too small to read these indices ({problem}); about N={needed:,} "
+            f"would bring the intervals to +/-{target:.2f}")
 
 
 def sobol_second_order(

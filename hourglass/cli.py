@@ -122,7 +122,10 @@ def _quiet_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run ``hourglass`` with ``argv`` (default: the process arguments); return the exit status."""
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(argv).parse_args(argv)
+    try:
+        args = build_parser(argv).parse_args(argv)
+    except SystemExit as done:  # --help, --version or a parse error (already printed)
+        return done.code if isinstance(done.code, int) else 2
     try:
         status = args.handler(args)
         sys.stdout.flush()
@@ -132,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 0
-    except KeyboardInterrupt:
-        print("hourglass: interrupted; nothing incomplete was left behind", file=sys.stderr)
+    except KeyboardInterrupt as stop:  # an analysis.errors.Interrupted says what was kept
+        kept = one_line(str(stop)) or "nothing incomplete was left behind"
+        print(f"hourglass: interrupted; {kept}", file=sys.stderr)
         return 130
     return status
 

@@ -122,7 +122,7 @@ def test_sensitivity_command_tiny(tmp_path, capsys):
     assert "report in" in capsys.readouterr().out
     # N not a power of 2 is refused with one line
     assert main([*argv[:2], "6", *argv[3:]]) == 2
-    assert "samples N=6 must be a power of 2" in capsys.readouterr().err
+    assert "--samples: expected a power of 2 such as 4 or 8, got '6'" in capsys.readouterr().err
 
 
 def test_compare_command_tiny(tmp_path, capsys):

@@ -104,10 +104,24 @@ def main(args: argparse.Namespace) -> int:
     report = args.out / "report"
     sob_long = _report(args, space, sobol_sweep, morris_sweep, outcomes, report)
     print(sob_long.round(3).to_string())
+    for note in _notes(sob_long, args.samples):
+        print(f"note: {note}")
     print(f"report in {report}")
     print(f"time this session: Sobol' runs {sobol_took:.1f} s, all runs {took:.1f} s, "
           f"everything {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def _notes(sob_long: pd.DataFrame, samples: int) -> list[str]:
+    """A line per outcome whose Sobol' intervals are too wide to read (and the N that would do)."""
+    from analysis.sensitivity import interval_note
+
+    notes = []
+    for output in dict.fromkeys(sob_long.index.get_level_values("output")):
+        note = interval_note(sob_long.loc[output], samples)
+        if note:
+            notes.append(f"{output}: {note}")
+    return notes
 
 
 def _check(args: argparse.Namespace, model: Any, space: Any) -> list[str]:
@@ -173,8 +187,9 @@ def _report(args: argparse.Namespace, space: Any, sobol_sweep: Sweep, morris_swe
             + (f"- Morris: {args.trajectories} trajectories x {args.replicates} replicates = "
                f"{morris_sweep.n_runs} runs\n" if morris_sweep is not None else "")
             + f"- seed {args.seed}; fixed overrides {parse_assignments(args.overrides, '--set')}\n"
-            f"- code version {sobol_sweep.manifest.get('code_version', 'unknown')}\n\n"
-            "## Sobol'\n\n" + markdown(sob_long),
+            f"- code version {sobol_sweep.manifest.get('code_version', 'unknown')}\n"
+            + "".join(f"- note: {note}\n" for note in _notes(sob_long, args.samples))
+            + "\n## Sobol'\n\n" + markdown(sob_long),
             encoding="utf-8",
         )
     return sob_long
