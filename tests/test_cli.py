@@ -180,3 +180,69 @@ def test_run_with_overrides_names_them_in_folder_results_and_title(tmp_path):
     plain = hourglass("run", "--set", "run.months=6", cwd=tmp_path)
     assert plain.returncode == 0, plain.stderr
     assert len(list((tmp_path / "results").iterdir())) == 2  # another digest, another folder
+
+
+def _index(directory, stem, digest):
+    directory.mkdir(parents=True, exist_ok=True)
+    import pickle
+
+    (directory / f"{stem}.kernel-10.py312.nbi").write_bytes(
+        pickle.dumps("0.0") + pickle.dumps((digest, {})))
+
+
+def test_kernels_cached_reads_numba_index_against_the_source(tmp_path, monkeypatch):
+    import hashlib
+
+    from hourglass.commands.common import kernels_cached
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "plain.py").write_text("x = 1\n")
+    source = package / "kernels.py"
+    source.write_text("@njit(cache=True)\ndef kernel():\n    pass\n")
+    assert not kernels_cached(package)  # cold: nothing compiled yet
+    _index(package / "__pycache__", "kernels", hashlib.sha256(source.read_bytes()).digest())
+    assert kernels_cached(package)
+    source.write_text("@njit(cache=True)\ndef kernel():\n    return 1\n")
+    assert not kernels_cached(package)  # the source changed: Numba compiles again
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    assert not kernels_cached(package)
+    from hourglass.commands.common import _cache_dirs
+
+    _index(_cache_dirs(source)[0], "kernels", hashlib.sha256(source.read_bytes()).digest())
+    assert kernels_cached(package)
+
+
+def test_a_cold_cache_is_announced_once_before_the_run(tmp_path, monkeypatch, capsys):
+    from hourglass import cli
+    from hourglass.commands import common
+
+    monkeypatch.setattr(common, "kernels_cached", lambda: False)
+    assert cli.main(["run", "--set", "run.months=3", "--out", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    assert err == f"hourglass: {common.COMPILING}\n"
+
+
+def test_parameters_lists_every_key_with_default_range_and_source():
+    from simulation import parameter_specs
+
+    specs = parameter_specs()
+    done = hourglass("parameters")
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines() if line.startswith("  ")]
+    assert len(rows) == len(specs)
+    trust = next(r for r in rows if r[0] == "trust")
+    assert trust[1] == f"{specs['levers.trust'].default:g}"
+    assert trust[2] == specs["levers.trust"].source
+    assert " ".join(trust[3:]) == specs["levers.trust"].allowed()
+    levers = hourglass("parameters", "levers", "--doc")
+    assert levers.returncode == 0
+    assert f"{len([n for n in specs if n.startswith('levers.')])} keys" in levers.stdout
+    assert specs["levers.trust"].doc.split()[0] in levers.stdout
+    assert "[population]" not in levers.stdout
+    typo = hourglass("parameters", "lever")
+    assert typo.returncode == 2
+    assert typo.stderr.count("\n") == 1
+    assert "did you mean 'levers'?" in typo.stderr

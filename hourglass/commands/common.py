@@ -357,3 +357,56 @@ def load_scenario(reference: str, overrides: Mapping[str, Any], flag: str = "--s
 
     scenario = Scenario.load(reference)
     return scenario.with_overrides(overrides, where=flag) if overrides else scenario
+
+
+# -- the first run compiles the model's kernels ----------------------------------------------
+
+COMPILING = "compiling the model's kernels once (~40 s); later runs start at once"
+
+
+def _cache_dirs(source: Path) -> list[Path]:
+    """Where Numba keeps the compiled cache of ``source`` (numba/core/caching.py locators)."""
+    import hashlib
+
+    folder = source.resolve().parent
+    sub = f"{folder.name}_{hashlib.sha1(str(folder).encode()).hexdigest()}"  # noqa: S324 - Numba's
+    configured = os.environ.get("NUMBA_CACHE_DIR")
+    if configured:
+        return [Path(configured) / sub]
+    return [folder / "__pycache__", Path.home() / ".cache" / "numba" / sub]
+
+
+def kernels_cached(package: Path | None = None) -> bool:
+    """Whether Numba's cache holds every compiled kernel module of ``package``, up to date.
+
+    ``package`` defaults to ``simulation``. Reads Numba's index files (``*.nbi``) without
+    importing Numba: an index is fresh when it carries the SHA-256 of the module's source,
+    which is how Numba itself judges it.
+    """
+    import hashlib
+    import importlib.util
+
+    if package is None:
+        spec = importlib.util.find_spec("simulation")  # finds it without importing it
+        if spec is None or spec.origin is None:
+            return True
+        package = Path(spec.origin).parent
+    root = package
+    for source in sorted(root.rglob("*.py")):
+        text = source.read_bytes()
+        if b"cache=True" not in text:
+            continue
+        digest = hashlib.sha256(text).digest()
+        indexes = [i for d in _cache_dirs(source) if d.is_dir()
+                   for i in d.glob(f"{source.stem}.*.nbi")]
+        if not any(digest in index.read_bytes() for index in indexes):
+            return False
+    return True
+
+
+def announce_compilation() -> None:
+    """Say once, on standard error, that this first run compiles the kernels (if it does)."""
+    import sys
+
+    if not kernels_cached():
+        print(f"hourglass: {COMPILING}", file=sys.stderr, flush=True)

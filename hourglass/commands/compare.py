@@ -14,6 +14,7 @@ from typing import Any
 
 from hourglass.commands._options import add_run_options, parse_assignments
 from hourglass.commands.common import (
+    announce_compilation,
     check_memory,
     check_outputs,
     check_scheduler,
@@ -79,6 +80,7 @@ def main(args: argparse.Namespace) -> int:
     concurrent = args.workers or os.cpu_count() or 1
     check_memory(concurrent * max(run_bytes(arm.values) for arm in arms),
                  f"{concurrent} runs at a time")
+    announce_compilation()
     with executor_from(args) as executor:
         table = compare((model_a, set_a), (model_b, set_b), args.replicates, args.seed, executor,
                         outcomes=outputs, workers=args.workers,

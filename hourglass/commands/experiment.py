@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from hourglass.commands.common import (
+    announce_compilation,
     check_memory,
     check_writable,
     load_scenario,
@@ -64,6 +65,7 @@ def main(args: argparse.Namespace) -> int:
     out = args.out or Path("results") / f"experiment-{args.name}-{scenario.name}-seed{args.seed}"
     check_output(out, "experiment")
     check_writable(out)
+    announce_compilation()
     with staged_directory(out, "experiment") as staging:
         result = run_experiment(args.name, scenario, args.seed, staging, **options)
         written = result_files(staging)

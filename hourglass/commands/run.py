@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hourglass.commands.common import (
+    announce_compilation,
     check_memory,
     check_writable,
     load_scenario,
@@ -78,6 +79,7 @@ def main(args: argparse.Namespace) -> int:
         {"summary.json", "timeseries.csv", "scenario.toml", "hourglass.png"}))
     check_output(out, "run", legacy=legacy)
     check_writable(out)
+    announce_compilation()
     started = time.perf_counter()
     result = PeerLearningModel(scenario, rng=args.seed).run()
     with staged_directory(out, "run", legacy=legacy) as staging:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from hourglass.commands._options import add_run_options, check_output, parse_assignments
 from hourglass.commands.common import (
+    announce_compilation,
     check_outputs,
     check_sweep_memory,
     check_writable,
@@ -88,6 +89,7 @@ def main(args: argparse.Namespace) -> int:
     model = HourglassModel(args.scenario, every=args.every,
                            overrides=parse_assignments(args.overrides, "--set"))
     outcomes = _check(args, model, space)
+    announce_compilation()
     info = {"scenario": args.scenario, "space_file": str(args.space)}
     start = time.perf_counter()
     with executor_from(args) as executor:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hourglass.commands._options import add_run_options, executor_from, parse_assignments
 from hourglass.commands.common import (
+    announce_compilation,
     check_scheduler,
     check_sweep_memory,
     check_writable,
@@ -127,6 +128,7 @@ def main(args: argparse.Namespace) -> int:
     check_writable(args.out, store=True)
     check_sweep_memory(model, space, [(args.design, args.samples)], args.replicates,
                        args.workers, second_order=args.second_order)
+    announce_compilation()
     start = time.perf_counter()
     with executor_from(args) as executor:
         sweep = run_sweep(

@@ -14,10 +14,12 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from analysis.output import Legacy, check_output, staged_directory
 from hourglass.commands._options import markdown
 from hourglass.commands.common import (
+    announce_compilation,
     check_memory,
     check_writable,
     load_scenario,
@@ -65,6 +67,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="output directory (default results/validation)")
 
 
+def _check(out: Path, scenario: Any, workers: int | None) -> None:
+    """Refuse, before any run, an output or a size that would fail; say if kernels compile."""
+    check_output(out, "validate", legacy=LEGACY)
+    check_writable(out)
+    check_memory((workers or os.cpu_count() or 1) * run_bytes(scenario.values),
+                 f"runs of {scenario.name}, one per worker")
+    announce_compilation()
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the validation and write the table and figure."""
     import pandas as pd
@@ -85,10 +96,7 @@ def main(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides)
     model = PatternModel(args.scenario, overrides)
     out = args.out or Path("results") / "validation"
-    check_output(out, "validate", legacy=LEGACY)  # before the runs, not after
-    check_writable(out)
-    check_memory((args.workers or os.cpu_count() or 1) * run_bytes(scenario.values),
-                 f"runs of {scenario.name}, one per worker")
+    _check(out, scenario, args.workers)
     started = time.perf_counter()
     frame = run_replicates(model, replicates, args.seed, workers=args.workers)
     table = evaluate(frame, scenario, args.seed)
