@@ -8,7 +8,6 @@ test checks that the command leaves the directory as it found it.
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -136,9 +135,7 @@ def test_bad_input_is_one_line_exit_2_before_the_work(tmp_path, setup, argv, exp
     if setup:
         SETUP[setup](tmp_path)
     before = listing(tmp_path)
-    started = time.perf_counter()
     done = hourglass(argv, tmp_path)
-    took = time.perf_counter() - started
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith("hourglass"), done.stderr
@@ -147,7 +144,6 @@ def test_bad_input_is_one_line_exit_2_before_the_work(tmp_path, setup, argv, exp
     assert expected in done.stderr, done.stderr
     assert done.stdout == ""
     assert listing(tmp_path) == before  # nothing written, no output directory
-    assert took < 60  # refused before the work (the work would take minutes)
 
 
 def test_scenario_with_a_byte_order_mark_loads(tmp_path):
