@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from simulation.ties import ties_of
 from simulation.vocabulary import LEARNING_TYPES
 
 if TYPE_CHECKING:
@@ -62,8 +63,10 @@ class Peer(mesa.Agent):
     @property
     def contacts(self) -> list[Peer]:
         """Peers this one has a live tie with."""
-        alive = self.model.state.ties.alive[self.position]
-        return [self.model.peer_in(int(j)) for j in np.flatnonzero(alive)]
+        ties = self.model.state.ties.arrays
+        slots = ties_of(ties, self.position)
+        partners = np.where(ties.a[slots] == self.position, ties.b[slots], ties.a[slots])
+        return [self.model.peer_in(int(j)) for j in partners]
 
 
 class HomeOrganisation(mesa.Agent):

@@ -159,7 +159,7 @@ class PeerLearningModel(mesa.Model):
     def step(self) -> None:
         """Advance one month."""
         p, rng, state, month = self.params, self.rng, self.state, self.steps
-        state.month = Month.empty(state.peers.n)
+        state.month = Month.empty(state.ties)
         for position in turnover.officials_leave(state, p, rng):
             self._peers[position].remove()
             self._peers[position] = Peer(self, int(position))
@@ -168,7 +168,7 @@ class PeerLearningModel(mesa.Model):
         events.run_tools(
             state, self.facilitator.tools_for(month), self.tool_table, self.tools, p, rng
         )
-        formal = state.month.contact.copy() if self.month_observers else None
+        formal = state.month.contact if self.month_observers else None
         informal = contact.informal_contact(state, p, rng)
         contact.update_trust(state, p, rng)
         productive = transfer.exchange(state, p, rng)

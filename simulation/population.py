@@ -10,15 +10,8 @@ from types import SimpleNamespace
 import numpy as np
 from scipy import sparse, special
 
-from simulation.state import (
-    Month,
-    Organisations,
-    Peers,
-    Staff,
-    State,
-    Ties,
-    similarity_matrix,
-)
+from simulation.state import Month, Organisations, Peers, Staff, State
+from simulation.ties import Ties
 from simulation.vocabulary import N_FACTORS, N_TYPES
 
 # Problems and goals belong to the organisation, tasks, standing and career level to the position;
@@ -270,11 +263,7 @@ def initial_state(p: SimpleNamespace, rng: np.random.Generator) -> State:
         practical=np.zeros(n, dtype=bool),
         applied=np.zeros(n, dtype=bool),
     )
-    ties = Ties(
-        alive=np.zeros((n, n), dtype=bool),
-        trust=np.zeros((n, n)),
-        age=np.zeros((n, n), dtype=np.int64),
-        contract=np.zeros((n, n), dtype=np.int64),
-        similarity=similarity_matrix(profile),
+    ties = Ties(n, profile)
+    return State(
+        peers=peers, ties=ties, staff=staff, orgs=orgs, month=Month.empty(ties), focus=focus
     )
-    return State(peers=peers, ties=ties, staff=staff, orgs=orgs, month=Month.empty(n), focus=focus)

@@ -11,13 +11,13 @@ a successor takes the same position with a fresh person.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 from scipy import sparse
 
+from simulation.ties import Ties, new_month
 from simulation.vocabulary import N_TYPES
 
 
@@ -43,16 +43,6 @@ class Peers(NamedTuple):
     def n(self) -> int:
         """Number of positions."""
         return len(self.org)
-
-
-class Ties(NamedTuple):
-    """Peer-to-peer ties as symmetric dense matrices (peers are tens to a few thousand)."""
-
-    alive: np.ndarray  # (N, N) bool
-    trust: np.ndarray  # (N, N) float in [0, 1]
-    age: np.ndarray  # (N, N) months since formed
-    contract: np.ndarray  # (N, N) months of peer contract left
-    similarity: np.ndarray  # (N, N) share of equal profile factors
 
 
 @dataclass
@@ -135,21 +125,15 @@ class Organisations(NamedTuple):
     changed_month: np.ndarray  # (O, 4) month of change, -1 if none
 
 
-class Contacts(NamedTuple):
-    """This month's contacts and attendance, as arrays the compiled loops take whole.
+class Attendance(NamedTuple):
+    """This month's attendance, as arrays the compiled loops take whole.
 
     Attributes:
-        contact: (N, N) bool, symmetric: the tie had contact this month.
-        trust_gain: (N, N) alpha of the strongest contact.
-        reach: (N, N, 4) transfer chance r of the strongest contact, by learning type.
         reflection: (N,) reflection rate added by tools this month.
         attended: (N,) bool, took part in some tool this month.
         tools: (N,) int64 bit mask over the tool table: the tools the peer took part in.
     """
 
-    contact: np.ndarray
-    trust_gain: np.ndarray
-    reach: np.ndarray
     reflection: np.ndarray
     attended: np.ndarray
     tools: np.ndarray
@@ -158,24 +142,23 @@ class Contacts(NamedTuple):
 class Month:
     """What happened this month, reset at its start (synchronous updates within a phase).
 
+    The month's contacts are kept on the ties (:class:`simulation.ties.Ties`); :attr:`contact`
+    shows them as a matrix.
+
     Attributes:
-        arrays: The month's contacts and attendance (:class:`Contacts`), also readable as
-            ``contact``, ``trust_gain``, ``reach``, ``reflection`` and ``attended``.
+        arrays: The month's attendance (:class:`Attendance`), also readable as ``reflection``,
+            ``attended`` and ``tools``.
         departures, events, products, invited, attendance: The month's counts.
     """
 
-    def __init__(self, n: int) -> None:
-        self.arrays = Contacts(
-            contact=np.zeros((n, n), dtype=bool),
-            trust_gain=np.zeros((n, n)),
-            reach=np.zeros((n, n, N_TYPES)),
-            reflection=np.zeros(n),
-            attended=np.zeros(n, dtype=bool),
-            tools=np.zeros(n, dtype=np.int64),
+    def __init__(self, ties: Ties) -> None:
+        n = ties.n
+        self.ties = ties
+        new_month(ties.arrays)
+        self.arrays = Attendance(
+            reflection=np.zeros(n), attended=np.zeros(n, dtype=bool), tools=np.zeros(n, np.int64)
         )
-        self.contact, self.trust_gain, self.reach, self.reflection, self.attended, self.tools = (
-            self.arrays
-        )
+        self.reflection, self.attended, self.tools = self.arrays
         self.departures = 0
         self.events = 0
         self.products = 0
@@ -183,35 +166,14 @@ class Month:
         self.attendance = 0
 
     @classmethod
-    def empty(cls, n: int) -> Month:
+    def empty(cls, ties: Ties) -> Month:
         """A month in which nothing has happened yet."""
-        return cls(n)
+        return cls(ties)
 
-    def add_contact(
-        self, i: np.ndarray, j: np.ndarray, trust_gain: float, reach: np.ndarray
-    ) -> None:
-        """Record contacts on ties (i, j); of several on a tie the strongest counts."""
-        if len(i):
-            record_contacts(
-                i, j, float(trust_gain), np.asarray(reach, dtype=float), self.arrays
-            )
-
-
-@njit(cache=True)
-def record_contacts(
-    i: np.ndarray, j: np.ndarray, trust_gain: float, transfer: np.ndarray, month: Contacts
-) -> None:  # pragma: no cover - compiled; tested through Month.add_contact
-    """Mark contacts on ties (i, j), both ways, keeping the strongest alpha and r of the month.
-
-    ``trust_gain`` and ``transfer`` are the contact's alpha and r by learning type (a tool's or
-    informal contact's, named as in ``tools.toml``).
-    """
-    for k in range(len(i)):
-        for a, b in ((i[k], j[k]), (j[k], i[k])):
-            month.contact[a, b] = True
-            month.trust_gain[a, b] = max(month.trust_gain[a, b], trust_gain)
-            for t in range(len(transfer)):
-                month.reach[a, b, t] = max(month.reach[a, b, t], transfer[t])
+    @property
+    def contact(self) -> np.ndarray:
+        """(N, N) bool, symmetric: the tie had contact this month."""
+        return self.ties.contact_matrix()
 
 
 @dataclass
@@ -224,18 +186,3 @@ class State:
     orgs: Organisations
     month: Month
     focus: np.ndarray  # (F,) the programme's focus profile, for matched selection
-
-
-@cache
-def upper_triangle(n: int) -> np.ndarray:
-    """(n, n) bool, read-only: True above the diagonal (each tie once, as i < j)."""
-    mask = np.triu(np.ones((n, n), dtype=bool), 1)
-    mask.flags.writeable = False
-    return mask
-
-
-def similarity_matrix(profile: np.ndarray) -> np.ndarray:
-    """Share of equal profile factors between every two peers (Axelrod 1997)."""
-    return (profile[:, None, :] == profile[None, :, :]).mean(axis=2)
-
-

@@ -12,6 +12,7 @@ from simulation import PeerLearningModel, Scenario
 from simulation.mechanisms import events
 from simulation.population import _cached_staff_network, staff_network
 from simulation.state import Month
+from simulation.ties import Ties, record
 
 
 def _model(overrides=None):
@@ -23,8 +24,8 @@ def _two_clusters(model, m):
     """Peers 0..m-1: the even ones share one profile, the odd ones another; no ties."""
     state = model.state
     cluster = np.arange(state.peers.n) % 2
-    state.ties.similarity[:] = (cluster[:, None] == cluster[None, :]).astype(float)
-    state.ties.alive[:] = False
+    state.peers.profile[:] = cluster[:, None]  # similarity 1 within a cluster, 0 across
+    assert state.ties.count == 0
     return np.arange(m), cluster
 
 
@@ -75,9 +76,9 @@ def test_prior_contact_pairs_peers_with_their_contacts():
     model = _model({"levers.matching": 0.0, "contact.prior_contact": 1.0})
     state = model.state
     attendees = np.arange(10)
-    state.ties.alive[:] = False
     partner = attendees ^ 1  # 0-1, 2-3, ...: each peer's one contact
-    state.ties.alive[attendees, partner] = True
+    for a in attendees[::2]:
+        state.ties.connect(int(a), int(a) + 1, 0.5)
     for seed in range(50):
         labels = events.form_groups(state, attendees, 2, model.params, np.random.default_rng(seed))
         assert (labels[attendees] == labels[partner]).all()
@@ -114,13 +115,18 @@ def test_matched_encounters_in_a_crowd_prefer_alike_peers():
 
 
 def test_strongest_contact_of_the_month_counts():
-    month = Month.empty(5)
-    month.add_contact(np.array([0, 1]), np.array([2, 3]), 0.1, np.array([0.5, 0.0, 0.2, 0.0]))
-    month.add_contact(np.array([2]), np.array([0]), 0.3, np.array([0.1, 0.4, 0.2, 0.0]))
+    ties = Ties(5, np.zeros((5, 6), dtype=np.int64))
+    a, b = ties.connect(0, 2, 0.5), ties.connect(1, 3, 0.5)
+    ties.connect(0, 4, 0.5)
+    month = Month.empty(ties)
+    record(ties.arrays, np.array([a, b]), 0.1, np.array([0.5, 0.0, 0.2, 0.0]))
+    record(ties.arrays, np.array([a]), 0.3, np.array([0.1, 0.4, 0.2, 0.0]))
     assert set(zip(*np.nonzero(month.contact), strict=True)) == {(0, 2), (2, 0), (1, 3), (3, 1)}
-    assert month.trust_gain[0, 2] == month.trust_gain[2, 0] == 0.3
-    assert month.trust_gain[1, 3] == 0.1
-    assert month.reach[0, 2].tolist() == [0.5, 0.4, 0.2, 0.0]
+    assert ties.arrays.trust_gain[a] == 0.3
+    assert ties.arrays.trust_gain[b] == 0.1
+    assert ties.arrays.reach[a].tolist() == [0.5, 0.4, 0.2, 0.0]
+    Month.empty(ties)  # a new month forgets the contacts
+    assert not ties.arrays.contact.any()
 
 
 def test_remembered_staff_network_is_the_one_built_and_leaves_the_generator_alike():

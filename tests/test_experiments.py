@@ -77,13 +77,11 @@ def test_sustained_abroad_reads_the_ties_of_a_peers_own_node(matched):
     nodes = np.array([peers.staff_node[a], peers.staff_node[b], peers.staff_node[c], colleague])
     assert not sustained_abroad(model, nodes).any()  # no tie yet
     months = matched["observation.sustained_months"]
-    ties.alive[a, c] = ties.alive[c, a] = True  # an old tie at home does not count
-    ties.age[a, c] = ties.age[c, a] = months
+    ties.connect(a, c, 0.5, age=months)  # an old tie at home does not count
     assert not sustained_abroad(model, nodes).any()
-    ties.alive[a, b] = ties.alive[b, a] = True  # a young tie abroad does not count yet
-    ties.age[a, b] = ties.age[b, a] = months - 1
+    ties.connect(a, b, 0.5, age=months - 1)  # a young tie abroad does not count yet
     assert not sustained_abroad(model, nodes).any()
-    ties.age[a, b] = ties.age[b, a] = months
+    ties.connect(a, b, 0.5, age=months)
     assert sustained_abroad(model, nodes).tolist() == [True, True, False, False]
 
 

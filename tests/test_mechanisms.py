@@ -16,6 +16,7 @@ from simulation import PeerLearningModel, Scenario
 from simulation.mechanisms import contact, diffusion, turnover
 from simulation.population import staff_network
 from simulation.state import Month
+from simulation.ties import record
 
 Z = 4.0  # standard errors allowed: a false alarm about once in 16,000 checks
 
@@ -40,9 +41,8 @@ def pair_ties(model, trust):
     ties = model.state.ties
     i = np.arange(0, model.state.peers.n, 2)
     j = i + 1
-    for a, b in ((i, j), (j, i)):
-        ties.alive[a, b] = True
-        ties.trust[a, b] = trust
+    for a, b in zip(i, j, strict=True):
+        ties.connect(int(a), int(b), trust)
     return i, j
 
 
@@ -51,9 +51,9 @@ def test_trust_under_constant_positive_contact_follows_closed_form():
     model = quiet_model(**{"contact.positive_experience": 1.0, "contact.tie_hazard": 0.0})
     i, j = pair_ties(model, t0)
     for n in range(1, 25):
-        model.state.month = Month.empty(model.state.peers.n)
-        model.state.month.contact[i, j] = model.state.month.contact[j, i] = True
-        model.state.month.trust_gain[i, j] = model.state.month.trust_gain[j, i] = alpha
+        model.state.month = Month.empty(model.state.ties)
+        _, _, slots = model.state.ties.live()
+        record(model.state.ties.arrays, slots, alpha, np.zeros(4))
         contact.update_trust(model.state, model.params, model.rng)
         expected = 1 - (1 - t0) * (1 - alpha) ** n
         np.testing.assert_allclose(model.state.ties.trust[i, j], expected, rtol=1e-12)
@@ -64,7 +64,7 @@ def test_trust_without_contact_decays_geometrically():
     model = quiet_model(**{"contact.trust_decay": delta, "contact.tie_hazard": 0.0})
     i, j = pair_ties(model, t0)
     for n in range(1, 25):
-        model.state.month = Month.empty(model.state.peers.n)
+        model.state.month = Month.empty(model.state.ties)
         contact.update_trust(model.state, model.params, model.rng)
         np.testing.assert_allclose(model.state.ties.trust[i, j], t0 * (1 - delta) ** n, rtol=1e-12)
 
@@ -78,7 +78,7 @@ def test_tie_survival_without_contact_matches_binomial():
         model.rng = np.random.default_rng(seed)
         i, j = pair_ties(model, trust)
         for _ in range(months):
-            model.state.month = Month.empty(model.state.peers.n)
+            model.state.month = Month.empty(model.state.ties)
             contact.update_trust(model.state, model.params, model.rng)
         survived += model.state.ties.alive[i, j].sum()
         total += len(i)

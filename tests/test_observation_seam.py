@@ -39,14 +39,15 @@ def _patched(model: PeerLearningModel, record: dict[str, Any]) -> Iterator[None]
             month.attended |= earlier
         record["tools"] = mask
         record["attended"] = month.attended.copy()
-        record["formal"] = month.contact.copy()
+        record["formal"] = month.contact
 
     def recording_informal(state, p, rng):
-        earlier = state.month.contact.copy()
-        state.month.contact[:] = False
+        flags = state.ties.arrays.contact  # this month's contacts, one flag per tie
+        earlier = flags.copy()
+        flags[:] = False
         informal_contact(state, p, rng)
-        record["informal"] = state.month.contact.copy()
-        state.month.contact |= earlier
+        record["informal"] = state.month.contact
+        flags |= earlier
 
     def recording_exchange(state, p, rng):
         exposure = state.peers.exposure.copy()

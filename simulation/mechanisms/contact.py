@@ -20,26 +20,27 @@ import numpy as np
 from numba import njit
 
 from simulation.mechanisms.events import canvassed_interest
-from simulation.state import Contacts, Peers, State, Ties, record_contacts, upper_triangle
+from simulation.state import Peers, State
+from simulation.ties import TieArrays, Ties, record, remove
 
 
 def live_ties(ties: Ties) -> tuple[np.ndarray, np.ndarray]:
-    """Return the live ties as index pairs (i < j)."""
-    return np.nonzero(ties.alive & upper_triangle(len(ties.alive)))
+    """Return the live ties as index pairs (i < j), in dense row order."""
+    i, j, _ = ties.live()
+    return i, j
 
 
 def informal_contact(
     state: State, p: SimpleNamespace, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Self-initiated and contract contact on live ties; return the ties contacted (i < j)."""
-    i, j = live_ties(state.ties)
+    i, j, slots = state.ties.live()
     if len(i) == 0:
         return i, j
     q = p.settings.contact
     interested = canvassed_interest(state) if q.canvass_topics > 0 else state.peers.engaged
     touched = _informal(
-        i, j, rng.random(len(i)), state.ties, state.peers.time_to_engage, interested, q,
-        state.month.arrays,
+        slots, rng.random(len(i)), state.ties.arrays, state.peers.time_to_engage, interested, q
     )
     return i[touched], j[touched]
 
@@ -80,81 +81,77 @@ class Settings(NamedTuple):
 
 @njit(cache=True)
 def _informal(
-    i: np.ndarray,
-    j: np.ndarray,
+    slots: np.ndarray,
     draws: np.ndarray,
-    ties: Ties,
+    ties: TieArrays,
     time_to_engage: np.ndarray,
     interested: np.ndarray,
     q: Settings,
-    month: Contacts,
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through informal_contact
     """Contact with chance 1 - (1 - c_self T sqrt(a_i a_j)) (1 - c_K [under contract]).
 
-    Returns which of the ties (i, j) had contact.
+    Returns which of the ties in ``slots`` had contact.
     """
     canvass = q.canvass_topics
-    touched = np.zeros(len(i), dtype=np.bool_)
-    for k in range(len(i)):
-        a, b = i[k], j[k]
-        own = q.self_contact * ties.trust[a, b] * np.sqrt(time_to_engage[a] * time_to_engage[b])
+    touched = np.zeros(len(slots), dtype=np.bool_)
+    for k in range(len(slots)):
+        s = slots[k]
+        a, b = ties.a[s], ties.b[s]
+        own = q.self_contact * ties.trust[s] * np.sqrt(time_to_engage[a] * time_to_engage[b])
         if canvass > 0:
             own = min(1.0, own * (1.0 + canvass if interested[a] and interested[b] else 1.0))
-        by_contract = q.contract_contact * (1.0 if ties.contract[a, b] > 0 else 0.0)
+        by_contract = q.contract_contact * (1.0 if ties.contract[s] > 0 else 0.0)
         touched[k] = draws[k] < 1.0 - (1.0 - own) * (1.0 - by_contract)
-    record_contacts(i[touched], j[touched], q.informal_trust_gain, q.informal, month)
+    record(ties, slots[touched], q.informal_trust_gain, q.informal)
     return touched
 
 
 def update_trust(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
     """Trust grows or falls on contact and decays without; ties are lost; ties age."""
-    ties, month = state.ties, state.month
-    i, j = live_ties(ties)
-    if len(i) == 0:
+    _, _, slots = state.ties.live()
+    if len(slots) == 0:
         return
-    _tie_month(i, j, rng.random((2, len(i))), month.arrays, ties, state.peers, p.settings.contact)
+    _tie_month(
+        slots, rng.random((2, len(slots))), state.ties.arrays, state.peers, p.settings.contact
+    )
 
 
 @njit(cache=True)
 def _tie_month(
-    i: np.ndarray,
-    j: np.ndarray,
-    draws: np.ndarray,
-    month: Contacts,
-    ties: Ties,
-    peers: Peers,
-    q: Settings,
+    slots: np.ndarray, draws: np.ndarray, ties: TieArrays, peers: Peers, q: Settings
 ) -> None:  # pragma: no cover - compiled; tested through update_trust
-    """One month of every live tie (i < j), both directions written alike.
+    """One month of every live tie, in ``slots`` (dense row order).
 
     A loop over ties compiled, because per tie it is a dozen scalar steps that NumPy would spend
     a dozen passes on. ``draws[0]`` decides whether a contact is a positive experience,
     ``draws[1]`` whether the tie is lost; embeddedness is read before any tie is lost.
     """
-    alive, trust, age, contract = ties.alive, ties.trust, ties.age, ties.contract
-    contact, trust_gain = month.contact, month.trust_gain
     engaged, sustained = peers.engaged, peers.sustained
-    protection = np.ones(len(i), dtype=np.float32)
+    protection = np.ones(len(slots), dtype=np.float32)
     if q.embeddedness > 0:
-        # Jaccard overlap of the two peers' other contacts, in float32 (exact for counts).
-        degree = np.zeros(len(alive), dtype=np.int64)
-        for a in range(len(alive)):
-            for b in range(len(alive)):
-                degree[a] += alive[a, b]
-        for k in range(len(i)):
-            a, b = i[k], j[k]
+        # Jaccard overlap of the two peers' other contacts, in float32 (exact for counts),
+        # from walking the two peers' ties.
+        mark = np.zeros(len(ties.head), dtype=np.bool_)
+        for k in range(len(slots)):
+            a, b = ties.a[slots[k]], ties.b[slots[k]]
+            _mark(ties, a, mark, True)
             common = 0
-            for c in range(len(alive)):
-                common += alive[a, c] and alive[b, c]
-            union = np.float32(degree[a]) + np.float32(degree[b]) - np.float32(2.0)
+            s = ties.head[b]
+            while s >= 0:
+                side = 0 if ties.a[s] == b else 1
+                common += mark[ties.b[s] if side == 0 else ties.a[s]]
+                s = ties.link[s, side, 0]
+            _mark(ties, a, mark, False)
+            union = np.float32(ties.degree[a]) + np.float32(ties.degree[b]) - np.float32(2.0)
             union -= np.float32(common)
             share = np.float32(common) / union if union > 0 else np.float32(0.0)
             protection[k] = np.float32(1.0) - np.float32(q.embeddedness) * share
-    for k in range(len(i)):
-        a, b = i[k], j[k]
-        t = trust[a, b]
-        if contact[a, b]:
-            alpha = trust_gain[a, b]
+    for k in range(len(slots)):
+        s = slots[k]
+        a, b = ties.a[s], ties.b[s]
+        t = ties.trust[s]
+        if ties.contact[s]:
+            alpha = ties.trust_gain[s]
             if draws[0, k] < q.positive_experience:
                 t = t + alpha * (1.0 - t)
             else:
@@ -162,16 +159,22 @@ def _tie_month(
         else:
             t = t * (1.0 - q.trust_decay)
         if draws[1, k] < q.tie_hazard * (1.0 - t) * protection[k]:
-            alive[a, b] = alive[b, a] = False
-            trust[a, b] = trust[b, a] = 0.0
-            age[a, b] = age[b, a] = 0
-            contract[a, b] = contract[b, a] = 0
+            remove(ties, s)
             continue
-        trust[a, b] = trust[b, a] = t
-        months = age[a, b] + 1
-        age[a, b] = age[b, a] = months
-        left = max(contract[a, b] - 1, 0)
-        contract[a, b] = contract[b, a] = left
+        ties.trust[s] = t
+        months = ties.age[s] + 1
+        ties.age[s] = months
+        ties.contract[s] = max(ties.contract[s] - 1, 0)
         if months >= q.sustained_months:
             sustained[a] |= engaged[a]
             sustained[b] |= engaged[b]
+
+
+@njit(cache=True)
+def _mark(ties: TieArrays, x: int, mark: np.ndarray, value: bool) -> None:  # pragma: no cover
+    """Set ``mark`` of x's partners to ``value`` (compiled)."""
+    s = ties.head[x]
+    while s >= 0:
+        side = 0 if ties.a[s] == x else 1
+        mark[ties.b[s] if side == 0 else ties.a[s]] = value
+        s = ties.link[s, side, 0]

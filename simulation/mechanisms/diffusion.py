@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from simulation.state import Organisations, Peers, State
+from simulation.ties import TieArrays
 
 
 class Settings(NamedTuple):
@@ -71,7 +72,7 @@ def share_forward(state: State, p: SimpleNamespace, month: int, rng: np.random.G
         p.settings.diffusion,
         peers,
         state.orgs,
-        state.ties.contract,
+        state.ties.arrays,
         state.staff.adopted,
     )
     sharers = np.flatnonzero(shares)
@@ -92,7 +93,7 @@ def _share(
     q: Settings,
     peers: Peers,
     orgs: Organisations,
-    contract: np.ndarray,
+    ties: TieArrays,
     adopted: np.ndarray,
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through share_forward
     """Each carrier shares with chance o x min(1, w_i + w_K [under contract]) x time and space.
@@ -108,10 +109,12 @@ def _share(
         room = orgs.time_and_space[peers.org[i]]
         room = room + q.report_backs * (1.0 - room) * ramp
         under_contract = 0.0
-        for j in range(n):
-            if contract[i, j] > 0:
+        s = ties.head[i]
+        while s >= 0:
+            if ties.contract[s] > 0:
                 under_contract = 1.0
                 break
+            s = ties.link[s, 0 if ties.a[s] == i else 1, 0]
         willing = min(1.0, peers.share_forward[i] + q.contract_share_forward * under_contract)
         if draws[i] < q.sharing_occasions * willing * room:
             shares[i] = True

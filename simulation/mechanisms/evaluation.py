@@ -100,7 +100,6 @@ class Observer:
         self._products = 0
         self._invited = 0
         self._attendance = 0
-        self._upper: np.ndarray | None = None
         self._per_country: np.ndarray | None = None
 
     def observe(self, state: State, p: SimpleNamespace, month: int) -> None:
@@ -109,17 +108,19 @@ class Observer:
         this = state.month
         row = self.rows
         t = self.table
-        if self._upper is None:
-            self._upper = np.triu(np.ones((peers.n, peers.n), dtype=bool), 1)
+        if self._per_country is None:
             self._per_country = np.bincount(orgs.country)
         self.values[row, _COUNTED] = _counts(
-            peers, ties.alive, orgs, self._per_country,
+            peers, ties.count, orgs, self._per_country,
             float(p.home_organisations.national_share), staff.adopted, staff.is_peer,
         )
         n_ties = t["ties_alive"][row]
         t["month"][row] = month
-        upper = ties.alive & self._upper
-        t["mean_trust"][row] = ties.trust[upper].sum() / n_ties if n_ties else 0.0
+        if n_ties:
+            # Summed in dense row order, as NumPy sums the matrix's live upper triangle.
+            t["mean_trust"][row] = ties.arrays.trust[ties.live()[2]].sum() / n_ties
+        else:
+            t["mean_trust"][row] = 0.0
         t["departures"][row] = this.departures
         self._events += this.events
         self._products += this.products
@@ -153,7 +154,7 @@ class Observer:
 
 @njit(cache=True)
 def _counts(
-    peers: Peers, alive: np.ndarray, orgs: Organisations, per_country: np.ndarray,
+    peers: Peers, n_ties: int, orgs: Organisations, per_country: np.ndarray,
     national_share: float, adopted: np.ndarray, is_peer: np.ndarray,
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through observe
     """The month's counts and shares, in the order of ``_COUNTED``, in one pass over each array.
@@ -171,8 +172,7 @@ def _counts(
         out[1] += sustained[i]
         out[2] += practical[i]
         out[3] += applied[i]
-        for j in range(i + 1, n):
-            out[4] += alive[i, j]
+    out[4] = n_ties
     out[:4] /= n
     total = np.zeros(n_types)
     for i in range(n):  # row by row, as NumPy sums along the first axis

@@ -17,7 +17,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from simulation.state import Contacts, Peers, State, Ties, record_contacts
+from simulation.state import Attendance, Peers, State
+from simulation.ties import TieArrays, add, find, record, similarity
 from simulation.tools import Tool, ToolArrays
 
 
@@ -71,14 +72,17 @@ def run_tools(
     tools with encounters form groups, whose members meet, form ties and have contact; tools
     with a contact chance give the ties among attendees contact.
     """
-    month = state.month
+    month, ties = state.month, state.ties
+    uses = np.flatnonzero(used)
+    # Each use forms at most one tie per attendee and encounter: make room before the month.
+    ties.reserve(state.peers.n * int(tools.encounters[uses].sum()))
     counts = _run_month(
-        np.flatnonzero(used),
+        uses,
         attendance_chance(state, p),
         tools,
         p.settings.events,
         state.peers,
-        state.ties,
+        ties.arrays,
         month.arrays,
         rng,
     )
@@ -128,8 +132,8 @@ def _run_month(
     tools: ToolArrays,
     q: Settings,
     peers: Peers,
-    ties: Ties,
-    month: Contacts,
+    ties: TieArrays,
+    month: Attendance,
     rng: np.random.Generator,
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through run_tools, form_groups, encounters
     """The loop over this month's tool uses (see ``run_tools``); returns the four counts.
@@ -137,8 +141,7 @@ def _run_month(
     Compiled with the model's generator passed in: the draws are those of the uncompiled
     version, in the same order, so results do not depend on the compilation.
     """
-    engaged, exposure = peers.engaged, peers.exposure
-    similarity, alive = ties.similarity, ties.alive
+    engaged, exposure, profile = peers.engaged, peers.exposure, peers.profile
     prior = _prior(q)
     n = len(chance)
     counts = np.zeros(4, dtype=np.int64)  # events, products, invited, attendance
@@ -156,19 +159,19 @@ def _run_month(
             continue
         _attend(attendees, g, tools, q, exposure, month)
         if tools.encounters[g] > 0 and m > 1:
-            labels = _group(
-                attendees, tools.group_size[g], similarity, alive, q.matching, prior, rng
-            )
+            labels = _group(attendees, tools.group_size[g], profile, ties, q.matching, prior, rng)
             i, j = _encounter_pairs(
-                attendees, labels, tools.encounters[g], similarity, alive, q.matching, prior, rng
+                attendees, labels, tools.encounters[g], profile, ties, q.matching, prior, rng
             )
             if len(i):
-                met = _form_ties(i, j, rng.random((2, len(i))), ties, tools.tie_formation[g], q)
-                record_contacts(i[met], j[met], tools.trust_gain[g], tools.transfer[g], month)
+                slots = _form_ties(
+                    i, j, rng.random((2, len(i))), ties, profile, tools.tie_formation[g], q
+                )
+                record(ties, slots[slots >= 0], tools.trust_gain[g], tools.transfer[g])
         if tools.contact[g] > 0:
-            i, j = _tied_pairs(attendees, alive)
-            touch = rng.random(len(i)) < tools.contact[g]
-            record_contacts(i[touch], j[touch], tools.trust_gain[g], tools.transfer[g], month)
+            slots = _tied_pairs(attendees, ties)
+            touch = rng.random(len(slots)) < tools.contact[g]
+            record(ties, slots[touch], tools.trust_gain[g], tools.transfer[g])
     return counts
 
 
@@ -179,7 +182,7 @@ def _attend(
     tools: ToolArrays,
     q: Settings,
     exposure: np.ndarray,
-    month: Contacts,
+    month: Attendance,
 ) -> None:  # pragma: no cover - compiled; tested through run_tools
     """Attendees of tool ``g`` are marked; codified knowledge and reflection reach them."""
     month.attended[attendees] = True
@@ -197,18 +200,31 @@ def _attend(
 
 
 @njit(cache=True)
-def _tied_pairs(attendees: np.ndarray, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs of attendees (row-major, i < j by position in ``attendees``) who have a tie."""
-    m = len(attendees)
-    i = np.empty(m * (m - 1) // 2, dtype=np.int64)
-    j = np.empty(m * (m - 1) // 2, dtype=np.int64)
-    n_pairs = 0
-    for a in range(m):
-        for b in range(a + 1, m):
-            if alive[attendees[a], attendees[b]]:
-                i[n_pairs], j[n_pairs] = attendees[a], attendees[b]
-                n_pairs += 1
-    return i[:n_pairs], j[:n_pairs]
+def _tied_pairs(attendees: np.ndarray, ties: TieArrays) -> np.ndarray:  # pragma: no cover
+    """Slots of the ties between two attendees, in dense row order (compiled).
+
+    Walks each attendee's ties, not every pair of attendees.
+    """
+    n = len(ties.head)
+    present = np.zeros(n, dtype=np.bool_)
+    present[attendees] = True
+    total = 0
+    for a in attendees:
+        total += ties.degree[a]
+    keys = np.empty(total, dtype=np.int64)
+    found = np.empty(total, dtype=np.int64)
+    count = 0
+    for a in attendees:
+        s = ties.head[a]
+        while s >= 0:
+            k = 0 if ties.a[s] == a else 1
+            partner = ties.b[s] if k == 0 else ties.a[s]
+            if partner > a and present[partner]:
+                keys[count] = a * n + partner
+                found[count] = s
+                count += 1
+            s = ties.link[s, k, 0]
+    return found[:count][np.argsort(keys[:count])]
 
 
 def form_groups(
@@ -230,8 +246,8 @@ def form_groups(
     return _group(
         np.asarray(attendees, dtype=np.int64),
         int(size),
-        state.ties.similarity,
-        state.ties.alive,
+        state.peers.profile,
+        state.ties.arrays,
         matching,
         prior,
         rng,
@@ -239,7 +255,7 @@ def form_groups(
 
 
 @njit(cache=True)
-def _group(attendees, size, similarity, alive, matching, prior, rng):  # pragma: no cover
+def _group(attendees, size, profile, ties, matching, prior, rng):  # pragma: no cover
     """``form_groups`` compiled: a random order, then two uniforms per seat."""
     m = len(attendees)
     if size == 0 or size >= m:
@@ -247,15 +263,56 @@ def _group(attendees, size, similarity, alive, matching, prior, rng):  # pragma:
     order = rng.permutation(m)
     draws = rng.random((m, 2))
     labels = np.empty(m, dtype=np.int64)
-    labels[order] = _fill_groups(attendees[order], similarity, alive, size, matching, prior, draws)
+    labels[order] = _fill_groups(attendees[order], profile, ties, size, matching, prior, draws)
     return labels
+
+
+@njit(cache=True)
+def _kth(tree: np.ndarray, k: int) -> int:  # pragma: no cover - compiled
+    """The k-th (from 0) member still counted in the Fenwick tree ``tree``."""
+    position, step = 0, 1
+    while step * 2 < len(tree):
+        step *= 2
+    while step > 0:
+        if position + step < len(tree) and tree[position + step] <= k:
+            position += step
+            k -= tree[position]
+        step //= 2
+    return position  # the member at 1-based position + 1, so position from 0
+
+
+@njit(cache=True)
+def _uncount(tree: np.ndarray, x: int) -> None:  # pragma: no cover - compiled
+    """Remove member x (from 0) from the Fenwick tree ``tree``."""
+    i = x + 1
+    while i < len(tree):
+        tree[i] -= 1
+        i += i & (-i)
+
+
+@njit(cache=True)
+def _take(
+    x: int,
+    group: int,
+    labels: np.ndarray,
+    left: np.ndarray,
+    tree: np.ndarray,
+    following: np.ndarray,
+    preceding: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Seat member x in ``group``: it is no longer left."""
+    labels[x] = group
+    left[x] = False
+    _uncount(tree, x)
+    following[preceding[x]] = following[x]
+    preceding[following[x]] = preceding[x]
 
 
 @njit(cache=True)
 def _fill_groups(
     members: np.ndarray,
-    similarity: np.ndarray,
-    tied: np.ndarray,
+    profile: np.ndarray,
+    ties: TieArrays,
     size: int,
     matching: float,
     prior: float,
@@ -265,17 +322,31 @@ def _fill_groups(
 
     Compiled, because it is a loop over seats that NumPy cannot batch: who is left depends on
     every earlier pick. ``draws[seat]`` holds the seat's two uniforms (which rule; which one).
-    Returns the group of each of ``members``.
+    The members left stay in their order: a seat by luck takes the k-th of them from a Fenwick
+    tree, a seat by prior contact walks the first member's ties; only a matched seat looks at
+    everyone left. Returns the group of each of ``members``.
     """
     m = len(members)
     labels = np.empty(m, dtype=np.int64)
-    left = np.arange(m)
+    index = np.full(len(ties.head), -1, dtype=np.int64)
+    for x in range(m):
+        index[members[x]] = x
+    tree = np.zeros(m + 1, dtype=np.int64)  # Fenwick tree of the members left (1-based)
+    for i in range(1, m + 1):
+        tree[i] += 1
+        parent = i + (i & (-i))
+        if parent <= m:
+            tree[parent] += tree[i]
+    following = np.arange(1, m + 2)  # the members left as a list, in order; m is its end
+    preceding = np.arange(-1, m)
+    following[m], preceding[0] = 0, m
+    left = np.ones(m, dtype=np.bool_)
     options = np.empty(m, dtype=np.int64)
     n_left, group, seat = m, 0, 0
     while n_left > 0:
+        first = preceding[m]  # the last member left
+        _take(first, group, labels, left, tree, following, preceding)
         n_left -= 1
-        first = left[n_left]
-        labels[first] = group
         filled = 1
         while n_left > 0 and filled < size:
             rule, which = draws[seat, 0], draws[seat, 1]
@@ -283,21 +354,27 @@ def _fill_groups(
             n_options = 0
             if rule < matching:
                 best = -1.0
-                for x in range(n_left):
-                    score = similarity[members[first], members[left[x]]]
+                x = following[m]
+                while x != m:
+                    score = similarity(profile, members[first], members[x])
                     if score > best:
                         best, n_options = score, 0
                     if score == best:
                         options[n_options] = x
                         n_options += 1
+                    x = following[x]
             elif rule < prior:
-                for x in range(n_left):
-                    if tied[members[first], members[left[x]]]:
+                s = ties.head[members[first]]
+                while s >= 0:
+                    k = 0 if ties.a[s] == members[first] else 1
+                    x = index[ties.b[s] if k == 0 else ties.a[s]]
+                    if x >= 0 and left[x]:
                         options[n_options] = x
                         n_options += 1
-            pick = options[int(which * n_options)] if n_options else int(which * n_left)
-            labels[left[pick]] = group
-            left[pick : n_left - 1] = left[pick + 1 : n_left].copy()
+                    s = ties.link[s, k, 0]
+                options[:n_options].sort()
+            pick = options[int(which * n_options)] if n_options else _kth(tree, int(which * n_left))
+            _take(pick, group, labels, left, tree, following, preceding)
             n_left -= 1
             filled += 1
         group += 1
@@ -332,8 +409,8 @@ def encounters(
         np.asarray(attendees, dtype=np.int64),
         np.asarray(labels, dtype=np.int64),
         int(n_encounters),
-        state.ties.similarity,
-        state.ties.alive,
+        state.peers.profile,
+        state.ties.arrays,
         matching,
         matching + (1.0 - matching) * p.contact.prior_contact,
         rng,
@@ -342,30 +419,48 @@ def encounters(
 
 @njit(cache=True)
 def _encounter_pairs(
-    attendees, labels, n_encounters, similarity, alive, matching, prior, rng
+    attendees, labels, n_encounters, profile, ties, matching, prior, rng
 ):  # pragma: no cover - compiled; tested through encounters
-    """``encounters`` compiled: draws only when some group is too large to meet in full."""
+    """``encounters`` compiled: draws only when some group is too large to meet in full.
+
+    Pairs are collected as keys a x m + b (a < b, indices into ``attendees``) and returned in
+    the order of the rows of an m x m matrix, without building it.
+    """
     m = len(attendees)
     sizes = np.bincount(labels)
-    if sizes.max() <= n_encounters + 1:
-        met = np.zeros((m, m), dtype=np.bool_)
-        for a in range(m):
-            for b in range(a + 1, m):
-                met[a, b] = labels[a] == labels[b]
-    else:
-        met = _meet_in_groups(
+    by_group = np.argsort(labels, kind="mergesort")  # each group's members in order
+    start = np.zeros(len(sizes) + 1, dtype=np.int64)
+    start[1:] = np.cumsum(sizes)
+    small = 0
+    for size in sizes:
+        if size <= n_encounters + 1:
+            small += size * (size - 1) // 2
+    keys = np.empty(small + m * n_encounters, dtype=np.int64)
+    count = 0
+    for group in range(len(sizes)):
+        if sizes[group] <= n_encounters + 1:
+            for x in range(start[group], start[group + 1]):
+                for y in range(x + 1, start[group + 1]):
+                    keys[count] = by_group[x] * m + by_group[y]
+                    count += 1
+    if sizes.max() > n_encounters + 1:
+        count = _meet_in_groups(
             attendees,
             labels,
             sizes,
+            by_group,
+            start,
             n_encounters,
-            similarity,
-            alive,
+            profile,
+            ties,
             matching,
             prior,
             rng.random((n_encounters, m, 2)),
+            keys,
+            count,
         )
-    a, b = np.nonzero(met)
-    return attendees[a], attendees[b]
+    met = np.unique(keys[:count])
+    return attendees[met // m], attendees[met % m]
 
 
 @njit(cache=True)
@@ -373,111 +468,107 @@ def _meet_in_groups(
     attendees: np.ndarray,
     labels: np.ndarray,
     sizes: np.ndarray,
+    by_group: np.ndarray,
+    start: np.ndarray,
     n_encounters: int,
-    similarity: np.ndarray,
-    tied: np.ndarray,
+    profile: np.ndarray,
+    ties: TieArrays,
     matching: float,
     prior: float,
     draws: np.ndarray,
-) -> np.ndarray:  # pragma: no cover - compiled; tested through encounters
-    """(m, m) bool, upper triangle: who meets whom; ``draws[round, member]`` are two uniforms.
+    keys: np.ndarray,
+    count: int,
+) -> int:  # pragma: no cover - compiled; tested through encounters
+    """Encounters in the groups too large to meet in full; returns the new count of ``keys``.
+
+    ``draws[round, member]`` are two uniforms; the pairs met are added to ``keys`` from
+    ``count`` on.
 
     A matched encounter goes to the most similar member not yet a contact (the most similar
     contact if all are), a prior-contact one to a uniform contact (when the member has one in
-    the group), any other to a uniform member; ties are broken at random.
+    the group), any other to a uniform member; ties are broken at random. Only the matched
+    encounters look at the whole group; the others walk the member's ties or pick by rank.
     """
     m = len(labels)
-    met = np.zeros((m, m), dtype=np.bool_)
+    index = np.full(len(ties.head), -1, dtype=np.int64)
+    for x in range(m):
+        index[attendees[x]] = x
+    rank = np.empty(m, dtype=np.int64)
+    for x in range(len(by_group)):
+        rank[by_group[x]] = x - start[labels[by_group[x]]]
+    tied = np.zeros(m, dtype=np.bool_)
+    contacts = np.empty(m, dtype=np.int64)
     options = np.empty(m, dtype=np.int64)
     for a in range(m):
         group = labels[a]
         if sizes[group] <= n_encounters + 1:
-            for b in range(a + 1, m):
-                if labels[b] == group:
-                    met[a, b] = True
             continue
-        has_prior = False
-        for b in range(m):
-            if b != a and labels[b] == group and tied[attendees[a], attendees[b]]:
-                has_prior = True
+        n_contacts = 0
+        s = ties.head[attendees[a]]
+        while s >= 0:
+            k = 0 if ties.a[s] == attendees[a] else 1
+            b = index[ties.b[s] if k == 0 else ties.a[s]]
+            if b >= 0 and labels[b] == group:
+                tied[b] = True
+                contacts[n_contacts] = b
+                n_contacts += 1
+            s = ties.link[s, k, 0]
+        contacts[:n_contacts].sort()
+        members = by_group[start[group] : start[group + 1]]
         for r in range(n_encounters):
             rule, which = draws[r, a, 0], draws[r, a, 1]
             if rule < matching:
-                n_options = _most_similar(a, attendees, labels, similarity, tied, options)
+                best, n_options = -3.0, 0
+                for b in members:
+                    if b == a:
+                        continue
+                    score = similarity(profile, attendees[a], attendees[b]) - 2.0 * tied[b]
+                    if score > best:
+                        best, n_options = score, 0
+                    if score == best:
+                        options[n_options] = b
+                        n_options += 1
+                b = options[int(which * n_options)]
+            elif n_contacts > 0 and rule < prior:
+                b = contacts[int(which * n_contacts)]
             else:
-                n_options = _others(a, attendees, labels, tied, has_prior and rule < prior, options)
-            b = options[int(which * n_options)]
-            met[min(a, b), max(a, b)] = True
-    return met
-
-
-@njit(cache=True)
-def _most_similar(
-    a: int,
-    attendees: np.ndarray,
-    labels: np.ndarray,
-    similarity: np.ndarray,
-    tied: np.ndarray,
-    options: np.ndarray,
-) -> int:  # pragma: no cover - compiled; tested through encounters
-    """Fill ``options`` with a's group members most similar and not yet contacts; count them."""
-    best, n_options = -3.0, 0
-    for b in range(len(labels)):
-        if b == a or labels[b] != labels[a]:
-            continue
-        i, j = attendees[a], attendees[b]
-        score = similarity[i, j] - 2.0 * tied[i, j]
-        if score > best:
-            best, n_options = score, 0
-        if score == best:
-            options[n_options] = b
-            n_options += 1
-    return n_options
-
-
-@njit(cache=True)
-def _others(
-    a: int,
-    attendees: np.ndarray,
-    labels: np.ndarray,
-    tied: np.ndarray,
-    contacts_only: bool,
-    options: np.ndarray,
-) -> int:  # pragma: no cover - compiled; tested through encounters
-    """Fill ``options`` with a's group members (only its contacts if asked); count them."""
-    n_options = 0
-    for b in range(len(labels)):
-        if b == a or labels[b] != labels[a]:
-            continue
-        if not contacts_only or tied[attendees[a], attendees[b]]:
-            options[n_options] = b
-            n_options += 1
-    return n_options
+                pick = int(which * (len(members) - 1))
+                b = members[pick] if pick < rank[a] else members[pick + 1]
+            keys[count] = min(a, b) * m + max(a, b)
+            count += 1
+        for x in range(n_contacts):
+            tied[contacts[x]] = False
+    return count
 
 
 @njit(cache=True)
 def _form_ties(
-    i: np.ndarray, j: np.ndarray, draws: np.ndarray, ties: Ties, tie_formation: float, q: Settings
+    i: np.ndarray,
+    j: np.ndarray,
+    draws: np.ndarray,
+    ties: TieArrays,
+    profile: np.ndarray,
+    tie_formation: float,
+    q: Settings,
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through run_tools
-    """Form new ties from encounters; return which encounters were contacts.
+    """Form new ties from encounters; return, per encounter, the slot of its contact or -1.
 
     A new tie forms with chance pi_g x s^h (``draws[0]``; pi_g the tool's ``tie_formation``),
     under contract with chance ``levers.peer_contracts`` (``draws[1]``), at trust T0 x s (T0 =
     ``levers.trust``). A contact is an encounter on an existing tie or on one just formed.
     """
-    alive, trust, age, contract = ties.alive, ties.trust, ties.age, ties.contract
-    met = np.zeros(len(i), dtype=np.bool_)
+    slots = np.full(len(i), -1, dtype=np.int64)
     for k in range(len(i)):
         a, b = i[k], j[k]
-        if alive[a, b]:
-            met[k] = True
+        s = find(ties, a, b)
+        if s >= 0:
+            slots[k] = s
             continue
-        s = ties.similarity[a, b]
-        if draws[0, k] < tie_formation * s**q.similarity_exponent:
-            met[k] = True
+        sim = similarity(profile, a, b)
+        if draws[0, k] < tie_formation * sim**q.similarity_exponent:
             months = q.contract_months if draws[1, k] < q.peer_contracts else 0
-            alive[a, b] = alive[b, a] = True
-            trust[a, b] = trust[b, a] = q.trust * s
-            age[a, b] = age[b, a] = 0
-            contract[a, b] = contract[b, a] = months
-    return met
+            s = add(ties, a, b)
+            ties.trust[s] = q.trust * sim
+            ties.contract[s] = months
+            slots[k] = s
+    return slots

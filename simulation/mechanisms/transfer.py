@@ -19,7 +19,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from simulation.state import Peers, State, Ties, upper_triangle
+from simulation.state import Peers, State
+from simulation.ties import TieArrays, similarity, sorted_slots
 from simulation.vocabulary import N_TYPES
 
 
@@ -29,16 +30,17 @@ def exchange(state: State, p: SimpleNamespace, rng: np.random.Generator) -> np.n
     Returns:
         (N,) bool: the peers whose exposure a conversation raised (a productive conversation).
     """
-    contact = state.month.contact
-    i, j = np.nonzero(contact & upper_triangle(len(contact)))
-    if len(i) == 0:
+    ties = state.ties.arrays
+    slots = sorted_slots(ties, state.peers.n, True)  # contacted this month, in dense row order
+    if len(slots) == 0:
         return np.zeros(state.peers.n, dtype=bool)
+    i, j = ties.a[slots], ties.b[slots]
     return _learn_from_contacts(
         np.concatenate([i, j]),
         np.concatenate([j, i]),
+        np.concatenate([slots, slots]),
         rng.random((2 * len(i), N_TYPES)),
-        state.ties,
-        state.month.reach,
+        ties,
         p.settings.transfer,
         state.peers,
     )
@@ -65,29 +67,30 @@ class Settings(NamedTuple):
 def _learn_from_contacts(
     receiver: np.ndarray,
     giver: np.ndarray,
+    slots: np.ndarray,
     draws: np.ndarray,
-    ties: Ties,
-    reach: np.ndarray,
+    ties: TieArrays,
     q: Settings,
     peers: Peers,
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through exchange
     """Each direction of each contact, each learning type: one draw ``draws[row, k]``.
 
     Compiled: four scalar steps per direction and type. Gains are kept per receiver and type and
-    added at the end, so every transfer reads the exposure the month started with. Returns
-    which peers' exposure rose.
+    added at the end, so every transfer reads the exposure the month started with. A tie lost
+    this month after its contact has trust 0, so nothing passes over it. Returns which peers'
+    exposure rose.
     """
     expertise, learning, exposure = peers.expertise, peers.learning, peers.exposure
     best = np.zeros_like(exposure)
     for row in range(len(receiver)):
-        r, g = receiver[row], giver[row]
-        t, s = ties.trust[r, g], ties.similarity[r, g]
+        r, g, slot = receiver[row], giver[row], slots[row]
+        t, s = ties.trust[slot], similarity(peers.profile, r, g)
         for k in range(exposure.shape[1]):
             gap = max(expertise[g, k], learning[g, k]) - exposure[r, k]
             if gap <= 0.0:
                 continue
             chance = (
-                reach[r, g, k] * t ** q.trust_sensitivity[k] * s ** q.context_sensitivity[k]
+                ties.reach[slot, k] * t ** q.trust_sensitivity[k] * s ** q.context_sensitivity[k]
             )
             if draws[row, k] < chance:
                 best[r, k] = max(best[r, k], q.absorption * gap)

@@ -19,7 +19,8 @@ import numpy as np
 from numba import njit
 
 from simulation.population import PERSONAL_FACTORS, draw_personal
-from simulation.state import Peers, State, Ties
+from simulation.state import Peers, State
+from simulation.ties import TieArrays, remove
 from simulation.vocabulary import N_FACTORS
 
 
@@ -58,16 +59,24 @@ def officials_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) 
     peers.expertise[leavers] = personal["expertise"]
     draws = p.facilitator.candidates if p.facilitator.selection == "matched" else 1
     fresh = rng.integers(0, p.population.profile_categories, (draws, len(leavers), N_FACTORS))
+    i, j, slots = ties.live()
+    leaving = np.zeros(peers.n, dtype=bool)
+    leaving[leavers] = True
+    touched = leaving[i] | leaving[j]
+    # One uniform per pair of peers (a, b), a < b, as an N x N matrix drawn row by row would
+    # give it, read only where a leaver has a tie (see matrix_uniforms).
+    draws = matrix_uniforms(rng, peers.n * peers.n, i[touched] * peers.n + j[touched])
     _succeed(
         leavers,
         fresh,
         PERSONAL_FACTORS,
         state.focus,
-        rng.random((peers.n, peers.n)),
+        slots[touched],
+        draws,
         p.settings.turnover,
         peers,
         state.staff.adopted,
-        ties,
+        ties.arrays,
     )
     for flag in (peers.engaged, peers.sustained, peers.practical, peers.applied):
         flag[leavers] = False
@@ -80,25 +89,24 @@ def _succeed(
     fresh: np.ndarray,
     personal: np.ndarray,
     focus: np.ndarray,
+    slots: np.ndarray,
     draws: np.ndarray,
     q: Settings,
     peers: Peers,
     adopted: np.ndarray,
-    ties: Ties,
+    ties: TieArrays,
 ) -> None:  # pragma: no cover - compiled; tested through officials_leave
     """Successors take the leavers' positions.
 
     The profile keeps the position's factors and takes the person's from the candidate (of
     ``fresh``) sharing most factors with ``focus`` (the first best); exposure, learning and the
-    staff node's adoptions are cleared; the leavers' ties are lost or inherited (``draws`` above
-    the diagonal); similarity to everyone is recomputed.
+    staff node's adoptions are cleared; the leavers' ties (``slots``) are lost or inherited
+    (one uniform each, ``draws``). Similarity is read from the profiles, so it follows.
     """
-    profile, similarity = peers.profile, ties.similarity
-    n, n_factors = profile.shape
-    leaving = np.zeros(n, dtype=np.bool_)
+    profile = peers.profile
+    n_factors = profile.shape[1]
     for row in range(len(leavers)):
         position = leavers[row]
-        leaving[position] = True
         best, best_shared = 0, -1
         for candidate in range(fresh.shape[0]):
             shared = 0
@@ -113,13 +121,7 @@ def _succeed(
         peers.exposure[position] = 0.0
         peers.learning[position] = 0.0
         adopted[peers.staff_node[position]] = False
-    _leave_ties(leaving, draws, ties, q)
-    for position in leavers:
-        for other in range(n):
-            equal = 0
-            for f in range(n_factors):
-                equal += profile[position, f] == profile[other, f]
-            similarity[position, other] = similarity[other, position] = equal / n_factors
+    _leave_ties(slots, draws, ties, q)
 
 
 def colleagues_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
@@ -137,22 +139,50 @@ def colleagues_leave(state: State, p: SimpleNamespace, rng: np.random.Generator)
 
 @njit(cache=True)
 def _leave_ties(
-    leaving: np.ndarray, draws: np.ndarray, ties: Ties, q: Settings
+    slots: np.ndarray, draws: np.ndarray, ties: TieArrays, q: Settings
 ) -> None:  # pragma: no cover - compiled; tested through officials_leave
     """Ties of leavers are lost, or inherited by their successors.
 
-    Each is inherited with chance kappa = ``levers.community_of_practice`` (``draws`` above the
-    diagonal, one per pair) at trust psi x T (psi = ``turnover.inherited_trust``); either way it
-    starts afresh: no age, no contract.
+    Each is inherited with chance kappa = ``levers.community_of_practice`` (its uniform in
+    ``draws``) at trust psi x T (psi = ``turnover.inherited_trust``); either way it starts
+    afresh: no age, no contract.
     """
-    alive, trust, age, contract = ties.alive, ties.trust, ties.age, ties.contract
-    n = len(leaving)
-    for a in range(n):
-        for b in range(a + 1, n):
-            if not (leaving[a] or leaving[b]):
-                continue
-            kept = alive[a, b] and draws[a, b] < q.community_of_practice
-            alive[a, b] = alive[b, a] = kept
-            trust[a, b] = trust[b, a] = q.inherited_trust * trust[a, b] if kept else 0.0
-            age[a, b] = age[b, a] = 0
-            contract[a, b] = contract[b, a] = 0
+    for k in range(len(slots)):
+        s = slots[k]
+        if draws[k] < q.community_of_practice:
+            ties.trust[s] = q.inherited_trust * ties.trust[s]
+            ties.age[s] = 0
+            ties.contract[s] = 0
+        else:
+            remove(ties, s)
+
+
+def matrix_uniforms(rng: np.random.Generator, size: int, cells: np.ndarray) -> np.ndarray:
+    """The values ``rng.random(size)`` would hold at the flat positions ``cells``.
+
+    The generator is left where drawing all ``size`` values would leave it, so every later draw
+    is what it was when the N x N matrix of succession uniforms was drawn in full; only the
+    few values read are generated. PCG64 (NumPy's default) jumps ahead in O(log size) steps;
+    each double takes one 64-bit output. Any other bit generator draws all ``size`` values.
+    """
+    cells = np.asarray(cells, dtype=np.int64)
+    bit = rng.bit_generator
+    if type(bit) is not np.random.PCG64:
+        return rng.random(size)[cells]
+    start = bit.state
+    jumper = np.random.PCG64()
+    jumper.state = start
+    reader = np.random.Generator(jumper)
+    values = np.empty(len(cells))
+    position = 0
+    for k in np.argsort(cells):
+        jumper.advance(int(cells[k]) - position)
+        values[k] = reader.random()
+        position = int(cells[k]) + 1
+    jumper.state = start
+    jumper.advance(size)
+    end = jumper.state
+    # A jump clears the buffered 32-bit half-word; the full draw would have kept it.
+    end["has_uint32"], end["uinteger"] = start["has_uint32"], start["uinteger"]
+    bit.state = end
+    return values
