@@ -8,3 +8,11 @@ class AnalysisError(Exception):
     model's own error type: a model's ``check`` may raise its own, and front ends (such as the
     ``hourglass`` command line) print either kind as one line and exit with status 2.
     """
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped long work; the message says what was kept and how to go on.
+
+    A ``KeyboardInterrupt``, so code that stops on Ctrl-C still stops; front ends print the
+    message as one line.
+    """

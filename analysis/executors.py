@@ -173,24 +173,24 @@ class Executor:
                 handed += len(results)
                 bar.update(len(results))
 
+        handles: list[Any] = []
+        finished: set[int] = set()
         try:
             if show and tasks:
                 starting = self._starting()
                 if starting:
                     bar.write(starting, file=sys.stderr)
-            handles = self._submit(tasks)
-            pending = set(range(len(handles)))
-            try:
-                for index in self._completed(handles):
-                    pending.discard(index)
-                    hand(self._result(handles[index]))
-            except KeyboardInterrupt:
-                for results in self._stop(handles, pending):
-                    hand(results)
-                raise
-            except BaseException:
-                self._stop(handles, pending, keep=False)
-                raise
+            self._submit(tasks, handles)
+            for index in self._completed(handles):
+                hand(self._result(handles[index]))
+                finished.add(index)  # after the callback: an interrupted one is handed again
+        except KeyboardInterrupt:
+            for results in self._stop(handles, set(range(len(handles))) - finished):
+                hand(results)
+            raise
+        except BaseException:
+            self._stop(handles, set(range(len(handles))) - finished, keep=False)
+            raise
         finally:
             bar.close()
         return handed
@@ -200,15 +200,16 @@ class Executor:
 
         Prefer :meth:`map_runs`, which also keeps finished runs on Ctrl-C.
         """
-        handles = self._submit(list(tasks))
-        pending = set(range(len(handles)))
+        handles: list[Any] = []
+        finished: set[int] = set()
         try:
+            self._submit(list(tasks), handles)
             for index in self._completed(handles):
-                pending.discard(index)
+                finished.add(index)
                 yield [(r.run_id, r.outputs) for r in self._result(handles[index])]
         finally:
-            if pending:
-                self._stop(handles, pending, keep=False)
+            if len(finished) < len(handles):
+                self._stop(handles, set(range(len(handles))) - finished, keep=False)
 
     # -- what a backend provides ------------------------------------------------------------
 
@@ -216,7 +217,8 @@ class Executor:
         """A line to show while workers start, or ``None`` if they are up."""
         return None
 
-    def _submit(self, tasks: list[Task]) -> list[Any]:
+    def _submit(self, tasks: list[Task], handles: list[Any]) -> None:
+        """Start ``tasks``, appending one handle per task to ``handles`` as it goes."""
         raise NotImplementedError
 
     def _completed(self, handles: list[Any]) -> Iterator[int]:
@@ -239,8 +241,8 @@ class SerialExecutor(Executor):
     def __init__(self) -> None:
         self._partial: list[RunResult] = []
 
-    def _submit(self, tasks: list[Task]) -> list[Any]:
-        return tasks
+    def _submit(self, tasks: list[Task], handles: list[Any]) -> None:
+        handles.extend(tasks)
 
     def _completed(self, handles: list[Any]) -> Iterator[int]:
         yield from range(len(handles))
@@ -263,25 +265,48 @@ def _worker_environment() -> Iterator[None]:
     The same policy as Dask's nanny for its workers (one thread per numeric library, so
     n processes on n cores do not oversubscribe them) except ``MALLOC_TRIM_THRESHOLD_``,
     which is left unset (see ``_dask_environment``). Variables the user set are kept.
-    Workers are started with Ctrl-C ignored (a disposition a new process inherits), so a
-    Ctrl-C while they import prints no tracebacks; the parent stops them.
+    Workers are started with Ctrl-C blocked (a signal mask survives fork and exec), so a
+    Ctrl-C while they import prints no tracebacks; the parent stops them. In this process a
+    Ctrl-C meanwhile is held back and raised when the block ends: an interrupted hand-over to a
+    starting worker would leave it reading half a message (and printing a traceback), and an
+    ignored Ctrl-C would be lost.
     """
     wanted = dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), "1")
     saved = {k: os.environ.get(k) for k in wanted}
     for key, value in wanted.items():
         os.environ.setdefault(key, value)
-    in_main = threading.current_thread() is threading.main_thread()
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
     try:
-        yield
+        with _held_interrupts():
+            yield
     finally:
-        if in_main:
-            signal.signal(signal.SIGINT, handler)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextmanager
+def _held_interrupts() -> Iterator[None]:
+    """Block SIGINT (inherited by new processes) and hold back a Ctrl-C here until the end."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    mask = getattr(signal, "pthread_sigmask", None)
+    blocked = mask(signal.SIG_BLOCK, {signal.SIGINT}) if mask else None
+    try:
+        yield
+    finally:
+        if mask:
+            mask(signal.SIG_SETMASK, blocked)
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            elif previous == signal.SIG_DFL:
+                raise KeyboardInterrupt
 
 
 def _init_worker(stop: Any, parent: int) -> None:
@@ -319,7 +344,7 @@ class ProcessExecutor(Executor):
             return None
         return f"starting {self.workers} worker process{'es' if self.workers > 1 else ''}…"
 
-    def _submit(self, tasks: list[Task]) -> list[Any]:
+    def _submit(self, tasks: list[Task], handles: list[Any]) -> None:
         context = multiprocessing.get_context("spawn")
         if self._pool is None:
             self._stop_flag = context.Event()
@@ -330,7 +355,8 @@ class ProcessExecutor(Executor):
         self._stop_flag.clear()
         # workers are spawned on demand by submit(), so they inherit this environment
         with _worker_environment():
-            return [self._pool.submit(evaluate_chunk, model, runs) for model, runs in tasks]
+            for model, runs in tasks:
+                handles.append(self._pool.submit(evaluate_chunk, model, runs))
 
     def _completed(self, handles: list[Any]) -> Iterator[int]:
         index = {id(f): i for i, f in enumerate(handles)}
@@ -380,9 +406,9 @@ class DaskExecutor(Executor):
         self.workers = max(1, sum(client.nthreads().values()))
         _check_worker_malloc(client)
 
-    def _submit(self, tasks: list[Task]) -> list[Any]:
-        return [self.client.submit(evaluate_chunk, model, runs, pure=False)
-                for model, runs in tasks]
+    def _submit(self, tasks: list[Task], handles: list[Any]) -> None:
+        for model, runs in tasks:
+            handles.append(self.client.submit(evaluate_chunk, model, runs, pure=False))
 
     def _completed(self, handles: list[Any]) -> Iterator[int]:
         from distributed import as_completed  # noqa: PLC0415 - dask is optional at import

@@ -10,7 +10,6 @@ where it stopped when run again with the same arguments.
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.designs import Design, make_design
-from analysis.errors import AnalysisError
+from analysis.errors import AnalysisError, Interrupted
 from analysis.executors import Model, RunResult, check_chunk_size, executor_for
 from analysis.seeds import run_seed
 from analysis.space import Space
@@ -233,13 +232,12 @@ def run_sweep(
                                 progress=progress, desc=f"sweep {design}",
                                 initial=total - len(pending))
         except KeyboardInterrupt:
-            where = f" in {store}" if store is not None else ""
-            print(
-                f"\ninterrupted: {len(the_store.done)} of {total} runs stored{where}; "
-                "run the same sweep again to resume",
-                file=sys.stderr,
-            )
-            raise
+            if store is None:
+                raise
+            raise Interrupted(
+                f"{len(the_store.done)} of {total} runs stored in {store}; run the same sweep "
+                "again to resume"
+            ) from None
     if not the_store.manifest.get("complete"):
         the_store.mark_complete()
     return Sweep(

@@ -65,3 +65,15 @@ def scaled_noise(params: dict, seed: int) -> dict[str, float]:
     """y = b + a * eps with eps ~ N(0, 1) from the seed; `same` does not depend on params."""
     eps = float(np.random.default_rng(seed).normal())
     return {"y": params.get("b", 0.0) + params.get("a", 1.0) * eps, "same": eps}
+
+
+def logged_linear(params: dict, seed: int) -> dict[str, float]:
+    """`slow_linear` that appends one line per finished run to $SWEEP_TEST_LOG (interrupt tests)."""
+    out = slow_linear(params, seed)
+    line = f"{seed} {params['a']!r} {params['b']!r} {params['c']!r}\n".encode()
+    fd = os.open(os.environ["SWEEP_TEST_LOG"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+    return out
