@@ -90,8 +90,8 @@ def test_sweep_command_and_resume(tmp_path, capsys):
      ([], "nothing to vary; give --vary KEY=lo:hi or --space FILE"),
      (["--space", "sweeps/missing.toml"], "sweeps/missing.toml: no such space file"),
      (["--vary", "levers.trust=0:1", "--chunk-size", "0"],
-      "chunk_size: must be an integer >= 1 (runs per task), got 0"),
-     (["--vary", "levers.trust=0:1", "--chunk-size", "-3"], "got -3")],
+      "--chunk-size: expected a whole number >= 1, got '0'"),
+     (["--vary", "levers.trust=0:1", "--chunk-size", "-3"], "got '-3'")],
 )
 def test_sweep_command_refusals(tmp_path, capsys, args, message):
     code = main(["sweep", "baseline", "--out", str(tmp_path / "x"), "--no-progress", *args])
