@@ -291,6 +291,40 @@ def _uncount(tree: np.ndarray, x: int) -> None:  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _twins(
+    profile: np.ndarray, people: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """People of the same group with the same profile ("twins"), to find best matches fast.
+
+    Returns ``order`` (indices into ``people`` sorted by group, profile and index) and, for each
+    person, the range ``[lower, upper)`` of ``order`` that holds its group's twins (itself
+    included), in ascending index.
+    """
+    m = len(people)
+    base = 1
+    for x in range(m):
+        for f in range(profile.shape[1]):
+            base = max(base, profile[people[x], f] + 1)
+    code = np.empty(m, dtype=np.int64)
+    for x in range(m):
+        c = labels[x]
+        for f in range(profile.shape[1]):
+            c = c * base + profile[people[x], f]
+        code[x] = c
+    order = np.argsort(code, kind="mergesort")
+    lower = np.empty(m, dtype=np.int64)
+    upper = np.empty(m, dtype=np.int64)
+    start = 0
+    for row in range(1, m + 1):
+        if row == m or code[order[row]] != code[order[start]]:
+            for k in range(start, row):
+                lower[order[k]] = start
+                upper[order[k]] = row
+            start = row
+    return order, lower, upper
+
+
+@njit(cache=True)
 def _take(
     x: int,
     group: int,
@@ -342,6 +376,7 @@ def _fill_groups(
     following[m], preceding[0] = 0, m
     left = np.ones(m, dtype=np.bool_)
     options = np.empty(m, dtype=np.int64)
+    twins, lower, upper = _twins(profile, members, np.zeros(m, dtype=np.int64))
     n_left, group, seat = m, 0, 0
     while n_left > 0:
         first = preceding[m]  # the last member left
@@ -353,8 +388,13 @@ def _fill_groups(
             seat += 1
             n_options = 0
             if rule < matching:
+                # The best a seat can offer is a twin (all factors equal): look there first.
+                for row in range(lower[first], upper[first]):
+                    if left[twins[row]]:
+                        options[n_options] = twins[row]
+                        n_options += 1
                 best = -1.0
-                x = following[m]
+                x = following[m] if n_options == 0 else m
                 while x != m:
                     score = similarity(profile, members[first], members[x])
                     if score > best:
@@ -498,6 +538,7 @@ def _meet_in_groups(
         rank[by_group[x]] = x - start[labels[by_group[x]]]
     tied = np.zeros(m, dtype=np.bool_)
     contacts = np.empty(m, dtype=np.int64)
+    twins, lower, upper = _twins(profile, attendees, labels)
     options = np.empty(m, dtype=np.int64)
     for a in range(m):
         group = labels[a]
@@ -518,16 +559,14 @@ def _meet_in_groups(
         for r in range(n_encounters):
             rule, which = draws[r, a, 0], draws[r, a, 1]
             if rule < matching:
-                best, n_options = -3.0, 0
-                for b in members:
-                    if b == a:
-                        continue
-                    score = similarity(profile, attendees[a], attendees[b]) - 2.0 * tied[b]
-                    if score > best:
-                        best, n_options = score, 0
-                    if score == best:
-                        options[n_options] = b
+                # The best score is an untied twin's (all factors equal): look there first.
+                n_options = 0
+                for row in range(lower[a], upper[a]):
+                    if twins[row] != a and not tied[twins[row]]:
+                        options[n_options] = twins[row]
                         n_options += 1
+                if n_options == 0:
+                    n_options = _most_similar(a, members, attendees, profile, tied, options)
                 b = options[int(which * n_options)]
             elif n_contacts > 0 and rule < prior:
                 b = contacts[int(which * n_contacts)]
@@ -539,6 +578,29 @@ def _meet_in_groups(
         for x in range(n_contacts):
             tied[contacts[x]] = False
     return count
+
+
+@njit(cache=True)
+def _most_similar(
+    a: int,
+    members: np.ndarray,
+    attendees: np.ndarray,
+    profile: np.ndarray,
+    tied: np.ndarray,
+    options: np.ndarray,
+) -> int:  # pragma: no cover - compiled; tested through encounters
+    """Fill ``options`` with a's group members most similar and not yet contacts; count them."""
+    best, n_options = -3.0, 0
+    for b in members:
+        if b == a:
+            continue
+        score = similarity(profile, attendees[a], attendees[b]) - 2.0 * tied[b]
+        if score > best:
+            best, n_options = score, 0
+        if score == best:
+            options[n_options] = b
+            n_options += 1
+    return n_options
 
 
 @njit(cache=True)
