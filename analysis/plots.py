@@ -155,6 +155,48 @@ def forest(table: pd.DataFrame, title: str = "", labels: tuple[str, str] = ("A",
     return fig
 
 
+def forest_panels(tables: dict[str, pd.DataFrame], title: str = "", reference: str = "A",
+                  columns: int = 3) -> Figure:
+    """Paired differences against one reference arm: a panel per outcome, a row per arm.
+
+    Each panel has its own axis in the outcome's own unit (absolute differences, never divided
+    by a mean), so outcomes on different scales are not mixed on one axis.
+
+    Args:
+        tables: Arm label -> that arm's ``compare`` table against the reference (indexed by
+            outcome, with ``diff``, ``ci_low`` and ``ci_high``).
+        title: Figure title.
+        reference: The reference arm's label, for the axis label.
+        columns: Panels per row.
+    """
+    labels = list(tables)
+    outcomes = list(next(iter(tables.values())).index)
+    cols = max(1, min(columns, len(outcomes)))
+    rows = -(-len(outcomes) // cols)
+    fig = Figure(figsize=(4.2 * cols + 1.5, 0.9 + rows * (0.8 + 0.35 * len(labels))),
+                 layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
+    y = np.arange(len(labels))[::-1]
+    colours = _colours(len(labels))
+    for k, (ax, outcome) in enumerate(zip(axes, outcomes, strict=False)):
+        for yi, label, colour in zip(y, labels, colours, strict=True):
+            row = tables[label].loc[outcome]
+            ax.errorbar([row["diff"]], [yi], xerr=[[row["diff"] - row["ci_low"]],
+                        [row["ci_high"] - row["diff"]]], fmt="o", capsize=3, color=colour)
+        ax.axvline(0, color="grey", lw=0.8, ls="--")
+        ax.set_yticks(y, labels if k % cols == 0 else [""] * len(labels))
+        ax.set_ylim(-0.6, len(labels) - 0.4)
+        ax.set_title(outcome.replace("_", " "), fontsize=10)
+        ax.grid(alpha=0.3, axis="x")
+    for ax in axes[len(outcomes):]:
+        ax.set_visible(False)
+    fig.supxlabel(f"arm - {reference}, mean paired difference with 95 % CI (each outcome's own "
+                  "unit)")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def save(fig: Figure, path: str | Path, dpi: int = 130) -> Path:
     """Write a figure (format from the suffix) via a temporary file and rename."""
     path = Path(path)

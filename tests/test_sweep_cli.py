@@ -133,9 +133,11 @@ def test_compare_command_tiny(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "B = baseline [levers.trust=0.9]" in printed
-    assert {p.name for p in out.iterdir()} == {"compare.csv", "compare.md", "forest.png"}
+    assert {"compare.csv", "compare.md", "forest.png", "runs.csv"} <= {
+        p.name for p in out.iterdir()}
     table = pd.read_csv(out / "compare.csv", index_col="outcome")
     assert list(table.index) == ["engaged", "applied"]
+    assert set(table["arm"]) == {"B: baseline [levers.trust=0.9]"}
     assert main(["compare", "baseline", "nowhere", "--replicates", "4", "--no-progress",
                  "--out", str(tmp_path / "bad")]) == 2
     assert not (tmp_path / "bad").exists()

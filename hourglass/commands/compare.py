@@ -1,14 +1,18 @@
-"""``hourglass compare A B``: paired comparison of two scenarios with common random numbers.
+"""``hourglass compare A B [C ...]``: paired comparison of scenarios with common random numbers.
 
-Each replicate runs A and B with the same seed; the table gives, per outcome, the mean
-difference B - A, its 95 % t interval and Cohen's d_z (mean / sd of the paired
-differences); see :mod:`analysis.compare`.
+Every arm runs the same replicate seeds; each arm after the first is compared with the first
+(A). Per outcome the table gives the mean paired difference (arm - A), its 95 % t interval and
+Cohen's d_z (mean / sd of the paired differences); see :mod:`analysis.compare`. By default the
+outcomes are the hourglass's levels. Writes ``compare.csv``/``.md``, ``forest.png`` (a panel
+per outcome, each in its own unit) and ``runs.csv``: every arm's per-replicate outputs, paired
+by replicate and seed, for re-analysis.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import string
 from pathlib import Path
 from typing import Any
 
@@ -23,28 +27,38 @@ from hourglass.commands.common import (
     run_bytes,
     whole,
 )
+from simulation.errors import HourglassError
 
 SHOWN = ["mean_a", "mean_b", "diff", "ci_low", "ci_high", "d_z", "p_value"]
+HOURGLASS_OUTCOMES = ("engaged", "sustained_contacts", "practical_learning", "applied",
+                      "staff_reached", "orgs_changed")
+"""The default outcomes: the hourglass's levels, from engagement to organisations changed."""
+LETTERS = string.ascii_lowercase[:8]
+"""Arms are lettered A, B, C, ... (up to 8 arms); ``--set-c`` sets arm C only."""
 
 
 def add_parser(subparsers: Any) -> None:
     """Register ``compare``."""
     parser = subparsers.add_parser(
-        "compare", help="paired comparison of two scenarios (common random numbers)",
-        description="Run scenarios A and B with the same seeds and report paired differences.",
+        "compare", help="paired comparison of scenarios against the first (common random numbers)",
+        description="Run scenarios A, B, ... with the same seeds and report each one's paired "
+        "differences from A.",
     )
-    parser.add_argument("a", help="scenario A (name or path)")
-    parser.add_argument("b", help="scenario B (name or path; may equal A with --set-b)")
+    parser.add_argument("arms", nargs="+", metavar="SCENARIO",
+                        help=f"scenario A, then B, C, ... (names or paths; 2 to {len(LETTERS)}; "
+                        "the same scenario may appear twice with different --set-X)")
     parser.add_argument("--replicates", type=whole(2), default=100,
                         help="paired replicates (default 100)")
-    parser.add_argument("--set-a", action="append", default=[], metavar="KEY=VALUE",
-                        help="override for A only (repeatable)")
-    parser.add_argument("--set-b", action="append", default=[], metavar="KEY=VALUE",
-                        help="override for B only (repeatable)")
+    for letter in LETTERS:
+        parser.add_argument(f"--set-{letter}", action="append", default=[], metavar="KEY=VALUE",
+                            help=f"override for arm {letter.upper()} only (repeatable)"
+                            if letter in "ab" else argparse.SUPPRESS)
     parser.add_argument("--outputs", nargs="+", default=None, metavar="OUTPUT",
-                        help="outcomes to report (default: all summary outcomes)")
+                        help=f"outcomes to report (default: {', '.join(HOURGLASS_OUTCOMES)}); "
+                        "hourglass parameters lists the scenario keys, docs/ODD.md the outputs")
     parser.add_argument("--out", type=Path, default=None,
-                        help="directory for table and figure (default results/compare-A-vs-B)")
+                        help="directory for tables, figure and runs (default "
+                        "results/compare-A-vs-B[-vs-C...])")
     add_run_options(parser)
 
 
@@ -54,47 +68,74 @@ def _label(name: str, sets: dict[str, Any]) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the comparison, print the table, write table and forest plot."""
-    from analysis import plots
-    from analysis.compare import compare
+    """Check everything, run the arms, print the tables, write tables, figure and runs."""
+    from analysis.compare import paired_summary, run_arms
     from hourglass.adapter import HourglassModel
-    from hourglass.commands._options import (
-        check_output,
-        executor_from,
-        markdown,
-        staged_directory,
-    )
+    from hourglass.commands._options import check_output, executor_from
 
+    if not 2 <= len(args.arms) <= len(LETTERS):
+        raise HourglassError(
+            f"compare: expected 2 to {len(LETTERS)} scenarios, got {len(args.arms)}")
+    letters = LETTERS[: len(args.arms)]
+    unused = [f"--set-{x}" for x in LETTERS[len(args.arms):] if getattr(args, f"set_{x}")]
+    if unused:
+        raise HourglassError(f"{unused[0]}: there is no arm {unused[0][-1].upper()} "
+                     f"({len(args.arms)} scenarios given)")
     check_scheduler(args)
     common = parse_assignments(args.overrides, "--set")
-    set_a = parse_assignments(args.set_a, "--set-a")
-    set_b = parse_assignments(args.set_b, "--set-b")
-    outputs = check_outputs(args.outputs, "--outputs") or None
-    arms = [load_scenario(args.a, common).with_overrides(set_a, where="--set-a"),
-            load_scenario(args.b, common).with_overrides(set_b, where="--set-b")]
-    model_a = HourglassModel(args.a, every=0, overrides=common)
-    model_b = HourglassModel(args.b, every=0, overrides=common)
-    out = args.out or Path("results") / f"compare-{Path(args.a).stem}-vs-{Path(args.b).stem}"
+    sets = [parse_assignments(getattr(args, f"set_{x}"), f"--set-{x}") for x in letters]
+    outputs = check_outputs(args.outputs, "--outputs") or list(HOURGLASS_OUTCOMES)
+    scenarios = [load_scenario(name, common).with_overrides(own, where=f"--set-{x}")
+                 for name, own, x in zip(args.arms, sets, letters, strict=True)]
+    out = args.out or Path("results") / "compare-{}".format(
+        "-vs-".join(Path(name).stem for name in args.arms))
     check_output(out, "compare")  # before the runs, not after
     check_writable(out)
     concurrent = args.workers or os.cpu_count() or 1
-    check_memory(concurrent * max(run_bytes(arm.values) for arm in arms),
+    check_memory(concurrent * max(run_bytes(s.values) for s in scenarios),
                  f"{concurrent} runs at a time")
+    models = [(HourglassModel(name, every=0, overrides=common), own)
+              for name, own in zip(args.arms, sets, strict=True)]
+    labels = [f"{x.upper()}: {_label(name, own)}"
+              for x, name, own in zip(letters, args.arms, sets, strict=True)]
     announce_compilation()
+    arm_runs = []
     with executor_from(args) as executor:
-        table = compare((model_a, set_a), (model_b, set_b), args.replicates, args.seed, executor,
-                        outcomes=outputs, workers=args.workers,
-                        progress=not args.no_progress)
-    label_a, label_b = _label(args.a, set_a), _label(args.b, set_b)
-    with staged_directory(out, "compare") as tmp:
-        table.to_csv(tmp / "compare.csv")
-        (tmp / "compare.md").write_text(
-            f"B - A with common random numbers: A = {label_a}, B = {label_b}, "
-            f"{args.replicates} paired replicates, seed {args.seed}\n\n" + markdown(table),
-            encoding="utf-8",
-        )
-        plots.save(plots.forest(table, f"{label_b} vs {label_a}", ("A", "B")), tmp / "forest.png")
-    print(f"A = {label_a}; B = {label_b}; {args.replicates} paired replicates (B - A)")
-    print(table[SHOWN].to_string(float_format=lambda v: f"{v:.4g}"))
+        for k in range(1, len(models)):
+            # Every arm runs the same seeds, so arm A's runs are the same each time.
+            runs_a, runs_k = run_arms(
+                models[0], models[k], args.replicates, args.seed, executor, workers=args.workers,
+                progress=not args.no_progress)
+            arm_runs.extend([runs_a, runs_k] if k == 1 else [runs_k])
+    runs = dict(zip(labels, arm_runs, strict=True))
+    tables = {labels[k]: paired_summary(arm_runs[0], arm_runs[k]).loc[outputs]
+              for k in range(1, len(models))}
+    _write(out, args, labels, tables, runs)
+    for k, (label, table) in enumerate(tables.items(), start=1):
+        print(f"A = {labels[0][3:]}; {letters[k].upper()} = {label[3:]}; {args.replicates} "
+              f"paired replicates ({letters[k].upper()} - A)")
+        print(table[SHOWN].to_string(float_format=lambda v: f"{v:.4g}"))
     print(f"written to {out}")
     return 0
+
+
+def _write(out: Path, args: argparse.Namespace, labels: list[str], tables: dict[str, Any],
+           runs: dict[str, Any]) -> None:
+    """The tables, the forest plot and every arm's per-replicate runs, into ``out``."""
+    import pandas as pd
+
+    from analysis import plots
+    from hourglass.commands._options import markdown, staged_directory
+
+    long = pd.concat(tables, names=["arm", "outcome"])
+    paired = pd.concat(runs, names=["arm"])
+    with staged_directory(out, "compare") as tmp:
+        long.to_csv(tmp / "compare.csv")
+        (tmp / "compare.md").write_text(
+            f"Each arm - A with common random numbers: A = {labels[0]}; "
+            f"{args.replicates} paired replicates, seed {args.seed}\n\n" + markdown(long),
+            encoding="utf-8",
+        )
+        title = f"{' / '.join(labels[1:])} vs {labels[0]} ({args.replicates} paired seeds)"
+        plots.save(plots.forest_panels(tables, title, reference="A"), tmp / "forest.png")
+        paired.to_csv(tmp / "runs.csv")
