@@ -49,10 +49,11 @@ def add_parser(subparsers: Any) -> None:
                         "the same scenario may appear twice with different --set-X)")
     parser.add_argument("--replicates", type=whole(2), default=100,
                         help="paired replicates (default 100)")
+    shown = {"a": "override for arm A only (repeatable)",
+             "b": "override for arm B only (repeatable; --set-c, --set-d ... for further arms)"}
     for letter in LETTERS:
         parser.add_argument(f"--set-{letter}", action="append", default=[], metavar="KEY=VALUE",
-                            help=f"override for arm {letter.upper()} only (repeatable)"
-                            if letter in "ab" else argparse.SUPPRESS)
+                            help=shown.get(letter, argparse.SUPPRESS))
     parser.add_argument("--outputs", nargs="+", default=None, metavar="OUTPUT",
                         help=f"outcomes to report (default: {', '.join(HOURGLASS_OUTCOMES)}); "
                         "hourglass parameters lists the scenario keys, docs/ODD.md the outputs")

@@ -82,6 +82,7 @@ def main(args: argparse.Namespace) -> int:
         if args.doc:
             print(textwrap.fill(spec.doc, width=96, initial_indent=" " * 4,
                                 subsequent_indent=" " * 4))
-    print(f"\n{len(names)} key{'s' if len(names) != 1 else ''}; columns: key, default, source, allowed values. Set one with "
+    keys = f"{len(names)} key{'s' if len(names) != 1 else ''}"
+    print(f"\n{keys}; columns: key, default, source, allowed values. Set one with "
           "--set SECTION.KEY=VALUE or in a scenario file (hourglass scenarios).")
     return 0
