@@ -213,6 +213,9 @@ def test_kernels_cached_reads_numba_index_against_the_source(tmp_path, monkeypat
 
     _index(_cache_dirs(source)[0], "kernels", hashlib.sha256(source.read_bytes()).digest())
     assert kernels_cached(package)
+    source.write_text("@njit(cache=True)\ndef kernel():\n    return 2\n")
+    monkeypatch.setenv("NUMBA_DISABLE_JIT", "1")
+    assert kernels_cached(package)  # interpreted: nothing to compile
 
 
 def test_a_cold_cache_is_announced_once_before_the_run(tmp_path, monkeypatch, capsys):

@@ -386,6 +386,8 @@ def kernels_cached(package: Path | None = None) -> bool:
     import hashlib
     import importlib.util
 
+    if os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
+        return True  # nothing is compiled
     if package is None:
         spec = importlib.util.find_spec("simulation")  # finds it without importing it
         if spec is None or spec.origin is None:
