@@ -411,9 +411,16 @@ def _nsga2(
     from pymoo.core.problem import Problem  # noqa: PLC0415
     from pymoo.problems.static import StaticProblem  # noqa: PLC0415
 
+    from analysis.seeds import design_seed  # noqa: PLC0415
+
     space, model = evaluator.space, evaluator.model
     problem = Problem(n_var=space.dim, n_obj=2, xl=0.0, xu=1.0)
-    algorithm = NSGA2(pop_size=population)
+    # A uniform random start, with the design that uses nothing (every choice at its lowest) in
+    # it: the front then reaches down to cost 0, and NSGA-II keeps that end (its crowding
+    # distance is infinite) while it explores between.
+    initial = np.random.default_rng(design_seed(seed)).random((population, space.dim))
+    initial[0] = 0.0
+    algorithm = NSGA2(pop_size=population, sampling=initial)
     algorithm.setup(problem, termination=("n_gen", generations), seed=int(seed), verbose=False)
     rows: dict[str, dict[str, Any]] = {}
     generation = 0

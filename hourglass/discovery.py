@@ -105,7 +105,10 @@ def proportion_interval(
         p = k / n
         centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
         half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-        return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+        # exact at the ends, where rounding would put the bound a hair past the share
+        low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+        high = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
+        return np.minimum(low, p), np.maximum(high, p)
     with np.errstate(invalid="ignore"):
         low = np.where(k > 0, stats.beta.ppf(alpha / 2, k, n - k + 1), 0.0)
         high = np.where(k < n, stats.beta.ppf(1 - alpha / 2, k + 1, n - k), 1.0)
@@ -664,7 +667,8 @@ def tradeoff_figure(found: Discovery) -> Any:
     for box in found.boxes:
         t = box.trajectory
         ax.errorbar(t["coverage"], t["density"],
-                    yerr=[t["density"] - t["low"], t["high"] - t["density"]],
+                    yerr=[np.maximum(t["density"] - t["low"], 0.0),
+                          np.maximum(t["high"] - t["density"], 0.0)],
                     fmt="none", ecolor="0.8", lw=0.8, zorder=1)
         points = ax.scatter(t["coverage"], t["density"], c=t["res_dim"], cmap="viridis",
                             marker=markers[(box.number - 1) % len(markers)], s=22, zorder=2,

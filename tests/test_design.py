@@ -142,6 +142,11 @@ def test_front_is_non_dominated_and_sorted(searched):
     ev, front = result.evaluated, result.front
     assert len(ev) >= SETTINGS["population"]
     assert front["cost"].is_monotonic_increasing
+    # the design with every choice at its lowest anchors the front's cheap end
+    lowest = resolved({**TINY, "tools.joint_peer_activities": 0.0,
+                       "tools.large_group_meetings": 0.0, "levers.dissemination": 0.0,
+                       "facilitator.selection": "position"})
+    assert front["cost"].iloc[0] == pytest.approx(hand_cost(lowest))
     assert front["score"].is_monotonic_increasing
     for _, row in front.iterrows():
         better = (ev["score"] >= row["score"]) & (ev["cost"] <= row["cost"])

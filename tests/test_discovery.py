@@ -196,3 +196,16 @@ def test_discover_command_without_a_store(tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 2
     assert "no sweep store here" in err
+
+
+def test_interval_holds_its_share_at_the_ends():
+    for n in range(1, 41):  # rounding put Wilson's bounds past the share at n = 7, 9, 10, ...
+        hits = np.arange(0, n + 1)
+        runs = np.full(n + 1, n)
+        for method in ("wilson", "clopper-pearson"):
+            low, high = proportion_interval(hits, runs, 0.95, method)
+            share = hits / runs
+            assert (low <= share).all()
+            assert (share <= high).all()
+            assert low[0] == 0.0
+            assert high[-1] == 1.0
