@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -100,6 +101,7 @@ def main(args: argparse.Namespace) -> int:
     from analysis.output import check_output
     from analysis.space import Space
     from hourglass.adapter import HourglassModel
+    from hourglass.commands.common import check_memory, check_scheduler, run_bytes
     from hourglass.costs import load_costs
     from hourglass.design import DESIGN_SPACE, check_costed, check_search, search
 
@@ -117,6 +119,9 @@ def main(args: argparse.Namespace) -> int:
     if args.quick:
         overrides.setdefault("run.months", QUICK["months"])
     model = HourglassModel(args.scenario, every=0, overrides=overrides)
+    check_scheduler(args)
+    concurrent = args.workers or os.cpu_count() or 1
+    check_memory(concurrent * run_bytes(model.scenario().values), f"{concurrent} runs at a time")
     report = args.out / "report"
     check_output(report, "design")
     started = time.perf_counter()

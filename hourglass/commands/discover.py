@@ -84,6 +84,7 @@ def _run_sweep(args: argparse.Namespace) -> Any:
     from analysis.space import Space
     from analysis.sweep import run_sweep
     from hourglass.adapter import LEVER_SPACE, HourglassModel
+    from hourglass.commands.common import check_scheduler, check_sweep_memory
 
     preset = QUICK if args.quick else FULL
     samples = args.samples or preset["samples"]
@@ -97,6 +98,8 @@ def _run_sweep(args: argparse.Namespace) -> Any:
     space_file = args.space or LEVER_SPACE
     space = Space.from_toml(space_file)
     model = HourglassModel(args.scenario, every=12, overrides=overrides)
+    check_scheduler(args)
+    check_sweep_memory(model, space, [("lhs", samples)], replicates, args.workers)
     with executor_from(args) as executor:
         return run_sweep(
             model, space, "lhs", samples, replicates, seed=args.seed, store=args.store,
