@@ -47,7 +47,7 @@ def run_in_child(
     )
     env = {**os.environ, "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(root)}
-    out = subprocess.run(
+    out = subprocess.run(  # noqa: S603 - our own interpreter on our own code
         [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env,
         cwd=str(root),
     )

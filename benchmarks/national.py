@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import run_in_child  # noqa: E402
+from _timing import run_in_child
 
 
 def main() -> None:

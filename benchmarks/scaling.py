@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import run_in_child  # noqa: E402
+from _timing import run_in_child
 
 PEERS_PER_ORGANISATION = 4
 TOTAL_STAFF = 100_000

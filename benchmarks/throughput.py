@@ -1,111 +1,128 @@
-"""Throughput of the hourglass model against Mesa's bundled BoltzmannWealth, measured in one run.
+"""Throughput of the hourglass baseline: against itself at e0fb30c, against Mesa, from cold.
 
-Prints agent-steps per second (agents = peers + staff; steps = months) for the baseline and for
-BoltzmannWealth (100 agents, 100 steps), their ratio, and how run time grows with staff from
-1,000 to 100,000 (the exponent of a log-log fit), both when organisations grow and when their
-number grows. Usage: ``python benchmarks/throughput.py [--repeats 5]``.
+Measured in one run, each figure a ratio or a time on this machine:
+
+1. CPU seconds of one baseline run (model creation included, best of ``--repeats``, seeds 1, 2,
+   ...) in a fresh single-threaded process, for this checkout and for commit e0fb30c (exported
+   with ``git archive`` into a temporary folder), interleaved; their ratio (target >= 3).
+2. Agent-steps per CPU second against Mesa's bundled BoltzmannWealth (100 agents, 100 steps),
+   counted two ways: per Mesa agent (peers and home organisations: the model's Mesa agents;
+   staff are array rows, not agents) and per element of work (peers, live ties and staff
+   touched: adopters and the colleagues their ties reach, averaged over the months).
+3. Wall seconds of ``hourglass run baseline`` in a fresh process, with Numba's compiled cache
+   present (target <= 1.5 s) and with an empty cache (what a fresh worker pays).
+
+Usage: ``python benchmarks/throughput.py [--repeats 5] [--reference e0fb30c]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
+from pathlib import Path
 
-import numpy as np
-from mesa.examples.basic.boltzmann_wealth_model.model import BoltzmannScenario, BoltzmannWealth
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from simulation import PeerLearningModel, Scenario
+from _timing import ROOT, run_in_child
 
 
-def best_time(run, repeats: int) -> float:
-    """Best wall time of ``repeats`` calls (the least disturbed by other work on the machine)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def export(commit: str, folder: Path) -> Path:
+    """The tree of ``commit`` written into ``folder`` (git archive), returned."""
+    archive = folder / "tree.tar"
+    subprocess.run(  # noqa: S603 - git on this repository
+        ["git", "-C", str(ROOT), "archive", "-o", str(archive), commit], check=True  # noqa: S607
+    )
+    with tarfile.open(archive) as tar:
+        tar.extractall(folder / "tree", filter="data")
+    return folder / "tree"
 
 
 def boltzmann_rate(repeats: int) -> float:
-    """Agent-steps per second of BoltzmannWealth, 100 agents, 100 steps, creation included."""
+    """Agent-steps per CPU second of BoltzmannWealth, 100 agents, 100 steps, creation included."""
+    from mesa.examples.basic.boltzmann_wealth_model.model import (  # noqa: PLC0415
+        BoltzmannScenario,
+        BoltzmannWealth,
+    )
 
-    def run():
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
         model = BoltzmannWealth(BoltzmannScenario(n=100, width=10, height=10, rng=1))
         for _ in range(100):
             model.step()
-
-    return 100 * 100 / best_time(run, repeats)
-
-
-def hourglass_seconds(scenario: Scenario, repeats: int) -> float:
-    """Best wall time of one full run, model creation included."""
-    return best_time(lambda: PeerLearningModel(scenario, rng=1).run(), repeats)
+        best = min(best, time.process_time() - start)
+    return 100 * 100 / best
 
 
-def agent_steps(scenario: Scenario) -> int:
-    """(peers + staff) x months."""
-    orgs = scenario["population.home_organisations"]
-    peers = orgs * scenario["population.peers_per_organisation"]
-    staff = orgs * scenario["population.staff_per_organisation"]
-    return (peers + staff) * scenario["run.months"]
+def work_per_month(seed: int = 1) -> dict[str, float]:
+    """Mean per month of the baseline: Mesa agents and elements of work (an untimed run)."""
+    from simulation import PeerLearningModel, Scenario  # noqa: PLC0415
+
+    model = PeerLearningModel(Scenario.load("baseline"), rng=seed)
+    agents = model.state.peers.n + len(model.organisations)
+    elements = []
+    while model.steps < model.months:
+        model.step()
+        staff = model.state.staff
+        touched = int(staff.adopted_any().sum()) + len(staff.exposure()[0])
+        elements.append(model.state.peers.n + model.state.ties.count + touched)
+    return {"agents": agents, "elements": sum(elements) / len(elements), "months": model.months}
 
 
-def scaling(base: Scenario, sizes: list[tuple[int, int]], repeats: int) -> tuple[float, list]:
-    """Fit run time ~ staff^b over (organisations, staff per organisation) pairs."""
-    rows = []
-    for orgs, per_org in sizes:
-        scenario = base.with_overrides(
-            {
-                "population.home_organisations": orgs,
-                "population.staff_per_organisation": per_org,
-                "population.countries": min(base["population.countries"], orgs),
-            }
+def cold_run(cache: str | None) -> float:
+    """Wall seconds of ``hourglass run baseline`` in a fresh process (``cache``: Numba's folder)."""
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
+    if cache is not None:
+        env["NUMBA_CACHE_DIR"] = cache
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        subprocess.run(  # noqa: S603 - the hourglass command of this environment
+            [str(Path(sys.executable).with_name("hourglass")), "run", "baseline", "--out",
+             str(Path(out) / "run")],
+            check=True, capture_output=True, env=env, cwd=out,
         )
-        rows.append((orgs * per_org, hourglass_seconds(scenario, repeats)))
-    staff, seconds = np.log([r[0] for r in rows]), np.log([r[1] for r in rows])
-    exponent = float(np.polyfit(staff, seconds, 1)[0])
-    return exponent, rows
+        return time.perf_counter() - start
 
 
 def main() -> None:
     """Measure and print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--reference", default="e0fb30c")
     args = parser.parse_args()
 
-    baseline = Scenario.load("baseline")
-    PeerLearningModel(baseline, rng=0).run()  # warm imports and caches
-    reference = boltzmann_rate(args.repeats)
-    seconds = hourglass_seconds(baseline, args.repeats)
-    rate = agent_steps(baseline) / seconds
-    print(f"BoltzmannWealth (100 agents, 100 steps): {reference:,.0f} agent-steps/s")
-    print(
-        f"hourglass baseline ({agent_steps(baseline):,} agent-steps): {seconds * 1000:.1f} ms, "
-        f"{rate:,.0f} agent-steps/s"
-    )
+    with tempfile.TemporaryDirectory() as folder:
+        reference = export(args.reference, Path(folder))
+        now, before = float("inf"), float("inf")
+        for _ in range(2):  # interleaved, so load on the machine falls on both alike
+            now = min(now, run_in_child("baseline", repeats=args.repeats)["cpu"])
+            before = min(before, run_in_child("baseline", repeats=args.repeats,
+                                              root=reference)["cpu"])
+    print(f"baseline run, CPU: {now * 1000:.1f} ms now, {before * 1000:.1f} ms at "
+          f"{args.reference}: {before / now:.2f}x fewer CPU-seconds (target >= 3)")
 
-    print("\nscaling with staff, 20 organisations growing from 50 to 5,000 staff:")
-    exponent_size, rows = scaling(
-        baseline, [(20, n) for n in (50, 150, 500, 1500, 5000)], max(1, args.repeats // 2)
-    )
-    for staff, secs in rows:
-        print(f"  {staff:>7,} staff: {secs * 1000:8.1f} ms")
-    print(f"  run time ~ staff^{exponent_size:.2f}")
+    mesa = boltzmann_rate(args.repeats)
+    work = work_per_month()
+    per_agent = work["agents"] * work["months"] / now
+    per_element = work["elements"] * work["months"] / now
+    print(f"Mesa BoltzmannWealth (100 agents, 100 steps): {mesa:,.0f} agent-steps per CPU second")
+    print(f"hourglass baseline, per Mesa agent ({work['agents']} peers and home organisations): "
+          f"{per_agent:,.0f} agent-steps/s, ratio {per_agent / mesa:.2f}")
+    print(f"hourglass baseline, per element of work ({work['elements']:.1f} a month: peers, "
+          f"live ties, staff touched): {per_element:,.0f} element-steps/s, "
+          f"ratio {per_element / mesa:.2f}")
 
-    print("\nscaling with staff, organisations of 200 staff growing from 5 to 500 in number:")
-    exponent_count, rows = scaling(
-        baseline, [(n, 200) for n in (5, 16, 50, 160, 500)], max(1, args.repeats // 2)
-    )
-    for staff, secs in rows:
-        print(f"  {staff:>7,} staff: {secs * 1000:8.1f} ms")
-    print(f"  run time ~ staff^{exponent_count:.2f}")
-
-    print(
-        f"\nscaling exponent from 1,000 to 100,000 staff: "
-        f"{exponent_size:.2f} (larger organisations), {exponent_count:.2f} (more organisations)"
-    )
-    print(f"agent-steps/s ratio vs Mesa BoltzmannWealth: {rate / reference:.1f}")
+    cold_run(None)  # make sure the compiled cache is present
+    warm = min(cold_run(None) for _ in range(3))
+    with tempfile.TemporaryDirectory() as empty:
+        uncached = cold_run(empty)
+    print(f"hourglass run baseline from a cold process: {warm:.2f} s wall with the compiled "
+          f"cache (target <= 1.5 s), {uncached:.1f} s with an empty cache")
 
 
 if __name__ == "__main__":
