@@ -129,21 +129,41 @@ def listing(directory):
     return sorted(str(p.relative_to(directory)) for p in Path(directory).rglob("*"))
 
 
+def check_refusal(status, out, err, expected, tmp_path, before):
+    assert status == 2, err
+    assert err.count("\n") == 1, err
+    assert err.startswith("hourglass"), err
+    assert "Traceback" not in err
+    assert "\x1b" not in err
+    assert expected in err, err
+    assert out == ""
+    assert listing(tmp_path) == before  # nothing written, no output directory
+
+
 @pytest.mark.parametrize(("setup", "argv", "expected"), [c[1:] for c in CASES],
                          ids=[c[0] for c in CASES])
-def test_bad_input_is_one_line_exit_2_before_the_work(tmp_path, setup, argv, expected):
+def test_bad_input_is_one_line_exit_2_before_the_work(tmp_path, monkeypatch, capsys, setup,
+                                                      argv, expected):
+    from hourglass.cli import main
+
+    if setup:
+        SETUP[setup](tmp_path)
+    before = listing(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    status = main(argv)
+    captured = capsys.readouterr()
+    check_refusal(status, captured.out, captured.err, expected, tmp_path, before)
+
+
+@pytest.mark.parametrize("case", ["run seed -1", "non-UTF-8 scenario", "unknown option",
+                                  "too large to fit", "sweep out a file"])
+def test_the_installed_command_refuses_the_same_way(tmp_path, case):
+    _, setup, argv, expected = next(c for c in CASES if c[0] == case)
     if setup:
         SETUP[setup](tmp_path)
     before = listing(tmp_path)
     done = hourglass(argv, tmp_path)
-    assert done.returncode == 2, done.stderr
-    assert done.stderr.count("\n") == 1, done.stderr
-    assert done.stderr.startswith("hourglass"), done.stderr
-    assert "Traceback" not in done.stderr
-    assert "\x1b" not in done.stderr
-    assert expected in done.stderr, done.stderr
-    assert done.stdout == ""
-    assert listing(tmp_path) == before  # nothing written, no output directory
+    check_refusal(done.returncode, done.stdout, done.stderr, expected, tmp_path, before)
 
 
 def test_scenario_with_a_byte_order_mark_loads(tmp_path):
