@@ -333,8 +333,7 @@ class ProcessExecutor(Executor):
     """
 
     def __init__(self, workers: int | None = None) -> None:
-        if workers is not None and (isinstance(workers, bool) or workers < 1):
-            raise AnalysisError(f"executor: workers must be >= 1, got {workers}")
+        check_workers(workers)
         self.workers = workers or os.cpu_count() or 1
         self._pool: cf.ProcessPoolExecutor | None = None
         self._stop_flag: Any = None
@@ -472,6 +471,18 @@ def executor_for(executor: str | Any = "processes", workers: int | None = None
 
 
 MAX_CHUNK = 500
+
+
+def check_workers(workers: int | None) -> None:
+    """Refuse a worker count other than ``None`` (every core) or an integer >= 1.
+
+    Raises:
+        AnalysisError: ``workers`` is 0, negative or not an integer.
+    """
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise AnalysisError(f"workers: must be an integer >= 1 (worker processes), got "
+                            f"{workers!r}")
 
 
 def check_chunk_size(size: int | None) -> None:

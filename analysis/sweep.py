@@ -10,6 +10,8 @@ where it stopped when run again with the same arguments.
 from __future__ import annotations
 
 import functools
+import hashlib
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,7 +23,13 @@ import pandas as pd
 
 from analysis.designs import Design, make_design
 from analysis.errors import AnalysisError, Interrupted
-from analysis.executors import Model, RunResult, check_chunk_size, executor_for
+from analysis.executors import (
+    Model,
+    RunResult,
+    check_chunk_size,
+    check_workers,
+    executor_for,
+)
 from analysis.seeds import run_seed
 from analysis.space import Space
 from analysis.store import Store, read_store
@@ -165,6 +173,7 @@ def run_sweep(
     num_levels: int = 4,
     common_random_numbers: bool = True,
     info: Mapping[str, Any] | None = None,
+    wait: bool = False,
 ) -> Sweep:
     """Run (or resume) a sweep.
 
@@ -187,6 +196,7 @@ def run_sweep(
         num_levels: Morris only: grid levels.
         common_random_numbers: Replicate ``r`` uses the same seed in every row.
         info: Extra manifest fields (e.g. base scenario), not compared on resume.
+        wait: If another process is writing ``store``, wait for it instead of refusing.
 
     Returns:
         The completed :class:`Sweep`.
@@ -200,6 +210,8 @@ def run_sweep(
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         raise AnalysisError(f"sweep: replicates must be a positive integer, got {replicates!r}")
     check_chunk_size(chunk_size)  # before the store exists: a bad size must leave nothing
+    if executor == "processes":
+        check_workers(workers)
     the_design = make_design(
         design, space, samples, seed, second_order=second_order, num_levels=num_levels
     )
@@ -211,45 +223,81 @@ def run_sweep(
         "seed": int(seed),
         "common_random_numbers": common_random_numbers,
         "model": model_identity(model),
+        "fingerprint": model_fingerprint(model),
     }
-    the_store = Store(store, identity, the_design.unit, space.names, info=info)
-    done = the_store.done
     total = the_design.rows * replicates
-    params = [space.params(v) for v in space.values(the_design.unit)]
-    pending = [
-        (run_id, params[run_id // replicates],
-         run_seed(seed, run_id // replicates, run_id % replicates, common=common_random_numbers))
-        for run_id in range(total)
-        if run_id not in done
-    ]
-    if pending:
-        def keep(results: list[RunResult]) -> None:
-            the_store.append(_frame(results, replicates))
 
-        try:
-            with executor_for(executor, workers) as runner:
-                runner.map_runs([(model, pending)], keep, chunk_size=chunk_size,
-                                progress=progress, desc=f"sweep {design}",
-                                initial=total - len(pending))
-        except KeyboardInterrupt:
-            if store is None:
-                raise
-            raise Interrupted(
-                f"{len(the_store.done)} of {total} runs stored in {store}; run the same sweep "
-                "again to resume"
-            ) from None
-    if not the_store.manifest.get("complete"):
-        the_store.mark_complete()
+    def seed_of(run_id: int) -> int:
+        return run_seed(seed, run_id // replicates, run_id % replicates,
+                        common=common_random_numbers)
+
+    with Store(store, identity, the_design.unit, space.names, info=info, wait=wait,
+               n_runs=total, replicates=replicates, seed_of=seed_of) as the_store:
+        done = the_store.done
+        params = [space.params(v) for v in space.values(the_design.unit)]
+        pending = [(run_id, params[run_id // replicates], seed_of(run_id))
+                   for run_id in range(total) if run_id not in done]
+        if pending:
+            _run_pending(model, pending, the_store, executor, workers, chunk_size, progress,
+                         desc=f"sweep {design}", total=total, replicates=replicates)
+        if len(the_store.done) == total and not the_store.manifest.get("complete"):
+            the_store.mark_complete()
+        results, manifest = the_store.results(), the_store.manifest
     return Sweep(
         space=space,
         design=the_design,
         replicates=replicates,
         seed=int(seed),
         common_random_numbers=common_random_numbers,
-        results=the_store.results(),
-        manifest=the_store.manifest,
+        results=results,
+        manifest=manifest,
         path=Path(store) if store is not None else None,
     )
+
+
+def _run_pending(
+    model: Model, pending: list[Any], the_store: Store, executor: Any, workers: int | None,
+    chunk_size: int | None, progress: bool | None, *, desc: str, total: int, replicates: int,
+) -> None:
+    """Run the pending runs into the store; a Ctrl-C keeps what finished and says so."""
+    the_store.begin_session()
+
+    def keep(results: list[RunResult]) -> None:
+        the_store.append(_frame(results, replicates))
+
+    try:
+        with executor_for(executor, workers) as runner:
+            runner.map_runs([(model, pending)], keep, chunk_size=chunk_size, progress=progress,
+                            desc=desc, initial=total - len(pending))
+    except KeyboardInterrupt:
+        if the_store.path is None:
+            raise
+        raise Interrupted(
+            f"{len(the_store.done)} of {total} runs stored in {the_store.path}; run the same "
+            "sweep again to resume"
+        ) from None
+
+
+def model_fingerprint(model: Any) -> dict[str, Any]:
+    """What a store compares besides the model's description: its resolved inputs and code.
+
+    A model may say it with ``model.fingerprint()`` (the Hourglass model gives its resolved
+    scenario and a digest of the simulation package's sources and tables). Otherwise: a digest
+    of the source file that defines the model (its module), which catches an edited model
+    function but not an edited module it imports.
+    """
+    fingerprint = getattr(model, "fingerprint", None)
+    if callable(fingerprint):
+        return dict(fingerprint())
+    target = model.func if isinstance(model, functools.partial) else model
+    if not (inspect.isfunction(target) or inspect.isclass(target)):
+        target = type(target)
+    try:
+        source = inspect.getsourcefile(target)
+        data = Path(source).read_bytes() if source else None
+    except (OSError, TypeError):
+        data = None
+    return {"code": hashlib.sha256(data).hexdigest()} if data is not None else {}
 
 
 def _frame(results: list[RunResult], replicates: int) -> pd.DataFrame:
@@ -259,6 +307,11 @@ def _frame(results: list[RunResult], replicates: int) -> pd.DataFrame:
     frame["seed"] = np.array([r.seed for r in results], dtype=np.int64)
     outputs = pd.DataFrame([r.outputs for r in results], dtype=float)
     return pd.concat([frame, outputs], axis=1)
+
+
+def _design_from_spec(spec: Mapping[str, Any], space: Space) -> Design:
+    return make_design(spec["kind"], space, spec["samples"], spec["seed"],
+                       second_order=spec["second_order"], num_levels=spec["num_levels"])
 
 
 def load_sweep(path: str | Path) -> Sweep:
@@ -272,16 +325,19 @@ def load_sweep(path: str | Path) -> Sweep:
     ident = manifest["identity"]
     spec = ident["design"]
     space = Space.from_list(ident["space"], source=f"store {path}")
-    if list(unit.columns) != space.names:
-        raise AnalysisError(f"store {path}: design.parquet columns do not match the manifest")
-    design = Design(
-        kind=spec["kind"],
-        samples=spec["samples"],
-        seed=spec["seed"],
-        second_order=spec["second_order"],
-        num_levels=spec["num_levels"],
-        unit=unit.to_numpy(dtype=float),
-    )
+    if unit is None:  # missing or unreadable: the spec makes the same design
+        design = _design_from_spec(spec, space)
+    else:
+        if list(unit.columns) != space.names:
+            raise AnalysisError(f"store {path}: design.parquet columns do not match the manifest")
+        design = Design(
+            kind=spec["kind"],
+            samples=spec["samples"],
+            seed=spec["seed"],
+            second_order=spec["second_order"],
+            num_levels=spec["num_levels"],
+            unit=unit.to_numpy(dtype=float),
+        )
     return Sweep(
         space=space,
         design=design,

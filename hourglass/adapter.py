@@ -10,6 +10,7 @@ scenario is loaded lazily and cached per process).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -21,9 +22,38 @@ from simulation import PeerLearningModel, Scenario, load_tools, parameter_specs
 from simulation.errors import HourglassError
 
 
-@cache
 def _base_scenario(base: str) -> Any:
+    """The loaded scenario, cached per process; a file edited since is loaded again."""
+    path = Path(base)
+    try:
+        stat = path.stat() if path.suffix == ".toml" else None
+    except OSError:
+        stat = None
+    return _load_scenario(base, stat.st_mtime_ns if stat else None, stat.st_size if stat else None)
+
+
+@cache
+def _load_scenario(base: str, _mtime: int | None, _size: int | None) -> Any:
     return Scenario.load(base)
+
+
+@cache
+def code_digest() -> str:
+    """SHA-256 of the simulation package: its Python sources and its TOML parameter tables.
+
+    The scenario library (``scenarios/``) is left out: a scenario enters a fingerprint
+    resolved, so editing one scenario does not touch sweeps of the others.
+    """
+    import simulation  # noqa: PLC0415 - the package this digests
+
+    root = Path(simulation.__file__).resolve().parent
+    files = sorted(p for p in [*root.rglob("*.py"), *root.glob("*.toml")]
+                   if "__pycache__" not in p.parts)
+    sha = hashlib.sha256()
+    for path in files:
+        sha.update(path.relative_to(root).as_posix().encode() + b"\0")
+        sha.update(path.read_bytes() + b"\0")
+    return sha.hexdigest()
 
 
 class HourglassModel:
@@ -72,6 +102,22 @@ class HourglassModel:
             "base": self.base,
             "every": self.every,
             "overrides": dict(sorted(self.overrides.items())),
+        }
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What a sweep store compares on resume besides :meth:`describe`.
+
+        The fully resolved scenario (every key, after ``overrides``: an edited scenario file
+        changes it) and a digest of the model's code and parameter tables.
+        """
+        scenario = Scenario.load(self.base)  # from disk: the files as they are now
+        if self.overrides:
+            scenario = scenario.with_overrides(self.overrides, where=f"{self.base} overrides")
+        values = scenario.values
+        return {
+            "scenario": {k: list(v) if isinstance(v, tuple) else v
+                         for k, v in sorted(values.items())},
+            "code": code_digest(),
         }
 
     def scenario(self, params: Mapping[str, Any] | None = None) -> Any:

@@ -110,7 +110,7 @@ def test_default_tasks_shrink_as_the_work_runs_out(n, workers):
 def test_unknown_executor():
     with pytest.raises(AnalysisError, match="executor: 'threads' is unknown; allowed: 'serial'"):
         get_executor("threads")
-    with pytest.raises(AnalysisError, match="workers must be >= 1"):
+    with pytest.raises(AnalysisError, match="workers: must be an integer >= 1"):
         get_executor("processes", 0)
 
 

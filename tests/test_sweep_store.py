@@ -80,7 +80,7 @@ def test_different_sweep_refused(tmp_path, change, field):
                   progress=False)
     message = str(err.value)
     assert message.startswith(f"store {store}: holds a different sweep ({field}: stored ")
-    assert message.endswith("use a new directory or delete this one")
+    assert message.endswith("this store is kept: give another directory to start a new one")
     assert "\n" not in message
 
 

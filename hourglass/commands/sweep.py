@@ -57,6 +57,8 @@ def add_parser(subparsers: Any) -> None:
                         help="months between time-resolved outputs (0: none; default 12)")
     parser.add_argument("--chunk-size", type=whole(1), default=None, help="runs per task")
     parser.add_argument("--out", type=Path, required=True, help="store directory")
+    parser.add_argument("--wait", action="store_true",
+                        help="if another sweep is writing --out, wait for it instead of refusing")
     add_run_options(parser)
 
 
@@ -136,6 +138,7 @@ def main(args: argparse.Namespace) -> int:
             store=args.out, executor=executor, workers=args.workers, chunk_size=args.chunk_size,
             progress=not args.no_progress, second_order=args.second_order,
             info={"scenario": args.scenario, "command": " ".join(sys.argv[1:])},
+            wait=args.wait,
         )
     took = time.perf_counter() - start
     print(
