@@ -8,6 +8,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+from numba import njit
 from scipy import sparse, special
 
 from simulation.state import Month, Organisations, Peers, Staff, State
@@ -96,32 +97,15 @@ def staff_network(
 
     A ring lattice where each node links to its ``degree / 2`` nearest neighbours on each side;
     each edge's far end is rewired with probability ``rewiring`` to a uniform node of the same
-    organisation. A rewiring that would make a self-loop or a duplicate keeps its lattice end.
-    Built in NumPy for all organisations at once, so set-up is linear in staff.
+    organisation. A rewiring that would make a self-loop or a duplicate (of an edge earlier in
+    node order) keeps its lattice end. The draws come first, for all edges at once (a uniform
+    each, then a node each); the wiring is compiled, organisation by organisation, so set-up
+    time and memory are linear in staff.
     """
-    half = degree // 2
-    local = np.arange(size)
-    src = np.repeat(local, half)
-    dst = (src + np.tile(np.arange(1, half + 1), size)) % size
-    offsets = np.repeat(np.arange(n_orgs) * size, len(src))
-    src = np.tile(src, n_orgs) + offsets
-    dst = np.tile(dst, n_orgs) + offsets
-    rewire = rng.random(len(src)) < rewiring
-    new_dst = offsets + rng.integers(0, size, len(src))
-    candidate = np.where(rewire & (new_dst != src), new_dst, dst)
-    total = n_orgs * size
-    key = np.minimum(src, candidate) * total + np.maximum(src, candidate)
-    _, first = np.unique(key, return_index=True)
-    duplicate = np.ones(len(src), dtype=bool)
-    duplicate[first] = False
-    candidate = np.where(duplicate, dst, candidate)
-    key = np.minimum(src, candidate) * total + np.maximum(src, candidate)
-    _, keep = np.unique(key, return_index=True)
-    src, candidate = src[keep], candidate[keep]
-    rows = np.concatenate([src, candidate])
-    cols = np.concatenate([candidate, src])
-    data = np.ones(len(rows), dtype=np.float32)
-    return sparse.csr_array((data, (rows, cols)), shape=(total, total))
+    edges = n_orgs * size * (degree // 2)
+    rewire = rng.random(edges) < rewiring
+    new_end = rng.integers(0, size, edges)
+    return _adjacency(np.full(n_orgs, size, dtype=np.int64), degree // 2, rewire, new_end)
 
 
 def staff_networks(
@@ -136,29 +120,82 @@ def staff_networks(
     if (sizes == sizes[0]).all():
         return staff_network(len(sizes), int(sizes[0]), degree, rewiring, rng)
     half = degree // 2
-    start = np.concatenate([[0], np.cumsum(sizes)])
-    total = int(start[-1])
-    org_of = np.repeat(np.arange(len(sizes)), sizes)
-    local = np.arange(total) - start[org_of]
-    src = np.repeat(np.arange(total), half)
-    edge_org = np.repeat(org_of, half)
-    first, size = start[edge_org], sizes[edge_org]
-    dst = first + (np.repeat(local, half) + np.tile(np.arange(1, half + 1), total)) % size
-    rewire = rng.random(len(src)) < rewiring
-    new_dst = first + rng.integers(0, size)
-    candidate = np.where(rewire & (new_dst != src), new_dst, dst)
-    key = np.minimum(src, candidate) * total + np.maximum(src, candidate)
-    _, unique = np.unique(key, return_index=True)
-    duplicate = np.ones(len(src), dtype=bool)
-    duplicate[unique] = False
-    candidate = np.where(duplicate, dst, candidate)
-    key = np.minimum(src, candidate) * total + np.maximum(src, candidate)
-    _, keep = np.unique(key, return_index=True)
-    src, candidate = src[keep], candidate[keep]
-    rows = np.concatenate([src, candidate])
-    cols = np.concatenate([candidate, src])
-    data = np.ones(len(rows), dtype=np.float32)
-    return sparse.csr_array((data, (rows, cols)), shape=(total, total))
+    rewire = rng.random(int(sizes.sum()) * half) < rewiring
+    new_end = rng.integers(0, np.repeat(sizes, sizes * half))
+    return _adjacency(sizes, half, rewire, new_end)
+
+
+def _adjacency(
+    sizes: np.ndarray, half: int, rewire: np.ndarray, new_end: np.ndarray
+) -> sparse.csr_array:
+    """The symmetric adjacency matrix (CSR, sorted indices) the compiled wiring returns."""
+    total = int(sizes.sum())
+    indptr, indices = _wire(sizes, half, rewire, new_end)
+    adjacency = sparse.csr_array(
+        (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(total, total)
+    )
+    adjacency.has_sorted_indices = True
+    return adjacency
+
+
+@njit(cache=True)
+def _wire(
+    sizes: np.ndarray, half: int, rewire: np.ndarray, new_end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through staff_network
+    """Wire each organisation's ring lattice; return the CSR ``indptr`` and ``indices``.
+
+    Edge e of an organisation of s staff joins node e // half to (e // half + e % half + 1) mod
+    s, or to ``new_end[e]`` if ``rewire[e]`` and that is not the node itself. Of edges joining
+    the same two nodes the first (in edge order) keeps its new end and the others their lattice
+    end; then each pair of nodes is one edge.
+    """
+    total = sizes.sum()
+    ends = np.empty((len(rewire), 2), dtype=np.int64)
+    n_edges, offset, first = 0, 0, 0
+    for o in range(len(sizes)):
+        s = sizes[o]
+        m = s * half
+        lattice = np.empty(m, dtype=np.int64)
+        end = np.empty(m, dtype=np.int64)
+        key = np.empty(m, dtype=np.int64)
+        for e in range(m):
+            node = e // half
+            lattice[e] = (node + e % half + 1) % s
+            other = new_end[offset + e]
+            end[e] = other if rewire[offset + e] and other != node else lattice[e]
+            key[e] = min(node, end[e]) * s + max(node, end[e])
+        order = np.argsort(key, kind="mergesort")
+        for r in range(1, m):
+            if key[order[r]] == key[order[r - 1]]:
+                end[order[r]] = lattice[order[r]]
+        for e in range(m):
+            node = e // half
+            key[e] = min(node, end[e]) * s + max(node, end[e])
+        key.sort()
+        for r in range(m):
+            if r == 0 or key[r] != key[r - 1]:
+                ends[n_edges, 0] = first + key[r] // s
+                ends[n_edges, 1] = first + key[r] % s
+                n_edges += 1
+        offset += m
+        first += s
+    indptr = np.zeros(total + 1, dtype=np.int64)
+    for e in range(n_edges):
+        indptr[ends[e, 0] + 1] += 1
+        indptr[ends[e, 1] + 1] += 1
+    for node in range(total):
+        indptr[node + 1] += indptr[node]
+    indices = np.empty(2 * n_edges, dtype=np.int64)
+    filled = indptr[:-1].copy()
+    for e in range(n_edges):
+        a, b = ends[e, 0], ends[e, 1]
+        indices[filled[a]] = b
+        filled[a] += 1
+        indices[filled[b]] = a
+        filled[b] += 1
+    for node in range(total):
+        indices[indptr[node] : indptr[node + 1]].sort()
+    return indptr, indices
 
 
 _NETWORKS: dict[tuple, tuple[sparse.csr_array, dict]] = {}

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from conftest import SMALL
+from scipy import sparse
 
 from simulation import PeerLearningModel, Scenario
 from simulation.population import staff_network, staff_networks
@@ -55,3 +56,47 @@ def test_equal_sizes_through_the_general_builder_are_the_same_network(seed):
     assert uneven.shape == (200, 200)
     assert (uneven != uneven.T).nnz == 0
     assert uneven.diagonal().sum() == 0
+
+
+def _numpy_networks(sizes, degree, rewiring, rng, equal):
+    """The staff networks as NumPy built them before the wiring was compiled (the witness)."""
+    half = degree // 2
+    sizes = np.asarray(sizes)
+    start = np.concatenate([[0], np.cumsum(sizes)])
+    total = int(start[-1])
+    org_of = np.repeat(np.arange(len(sizes)), sizes)
+    local = np.arange(total) - start[org_of]
+    src = np.repeat(np.arange(total), half)
+    edge_org = np.repeat(org_of, half)
+    first, size = start[edge_org], sizes[edge_org]
+    dst = first + (np.repeat(local, half) + np.tile(np.arange(1, half + 1), total)) % size
+    rewire = rng.random(len(src)) < rewiring
+    drawn = rng.integers(0, int(sizes[0]), len(src)) if equal else rng.integers(0, size)
+    new_dst = first + drawn
+    candidate = np.where(rewire & (new_dst != src), new_dst, dst)
+    key = np.minimum(src, candidate) * total + np.maximum(src, candidate)
+    _, unique = np.unique(key, return_index=True)
+    duplicate = np.ones(len(src), dtype=bool)
+    duplicate[unique] = False
+    candidate = np.where(duplicate, dst, candidate)
+    key = np.minimum(src, candidate) * total + np.maximum(src, candidate)
+    _, keep = np.unique(key, return_index=True)
+    src, candidate = src[keep], candidate[keep]
+    rows = np.concatenate([src, candidate])
+    cols = np.concatenate([candidate, src])
+    data = np.ones(len(rows), dtype=np.float32)
+    return sparse.csr_array((data, (rows, cols)), shape=(total, total))
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize(("sizes", "degree", "rewiring"), [
+    ((50, 50, 50), 4, 0.2), ((12,) * 7, 6, 0.9), ((9, 9), 8, 0.5), ((30, 200, 11, 64), 6, 0.3),
+    ((40, 13), 4, 1.0),
+])
+def test_compiled_wiring_is_the_numpy_one(seed, sizes, degree, rewiring):
+    equal = len(set(sizes)) == 1
+    got = staff_networks(np.array(sizes), degree, rewiring, np.random.default_rng(seed))
+    want = _numpy_networks(sizes, degree, rewiring, np.random.default_rng(seed), equal)
+    assert np.array_equal(got.indptr, want.indptr)
+    assert np.array_equal(got.indices, want.indices)
+    assert got.indices.dtype == want.indices.dtype
