@@ -163,6 +163,13 @@ def test_parse_time_constants_match_the_modules_they_mirror():
     assert tuple(sweep.KINDS) == tuple(KINDS)
     assert LEVER_SPACE.resolve() == sensitivity.DEFAULT_SPACE
     assert tuple(experiment.EXPERIMENTS) == tuple(EXPERIMENTS)
+    import inspect
+
+    from hourglass.experiments import contact_intensity, personal_learning
+
+    for function in (contact_intensity, personal_learning):
+        months = inspect.signature(function).parameters["months"].default
+        assert months == experiment.OBSERVED_MONTHS
 
 
 def test_run_with_overrides_names_them_in_folder_results_and_title(tmp_path):

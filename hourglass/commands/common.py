@@ -412,3 +412,33 @@ def announce_compilation() -> None:
 
     if not kernels_cached():
         print(f"hourglass: {COMPILING}", file=sys.stderr, flush=True)
+
+
+def check_design(kind: str, samples: int, flag: str = "--samples") -> None:
+    """Refuse a sample size the design kind does not allow (as the engine would, but now).
+
+    Raises:
+        HourglassError: Sobol' N not a power of 2, fewer than 2 Morris trajectories or grid
+            levels.
+    """
+    if kind == "sobol" and samples & (samples - 1):
+        lower = 1 << (samples.bit_length() - 1)
+        raise HourglassError(
+            f"{flag}: design sobol: samples N={samples} must be a power of 2 (e.g. {lower} or "
+            f"{lower * 2}); the Sobol' sequence is balanced only at powers of 2"
+        )
+    if kind in ("morris", "grid") and samples < 2:
+        what = "trajectories" if kind == "morris" else "levels per continuous factor"
+        raise HourglassError(f"{flag}: design {kind}: samples ({what}) must be >= 2")
+
+
+def check_space(scenario: Any, space: Any, where: str) -> None:
+    """Refuse a space whose keys or bounds the scenario does not allow (its two corners).
+
+    Raises:
+        HourglassError: One line naming ``where``, the key and what is allowed.
+    """
+    import numpy as np
+
+    for corner in space.values(np.array([np.zeros(space.dim), np.ones(space.dim)])):
+        scenario.with_overrides(space.params(corner), where=where)

@@ -21,10 +21,14 @@ from hourglass.commands.common import (
     seed_type,
     whole,
 )
+from simulation.errors import HourglassError
 
 # The names of hourglass.experiments.EXPERIMENTS (a test keeps them equal): parsing does not
 # import the experiments.
 EXPERIMENTS = ("contact-intensity", "personal-learning", "natural")
+OBSERVED_MONTHS = 3
+"""Months contact-intensity and personal-learning observe (their ``months`` default; a test
+keeps them equal): the window is checked before any run."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -62,6 +66,11 @@ def main(args: argparse.Namespace) -> int:
         options = {"reviews": args.reviews, "per_review": args.per_review}
     else:
         options = {"start": args.start}
+        if args.start + OBSERVED_MONTHS > scenario["run.months"]:
+            raise HourglassError(
+                f"experiment: --start {args.start} + {OBSERVED_MONTHS} observed months exceeds "
+                f"run.months = {scenario['run.months']} of scenario '{scenario.name}'"
+            )
     out = args.out or Path("results") / f"experiment-{args.name}-{scenario.name}-seed{args.seed}"
     check_output(out, "experiment")
     check_writable(out)

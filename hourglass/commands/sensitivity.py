@@ -24,8 +24,10 @@ from hourglass.commands._options import add_run_options, check_output, parse_ass
 from hourglass.commands.common import (
     announce_compilation,
     check_outputs,
+    check_space,
     check_sweep_memory,
     check_writable,
+    load_scenario,
     power_of_two,
     whole,
 )
@@ -129,7 +131,8 @@ def _notes(sob_long: pd.DataFrame, samples: int) -> list[str]:
 def _check(args: argparse.Namespace, model: Any, space: Any) -> list[str]:
     """Refuse, before any run, what would fail after the sweeps; return the outcomes."""
     outcomes = check_outputs(args.outputs, "--outputs") or list(DEFAULT_OUTCOMES)
-    model.check({})
+    overrides = parse_assignments(args.overrides, "--set")
+    check_space(load_scenario(args.scenario, overrides), space, str(args.space))
     check_output(args.out / "report", "sensitivity")
     check_writable(args.out)
     check_sweep_memory(model, space, [("sobol", args.samples), ("morris", args.trajectories)],

@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING, Any
 from hourglass.commands._options import add_run_options, executor_from, parse_assignments
 from hourglass.commands.common import (
     announce_compilation,
+    check_design,
     check_scheduler,
+    check_space,
     check_sweep_memory,
     check_writable,
+    load_scenario,
     parse_value,
     whole,
 )
@@ -124,9 +127,10 @@ def main(args: argparse.Namespace) -> int:
 
     check_scheduler(args)
     space = build_space(args)
-    model = HourglassModel(args.scenario, every=args.every,
-                           overrides=parse_assignments(args.overrides, "--set"))
-    model.check({})
+    overrides = parse_assignments(args.overrides, "--set")
+    check_space(load_scenario(args.scenario, overrides), space, "--vary/--space")
+    model = HourglassModel(args.scenario, every=args.every, overrides=overrides)
+    check_design(args.design, args.samples)
     check_writable(args.out, store=True)
     check_sweep_memory(model, space, [(args.design, args.samples)], args.replicates,
                        args.workers, second_order=args.second_order)
