@@ -20,8 +20,11 @@ from typing import Any
 # ``HourglassModel`` then loads the model, not SALib, SciPy's statistics and the plots.
 _WHERE = {
     "AnalysisError": "analysis.errors",
+    "Comparison": "analysis.compare",
     "compare": "analysis.compare",
+    "compare_arms": "analysis.compare",
     "paired_summary": "analysis.compare",
+    "run_all_arms": "analysis.compare",
     "run_arms": "analysis.compare",
     "Design": "analysis.designs",
     "make_design": "analysis.designs",
@@ -66,12 +69,14 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AnalysisError",
+    "Comparison",
     "Design",
     "Group",
     "Space",
     "Sweep",
     "analyse",
     "compare",
+    "compare_arms",
     "convergence",
     "dask_client",
     "load_sweep",
@@ -81,6 +86,7 @@ __all__ = [
     "paired_summary",
     "pawn",
     "replicate_seeds",
+    "run_all_arms",
     "run_arms",
     "run_seed",
     "run_sweep",

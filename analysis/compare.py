@@ -1,8 +1,10 @@
-"""Compare two scenarios or parameter sets with common random numbers.
+"""Compare scenarios or parameter sets with common random numbers.
 
-Both arms run replicates ``0 .. R-1`` with the *same* seeds (:func:`replicate_seeds`),
+Every arm runs replicates ``0 .. R-1`` with the *same* seeds (:func:`replicate_seeds`),
 so each replicate gives a paired difference ``d_r = B_r - A_r`` in which the shared
-seed noise largely cancels. For each outcome we report:
+seed noise largely cancels. :func:`compare` compares two arms; :func:`compare_arms` any
+number, each with the first, in one fan-out, and keeps the paired runs. For each outcome we
+report:
 
 * ``mean_a``, ``mean_b``: arm means; ``diff`` = mean of ``d_r`` (B minus A);
 * ``ci_low``, ``ci_high``: 95 % t interval of the mean difference,
@@ -22,6 +24,7 @@ unless ``diff`` is 0 (then ``d_z`` is 0 and ``p_value`` 1).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -49,6 +52,72 @@ def _arm(arm: Arm, label: str) -> tuple[Model, dict[str, Any]]:
     return arm, {}
 
 
+def _letters(n: int) -> list[str]:
+    return [chr(ord("A") + i) if i < 26 else f"arm{i + 1}" for i in range(n)]
+
+
+def run_all_arms(
+    arms: Sequence[Arm] | Mapping[str, Arm],
+    replicates: int = 100,
+    seed: int = 1,
+    executor: Any = "processes",
+    *,
+    workers: int | None = None,
+    chunk_size: int | None = None,
+    progress: bool | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Run every arm with the same replicate seeds, all in one fan-out.
+
+    Args:
+        arms: Models or ``(model, params)`` pairs; a mapping gives them labels (default A, B,
+            C, ...).
+        replicates: Replicates per arm (>= 2).
+        seed: Root seed of the shared replicate seeds.
+        executor: ``"serial"``, ``"processes"``, a ``dask.distributed.Client`` or an executor.
+        workers: Process count for ``"processes"``.
+        chunk_size: Runs per task (default: shrinking tasks).
+        progress: A bar with time left (``None``: when standard error is a terminal).
+
+    Returns:
+        Label -> frame indexed by replicate, with the ``seed`` each replicate ran with and the
+        outputs.
+
+    Raises:
+        AnalysisError: Fewer than two arms, a malformed arm or too few replicates.
+    """
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2:
+        raise AnalysisError(f"compare: replicates must be an integer >= 2, got {replicates!r}")
+    labelled = dict(arms) if isinstance(arms, Mapping) else dict(
+        zip(_letters(len(arms)), arms, strict=True))
+    if len(labelled) < 2:
+        raise AnalysisError(f"compare: needs at least two arms, got {len(labelled)}")
+    resolved = [_arm(arm, label) for label, arm in labelled.items()]
+    for model, params in resolved:
+        check = getattr(model, "check", None)
+        if callable(check):
+            check(params)
+    seeds = replicate_seeds(seed, replicates)
+    groups = [
+        (model, [(arm * replicates + r, params, seeds[r]) for r in range(replicates)])
+        for arm, (model, params) in enumerate(resolved)
+    ]
+    results: dict[int, RunResult] = {}
+
+    def keep(chunk: list[RunResult]) -> None:
+        results.update((r.run_id, r) for r in chunk)
+
+    with executor_for(executor, workers) as runner:
+        runner.map_runs(groups, keep, chunk_size=chunk_size, progress=progress, desc="compare")
+    frames = {}
+    for arm, label in enumerate(labelled):
+        done = [results[arm * replicates + r] for r in range(replicates)]
+        frame = pd.DataFrame([r.outputs for r in done], dtype=float)
+        frame.insert(0, "seed", np.array([r.seed for r in done], dtype=np.int64))
+        frame.index.name = "replicate"
+        frames[label] = frame
+    return frames
+
+
 def run_arms(
     a: Arm,
     b: Arm,
@@ -58,40 +127,16 @@ def run_arms(
     *,
     workers: int | None = None,
     chunk_size: int | None = None,
-    progress: bool = False,
+    progress: bool | None = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run both arms with the same replicate seeds.
+    """Run both arms with the same replicate seeds (:func:`run_all_arms` for two arms).
 
     Returns:
         Two DataFrames (A, B) indexed by replicate with a ``seed`` column and outputs.
     """
-    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2:
-        raise AnalysisError(f"compare: replicates must be an integer >= 2, got {replicates!r}")
-    seeds = replicate_seeds(seed, replicates)
-    arms = [_arm(a, "A"), _arm(b, "B")]
-    for model, params in arms:
-        check = getattr(model, "check", None)
-        if callable(check):
-            check(params)
-    groups = [
-        (model, [(arm * replicates + r, params, seeds[r]) for r in range(replicates)])
-        for arm, (model, params) in enumerate(arms)
-    ]
-    results: dict[int, RunResult] = {}
-
-    def keep(chunk: list[RunResult]) -> None:
-        results.update((r.run_id, r) for r in chunk)
-
-    with executor_for(executor, workers) as runner:
-        runner.map_runs(groups, keep, chunk_size=chunk_size, progress=progress, desc="compare")
-    frames = []
-    for arm in (0, 1):
-        done = [results[arm * replicates + r] for r in range(replicates)]
-        frame = pd.DataFrame([r.outputs for r in done], dtype=float)
-        frame.insert(0, "seed", np.array([r.seed for r in done], dtype=np.int64))
-        frame.index.name = "replicate"
-        frames.append(frame)
-    return frames[0], frames[1]
+    frames = run_all_arms([a, b], replicates, seed, executor, workers=workers,
+                          chunk_size=chunk_size, progress=progress)
+    return frames["A"], frames["B"]
 
 
 def paired_summary(
@@ -170,3 +215,71 @@ def compare(
             )
         table = table.loc[list(outcomes)]
     return table
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Several arms, each compared with the first.
+
+    Attributes:
+        table: :func:`paired_summary` rows indexed by (``arm``, ``outcome``), for every arm
+            after the first (``mean_a`` is the first arm's mean, ``mean_b`` this arm's).
+        runs: Every run, indexed by (``arm``, ``replicate``): the ``seed`` (the same for a
+            replicate in every arm) and the outputs, for re-analysis of the pairs.
+        reference: The first arm's label.
+    """
+
+    table: pd.DataFrame
+    runs: pd.DataFrame
+    reference: str
+
+
+def compare_arms(
+    arms: Sequence[Arm] | Mapping[str, Arm],
+    replicates: int = 100,
+    seed: int = 1,
+    executor: Any = "processes",
+    *,
+    outcomes: Sequence[str] | None = None,
+    workers: int | None = None,
+    chunk_size: int | None = None,
+    progress: bool | None = None,
+) -> Comparison:
+    """Compare every arm after the first with the first, with common random numbers.
+
+    All arms run in one fan-out over the same replicate seeds; each arm's paired differences
+    from the first are summarised as in :func:`compare`.
+
+    Args:
+        arms: Two or more models or ``(model, params)`` pairs; a mapping labels them
+            (default A, B, C, ...).
+        replicates: Paired replicates (>= 2).
+        seed: Root seed of the shared replicate seeds.
+        executor: ``"serial"``, ``"processes"``, a ``dask.distributed.Client`` or an executor.
+        outcomes: Outcomes to keep (default: every output all arms return).
+        workers: Process count for ``"processes"``.
+        chunk_size: Runs per task.
+        progress: A bar with time left (``None``: when standard error is a terminal).
+
+    Returns:
+        The :class:`Comparison`: the table with an ``arm`` level and the paired runs.
+
+    Raises:
+        AnalysisError: Bad arms, replicates or an unknown outcome.
+    """
+    frames = run_all_arms(arms, replicates, seed, executor, workers=workers,
+                          chunk_size=chunk_size, progress=progress)
+    labels = list(frames)
+    reference = frames[labels[0]]
+    tables = {label: paired_summary(reference, frames[label]) for label in labels[1:]}
+    if outcomes is not None:
+        known = [o for o in tables[labels[1]].index if all(o in t.index for t in tables.values())]
+        unknown = [o for o in outcomes if o not in known]
+        if unknown:
+            raise AnalysisError(
+                f"compare: outcome {unknown[0]!r} is unknown; allowed: {', '.join(known)}"
+            )
+        tables = {label: t.loc[list(outcomes)] for label, t in tables.items()}
+    table = pd.concat(tables, names=["arm", "outcome"])
+    runs = pd.concat(frames, names=["arm", "replicate"])
+    return Comparison(table=table, runs=runs, reference=labels[0])

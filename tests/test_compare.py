@@ -1,11 +1,12 @@
 """Paired comparisons with common random numbers."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import sweep_models as m
 from scipy import stats
 
-from analysis.compare import compare, run_arms
+from analysis.compare import compare, compare_arms, run_arms
 from analysis.errors import AnalysisError
 from analysis.plots import forest, save
 
@@ -58,3 +59,58 @@ def test_refusals():
         compare(A, ("x", {}), replicates=3, executor="serial")
     with pytest.raises(AnalysisError, match="outcome 'z' is unknown; allowed: y, same"):
         compare(A, B, replicates=3, executor="serial", outcomes=["z"])
+
+
+C = (m.scaled_noise, {"a": 0.5, "b": -1.0})
+
+
+class Counting:
+    """A model that counts its calls (serial executor: in this process)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, params: dict, seed: int) -> dict[str, float]:
+        self.calls += 1
+        return m.scaled_noise(params, seed)
+
+
+def test_several_arms_each_against_the_first_in_one_fan_out():
+    counting = Counting()
+    arms = {"base": (counting, A[1]), "more": (counting, B[1]), "less": (counting, C[1])}
+    result = compare_arms(arms, replicates=40, seed=4, executor="serial")
+    assert counting.calls == 3 * 40  # the first arm runs once, not once per comparison
+    assert result.reference == "base"
+    assert list(result.table.index.names) == ["arm", "outcome"]
+    assert list(result.table.index.get_level_values("arm").unique()) == ["more", "less"]
+    # each arm's rows are exactly the two-arm comparison with the first
+    for label, arm in (("more", B), ("less", C)):
+        pd.testing.assert_frame_equal(result.table.loc[label],
+                                      compare(A, arm, replicates=40, seed=4, executor="serial"),
+                                      check_exact=True)
+    # the paired runs: one row per (arm, replicate), one seed per replicate in every arm
+    runs = result.runs
+    assert list(runs.index.names) == ["arm", "replicate"]
+    assert len(runs) == 3 * 40
+    assert runs.groupby("replicate")["seed"].nunique().eq(1).all()
+    d = runs.loc["less", "y"] - runs.loc["base", "y"]
+    assert result.table.loc[("less", "y"), "diff"] == pytest.approx(d.mean())
+
+
+def test_several_arms_on_processes_equal_serial():
+    serial = compare_arms([A, B, C], replicates=12, seed=3, executor="serial")
+    procs = compare_arms([A, B, C], replicates=12, seed=3, executor="processes", workers=2)
+    pd.testing.assert_frame_equal(serial.table, procs.table, check_exact=True)
+    pd.testing.assert_frame_equal(serial.runs, procs.runs, check_exact=True)
+    assert list(serial.table.index.get_level_values("arm").unique()) == ["B", "C"]
+    only = compare_arms([A, B, C], replicates=3, seed=3, executor="serial", outcomes=["y"])
+    assert list(only.table.index) == [("B", "y"), ("C", "y")]
+
+
+def test_several_arms_refusals():
+    with pytest.raises(AnalysisError, match="needs at least two arms, got 1"):
+        compare_arms([A], replicates=3, executor="serial")
+    with pytest.raises(AnalysisError, match="arm C must be a model or"):
+        compare_arms([A, B, "x"], replicates=3, executor="serial")
+    with pytest.raises(AnalysisError, match="outcome 'z' is unknown; allowed: y, same"):
+        compare_arms([A, B, C], replicates=3, executor="serial", outcomes=["z"])

@@ -70,7 +70,7 @@ def _label(name: str, sets: dict[str, Any]) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """Check everything, run the arms, print the tables, write tables, figure and runs."""
-    from analysis.compare import paired_summary, run_arms
+    from analysis.compare import paired_summary, run_all_arms
     from hourglass.adapter import HourglassModel
     from hourglass.commands._options import check_output, executor_from
 
@@ -100,17 +100,11 @@ def main(args: argparse.Namespace) -> int:
     labels = [f"{x.upper()}: {_label(name, own)}"
               for x, name, own in zip(letters, args.arms, sets, strict=True)]
     announce_compilation()
-    arm_runs = []
-    with executor_from(args) as executor:
-        for k in range(1, len(models)):
-            # Every arm runs the same seeds, so arm A's runs are the same each time.
-            runs_a, runs_k = run_arms(
-                models[0], models[k], args.replicates, args.seed, executor, workers=args.workers,
-                progress=not args.no_progress)
-            arm_runs.extend([runs_a, runs_k] if k == 1 else [runs_k])
-    runs = dict(zip(labels, arm_runs, strict=True))
-    tables = {labels[k]: paired_summary(arm_runs[0], arm_runs[k]).loc[outputs]
-              for k in range(1, len(models))}
+    with executor_from(args) as executor:  # every arm in one fan-out, on the same seeds
+        runs = run_all_arms(dict(zip(labels, models, strict=True)), args.replicates, args.seed,
+                            executor, workers=args.workers, progress=not args.no_progress)
+    tables = {label: paired_summary(runs[labels[0]], runs[label]).loc[outputs]
+              for label in labels[1:]}
     _write(out, args, labels, tables, runs)
     for k, (label, table) in enumerate(tables.items(), start=1):
         print(f"A = {labels[0][3:]}; {letters[k].upper()} = {label[3:]}; {args.replicates} "
