@@ -180,7 +180,9 @@ def _readme(result: Any, table: Any, names: list[str], args: argparse.Namespace,
     base = result.base.iloc[0]
     q = f"{result.quantile:g} quantile"
     shown = table.set_index("point")[["cost", "facilitator_time", "venues", "travel", "score",
-                                      "q25", "median", "q75"]]
+                                      "q25", "median", "q75"]].copy()
+    money = ["cost", "facilitator_time", "venues", "travel"]
+    shown[money] = shown[money].round().astype("int64")  # whole currency units
     return "\n".join([
         f"# Design search: {result.objective} against cost",
         "",
