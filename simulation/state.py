@@ -10,7 +10,7 @@ a successor takes the same position with a fresh person.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -55,16 +55,33 @@ class Staff:
     is_peer: np.ndarray  # (S,) bool
     org_size: np.ndarray  # (O,) staff of each organisation
     org_start: np.ndarray  # (O + 1,) first staff member of each organisation, then the total
+    # The staff who adopted a lesson of some type, ascending: kept up to date by every submodel
+    # that changes ``adopted`` (``changed``), so a month's staff work follows the adopters.
+    adopters: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def adopted_any(self) -> np.ndarray:
-        """(S,) bool: has adopted a lesson of some type."""
+        """(S,) bool: has adopted a lesson of some type (a scan of all staff)."""
         # The four bools of a row read as one 32-bit word: one comparison instead of a reduction.
         return self.adopted.view(np.uint32)[:, 0] != 0
 
+    def changed(self, nodes: np.ndarray) -> None:
+        """Bring :attr:`adopters` up to date after ``adopted`` changed on ``nodes`` (any order)."""
+        nodes = np.unique(np.asarray(nodes, dtype=np.int64))
+        if len(nodes) == 0:
+            return
+        has = self.adopted[nodes].view(np.uint32)[:, 0] != 0
+        rest = np.setdiff1d(self.adopters, nodes, assume_unique=True)
+        self.adopters = np.union1d(rest, nodes[has])
+
+    def recount(self) -> None:
+        """Rebuild :attr:`adopters` from ``adopted`` (after editing ``adopted`` by hand)."""
+        self.adopters = np.flatnonzero(self.adopted_any())
+
     def adopted_by_org(self) -> np.ndarray:
         """(organisations, 4) how many staff of each organisation adopted each type."""
-        # Organisations are contiguous blocks of staff; reduceat sums each block's rows.
-        return np.add.reduceat(self.adopted.view(np.uint8), self.org_start[:-1], axis=0)
+        counts = np.zeros((len(self.org_size), self.adopted.shape[1]), dtype=np.uint64)
+        np.add.at(counts, self.org[self.adopters], self.adopted[self.adopters].view(np.uint8))
+        return counts
 
     def exposure(self) -> tuple[np.ndarray, np.ndarray]:
         """Colleagues with an adopted neighbour, and how many neighbours adopted each type.
@@ -73,7 +90,7 @@ class Staff:
             ``(exposed, counts)``: the exposed colleagues (not peers' own nodes), ascending, and
             (len(exposed), 4) their neighbours who adopted each type.
         """
-        adopters = np.flatnonzero(self.adopted_any())
+        adopters = self.adopters
         if len(adopters) == 0:
             return adopters, np.zeros((0, N_TYPES), dtype=np.int64)
         return _count_adopted_neighbours(
@@ -91,7 +108,10 @@ def _count_adopted_neighbours(
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through exposure
     """Walk the adopters' edges: the cost follows the adopters, not the size of the staff."""
     seen = np.zeros(len(is_peer), dtype=np.bool_)
-    nodes = np.empty(indptr[-1], dtype=np.int64)
+    reach = 0
+    for source in adopters:
+        reach += indptr[source + 1] - indptr[source]
+    nodes = np.empty(reach, dtype=np.int64)
     n_exposed = 0
     for source in adopters:
         for edge in range(indptr[source], indptr[source + 1]):

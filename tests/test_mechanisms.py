@@ -129,6 +129,7 @@ def simple_contagion_on_complete_graph(n, beta, seeds, start, months):
     for r, seed in enumerate(seeds):
         staff.adopted[:] = False
         staff.adopted[:start, 0] = True
+        staff.recount()  # adopted was edited by hand
         rng = np.random.default_rng(seed)
         runs[r, 0] = start
         for t in range(1, months + 1):
@@ -214,6 +215,7 @@ def test_discontinuance_is_geometric_and_spares_institutionalised_change():
                                     "diffusion.discontinuance": d})
     staff, orgs = model.state.staff, model.state.orgs
     staff.adopted[~staff.is_peer, 0] = True
+    staff.recount()  # adopted was edited by hand
     orgs.changed[1, 0] = True  # the second organisation has institutionalised it
     for _ in range(months):
         diffusion.discontinue(model.state, model.params, model.rng)
@@ -223,3 +225,4 @@ def test_discontinuance_is_geometric_and_spares_institutionalised_change():
     se = math.sqrt(expected * (1 - expected) / first.sum())
     assert abs(kept - expected) < Z * se
     assert staff.adopted[(staff.org == 1) & ~staff.is_peer, 0].all()
+    assert np.array_equal(staff.adopters, np.flatnonzero(staff.adopted.any(axis=1)))

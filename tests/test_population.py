@@ -100,3 +100,19 @@ def test_compiled_wiring_is_the_numpy_one(seed, sizes, degree, rewiring):
     assert np.array_equal(got.indptr, want.indptr)
     assert np.array_equal(got.indices, want.indices)
     assert got.indices.dtype == want.indices.dtype
+
+
+@pytest.mark.parametrize("name", ["baseline", "horizontal_learning", "georgia_matched_inhouse",
+                                  "national_chapters"])
+def test_the_adopters_kept_up_to_date_are_those_a_scan_finds(name):
+    scenario = Scenario.load(name).with_overrides(
+        {**SMALL, "home_organisations.background_adoption": 0.002, "run.months": 24}
+    )
+    model = PeerLearningModel(scenario, rng=5)
+    staff = model.state.staff
+    grew = False
+    while model.steps < model.months:
+        model.step()
+        assert np.array_equal(staff.adopters, np.flatnonzero(staff.adopted.any(axis=1)))
+        grew |= len(staff.adopters) > 0
+    assert grew

@@ -76,6 +76,7 @@ def share_forward(state: State, p: SimpleNamespace, month: int, rng: np.random.G
         state.staff.adopted,
     )
     sharers = np.flatnonzero(shares)
+    state.staff.changed(peers.staff_node[sharers])
     if p.home_organisations.structured_sharing > 0 and len(sharers):
         share_in_team(state, sharers, carries, p.home_organisations.structured_sharing, rng)
     if p.levers.dissemination > 0 and len(sharers):
@@ -138,6 +139,7 @@ def _adopt(
         return
     takes = lessons & (rng.random(lessons.shape) < chance[:, None])
     np.logical_or.at(state.staff.adopted, nodes, takes)
+    state.staff.changed(nodes)
 
 
 def share_in_team(
@@ -229,6 +231,7 @@ def background_adoption(state: State, p: SimpleNamespace, rng: np.random.Generat
     node, lesson = np.divmod(picked, staff.adopted.shape[1])
     keep = ~staff.is_peer[node]
     staff.adopted[node[keep], lesson[keep]] = True
+    staff.changed(node[keep])
 
 
 def spread(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
@@ -246,6 +249,7 @@ def spread(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
         staff.adopted,
         p.settings.diffusion,
     )
+    staff.changed(exposed)
 
 
 @njit(cache=True)
@@ -287,7 +291,7 @@ def discontinue(state: State, p: SimpleNamespace, rng: np.random.Generator) -> N
     rate = p.diffusion.discontinuance
     if rate <= 0:
         return
-    adopters = np.flatnonzero(staff.adopted_any() & ~staff.is_peer)
+    adopters = staff.adopters[~staff.is_peer[staff.adopters]]
     if len(adopters) == 0:
         return
     _drop(
@@ -298,6 +302,7 @@ def discontinue(state: State, p: SimpleNamespace, rng: np.random.Generator) -> N
         state.orgs.changed,
         staff.adopted,
     )
+    staff.changed(adopters)
 
 
 @njit(cache=True)
@@ -326,7 +331,7 @@ def adopted_share(state: State) -> np.ndarray:
 def change_at_scale(state: State, p: SimpleNamespace, month: int) -> None:
     """Flag organisations whose adopted share reached the change threshold."""
     orgs = state.orgs
-    if not state.staff.adopted_any().any():
+    if len(state.staff.adopters) == 0:
         return
     reached = adopted_share(state) >= p.home_organisations.change_threshold
     new = reached & ~orgs.changed

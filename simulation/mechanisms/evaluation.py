@@ -113,6 +113,7 @@ class Observer:
         self.values[row, _COUNTED] = _counts(
             peers, ties.count, orgs, self._per_country,
             float(p.home_organisations.national_share), staff.adopted, staff.is_peer,
+            staff.adopters, len(staff.is_peer) - peers.n,
         )
         n_ties = t["ties_alive"][row]
         t["month"][row] = month
@@ -155,11 +156,13 @@ class Observer:
 @njit(cache=True)
 def _counts(
     peers: Peers, n_ties: int, orgs: Organisations, per_country: np.ndarray,
-    national_share: float, adopted: np.ndarray, is_peer: np.ndarray,
+    national_share: float, adopted: np.ndarray, is_peer: np.ndarray, adopters: np.ndarray,
+    colleagues: int,
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through observe
     """The month's counts and shares, in the order of ``_COUNTED``, in one pass over each array.
 
-    Stage shares are of positions; staff shares are of colleagues (staff who are not peers).
+    Stage shares are of positions; staff shares are of colleagues (staff who are not peers),
+    counted over the adopters only.
     """
     engaged, sustained, practical, applied = (
         peers.engaged, peers.sustained, peers.practical, peers.applied
@@ -178,12 +181,11 @@ def _counts(
     for i in range(n):  # row by row, as NumPy sums along the first axis
         total += learning[i]
     out[5 : 5 + n_types] = total / n
-    reached, colleagues = 0, 0
+    reached = 0
     by_type = np.zeros(n_types, dtype=np.int64)
-    for node in range(len(adopted)):
+    for node in adopters:
         if is_peer[node]:
             continue
-        colleagues += 1
         some = False
         for k in range(n_types):
             if adopted[node, k]:

@@ -78,6 +78,7 @@ def officials_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) 
         state.staff.adopted,
         ties.arrays,
     )
+    state.staff.changed(peers.staff_node[leavers])
     for flag in (peers.engaged, peers.sustained, peers.practical, peers.applied):
         flag[leavers] = False
     return leavers
@@ -132,9 +133,11 @@ def colleagues_leave(state: State, p: SimpleNamespace, rng: np.random.Generator)
         return
     # Only adopters' departures change anything (a newcomer has adopted nothing, like one who
     # never had), so only they draw: the cost follows the adopters, not the size of the staff.
-    adopters = np.flatnonzero(staff.adopted_any() & ~staff.is_peer)
+    adopters = staff.adopters[~staff.is_peer[staff.adopters]]
     if len(adopters):
-        staff.adopted[adopters[rng.random(len(adopters)) < rate]] = False
+        leaving = adopters[rng.random(len(adopters)) < rate]
+        staff.adopted[leaving] = False
+        staff.changed(leaving)
 
 
 @njit(cache=True)
