@@ -289,7 +289,9 @@ def _worker_environment() -> Iterator[None]:
 @contextmanager
 def _held_interrupts() -> Iterator[None]:
     """Block SIGINT (inherited by new processes) and hold back a Ctrl-C here until the end."""
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(
+        signal.SIGINT
+    ) is None:  # not ours to change: a handler installed outside Python
         yield
         return
     caught: list[int] = []
