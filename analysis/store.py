@@ -650,7 +650,7 @@ def _refuse_foreign(path: Path) -> None:
         return
     names = {p.name for p in path.iterdir()}
     ours = {n for n in names if n in STORE_FILES or n.startswith(".tmp-")}
-    if names and not ours & {MANIFEST, IDENTITY, DESIGN, PARTS}:
+    if names - ours and not ours & {MANIFEST, IDENTITY, DESIGN, PARTS}:
         raise AnalysisError(
             f"store {path}: directory exists and is not a sweep store; use a new or empty "
             "directory"

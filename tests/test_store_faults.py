@@ -304,3 +304,10 @@ def test_store_check_and_repair_from_the_command_line(tmp_path, whole):
     done = _hourglass("store", "check", str(tmp_path / "nothing"))
     assert done.returncode == 2
     assert done.stderr == f"hourglass: error: store {tmp_path / 'nothing'}: no such directory\n"
+
+
+def test_a_folder_holding_only_a_lock_from_a_failed_start_is_used(tmp_path, whole):
+    store = tmp_path / "s"
+    store.mkdir()
+    (store / ".lock").touch()
+    pd.testing.assert_frame_equal(_sweep(store).runs, whole, check_exact=True)
