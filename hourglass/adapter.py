@@ -64,6 +64,12 @@ class HourglassModel:
         every: Months between time-resolved samples (0: none).
         overrides: Fixed dotted-key overrides applied before each run's params
             (e.g. a small population for quick sweeps).
+        counts: Also return what the report counts (:mod:`hourglass.counts`: P4's tools and
+            engagement spans, F2's matched peers, Figure 12's share who share nothing).
+        parameter_sets: Parquet file of parameter sets (one row each, columns dotted scenario
+            keys; e.g. a calibration's posterior). A run's ``params`` then take the key
+            ``"parameter_set"`` (row number), whose values apply after ``overrides`` and
+            before the other params.
 
     Example:
         >>> model = HourglassModel("baseline", overrides={"run.months": 24})
@@ -75,6 +81,8 @@ class HourglassModel:
         base: str | Path = "baseline",
         every: int = 12,
         overrides: Mapping[str, Any] | None = None,
+        counts: bool = False,
+        parameter_sets: str | Path | None = None,
     ) -> None:
         if isinstance(every, bool) or not isinstance(every, int) or every < 0:
             raise HourglassError(
@@ -83,6 +91,8 @@ class HourglassModel:
         self.base = str(base)
         self.every = every
         self.overrides = dict(overrides or {})
+        self.counts = bool(counts)
+        self.parameter_sets = None if parameter_sets is None else str(parameter_sets)
 
     def __repr__(self) -> str:
         return (
@@ -97,12 +107,18 @@ class HourglassModel:
 
     def describe(self) -> dict[str, Any]:
         """Identity recorded in sweep stores."""
-        return {
+        identity = {
             "model": "hourglass",
             "base": self.base,
             "every": self.every,
             "overrides": dict(sorted(self.overrides.items())),
         }
+        # Only when set, so stores written before these options keep their identity.
+        if self.counts:
+            identity["counts"] = True
+        if self.parameter_sets is not None:
+            identity["parameter_sets"] = self.parameter_sets
+        return identity
 
     def fingerprint(self) -> dict[str, Any]:
         """What a sweep store compares on resume besides :meth:`describe`.
@@ -125,8 +141,12 @@ class HourglassModel:
         scenario = _base_scenario(self.base)
         if self.overrides:
             scenario = scenario.with_overrides(self.overrides, where=f"{self.base} overrides")
+        params = dict(params or {})
+        if self.parameter_sets is not None and "parameter_set" in params:
+            row = _parameter_set(self.parameter_sets, params.pop("parameter_set"))
+            scenario = scenario.with_overrides(row, where=f"{self.parameter_sets} parameter set")
         if params:
-            scenario = scenario.with_overrides(dict(params), where=f"{self.base} sweep parameters")
+            scenario = scenario.with_overrides(params, where=f"{self.base} sweep parameters")
         return scenario
 
     def check(self, params: Mapping[str, Any]) -> None:
@@ -139,8 +159,15 @@ class HourglassModel:
 
     def __call__(self, params: Mapping[str, Any], seed: int) -> dict[str, float]:
         """Run once and return summary plus ``name@month`` outputs (all floats)."""
-        result = PeerLearningModel(self.scenario(params), rng=int(seed)).run()
+        model = PeerLearningModel(self.scenario(params), rng=int(seed))
+        if self.counts:
+            from hourglass.counts import RunCounts  # noqa: PLC0415 - only when asked
+
+            counts = RunCounts(model)
+        result = model.run()
         out = {str(k): float(v) for k, v in result.summary.items()}
+        if self.counts:
+            out.update(counts.outputs())
         if self.every:
             monthly = result.monthly
             months = monthly["month"]
@@ -149,6 +176,31 @@ class HourglassModel:
                 for name in columns:
                     out[f"{name}@{int(months[row])}"] = float(monthly[name][row])
         return out
+
+
+def _parameter_set(path: str, row: object) -> dict[str, Any]:
+    """Row ``row`` of the parameter sets in ``path`` as scenario overrides.
+
+    Raises:
+        HourglassError: ``row`` is not a row number of the file.
+    """
+    sets = _load_parameter_sets(path)
+    if isinstance(row, bool) or not float(row).is_integer() or not 0 <= int(row) < len(sets):
+        raise HourglassError(
+            f"hourglass model: parameter_set must be a row number in [0, {len(sets) - 1}] of "
+            f"{path}, got {row!r}"
+        )
+    return sets[int(row)]
+
+
+@cache
+def _load_parameter_sets(path: str) -> list[dict[str, Any]]:
+    import pandas as pd  # noqa: PLC0415 - only when parameter sets are used
+
+    frame = pd.read_parquet(path)
+    keys = [c for c in frame.columns if "." in c]  # scenario keys; bookkeeping columns have none
+    return [{k: v.item() if hasattr(v, "item") else v for k, v in row.items()}
+            for row in frame[keys].to_dict("records")]
 
 
 SPACES = Path(__file__).with_name("spaces")
