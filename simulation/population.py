@@ -147,55 +147,102 @@ def _wire(
     Edge e of an organisation of s staff joins node e // half to (e // half + e % half + 1) mod
     s, or to ``new_end[e]`` if ``rewire[e]`` and that is not the node itself. Of edges joining
     the same two nodes the first (in edge order) keeps its new end and the others their lattice
-    end; then each pair of nodes is one edge.
+    end; then each pair of nodes is one edge. Edges are bucketed by their lower node (a
+    counting sort), so finding duplicates is linear in the staff.
     """
     total = sizes.sum()
-    ends = np.empty((len(rewire), 2), dtype=np.int64)
-    n_edges, offset, first = 0, 0, 0
+    indptr = np.zeros(total + 1, dtype=np.int64)
+    indices = np.empty(2 * len(rewire), dtype=np.int64)
+    offset, first = 0, 0
     for o in range(len(sizes)):
         s = sizes[o]
         m = s * half
         lattice = np.empty(m, dtype=np.int64)
         end = np.empty(m, dtype=np.int64)
-        key = np.empty(m, dtype=np.int64)
         for e in range(m):
             node = e // half
             lattice[e] = (node + e % half + 1) % s
             other = new_end[offset + e]
             end[e] = other if rewire[offset + e] and other != node else lattice[e]
-            key[e] = min(node, end[e]) * s + max(node, end[e])
-        order = np.argsort(key, kind="mergesort")
-        for r in range(1, m):
-            if key[order[r]] == key[order[r - 1]]:
-                end[order[r]] = lattice[order[r]]
-        for e in range(m):
-            node = e // half
-            key[e] = min(node, end[e]) * s + max(node, end[e])
-        key.sort()
-        for r in range(m):
-            if r == 0 or key[r] != key[r - 1]:
-                ends[n_edges, 0] = first + key[r] // s
-                ends[n_edges, 1] = first + key[r] % s
-                n_edges += 1
+        start, bucket = _buckets(end, half, s)
+        _revert_duplicates(start, bucket, end, lattice, half)
+        start, bucket = _buckets(end, half, s)
+        # This organisation's rows of the matrix: its distinct edges, both ways.
+        unique = np.zeros(m, dtype=np.bool_)
+        degree = np.zeros(s + 1, dtype=np.int64)
+        for low in range(s):
+            previous = -1
+            for row in range(start[low], start[low + 1]):
+                e = bucket[row]
+                high = max(e // half, end[e])
+                if high != previous:
+                    unique[row] = True
+                    degree[low + 1] += 1
+                    degree[high + 1] += 1
+                    previous = high
+        for node in range(s):
+            degree[node + 1] += degree[node]
+        base = indptr[first]
+        filled = degree[:-1].copy()
+        for low in range(s):
+            for row in range(start[low], start[low + 1]):
+                if unique[row]:
+                    e = bucket[row]
+                    high = max(e // half, end[e])
+                    indices[base + filled[low]] = first + high
+                    filled[low] += 1
+                    indices[base + filled[high]] = first + low
+                    filled[high] += 1
+        for node in range(s):
+            indptr[first + node + 1] = base + degree[node + 1]
+            indices[base + degree[node] : base + degree[node + 1]].sort()
         offset += m
         first += s
-    indptr = np.zeros(total + 1, dtype=np.int64)
-    for e in range(n_edges):
-        indptr[ends[e, 0] + 1] += 1
-        indptr[ends[e, 1] + 1] += 1
-    for node in range(total):
-        indptr[node + 1] += indptr[node]
-    indices = np.empty(2 * n_edges, dtype=np.int64)
-    filled = indptr[:-1].copy()
-    for e in range(n_edges):
-        a, b = ends[e, 0], ends[e, 1]
-        indices[filled[a]] = b
-        filled[a] += 1
-        indices[filled[b]] = a
-        filled[b] += 1
-    for node in range(total):
-        indices[indptr[node] : indptr[node + 1]].sort()
-    return indptr, indices
+    return indptr, indices[: indptr[total]]
+
+
+@njit(cache=True)
+def _buckets(
+    end: np.ndarray, half: int, s: int
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through staff_network
+    """Edges grouped by their lower node, each group sorted by the higher node, then by edge."""
+    m = len(end)
+    start = np.zeros(s + 1, dtype=np.int64)
+    for e in range(m):
+        start[min(e // half, end[e]) + 1] += 1
+    for low in range(s):
+        start[low + 1] += start[low]
+    bucket = np.empty(m, dtype=np.int64)
+    filled = start[:-1].copy()
+    for e in range(m):  # edges enter in order, so each group is in edge order
+        low = min(e // half, end[e])
+        bucket[filled[low]] = e
+        filled[low] += 1
+    for low in range(s):  # a stable insertion sort by the higher node: the groups are small
+        for row in range(start[low] + 1, start[low + 1]):
+            e = bucket[row]
+            high = max(e // half, end[e])
+            k = row
+            while k > start[low] and max(bucket[k - 1] // half, end[bucket[k - 1]]) > high:
+                bucket[k] = bucket[k - 1]
+                k -= 1
+            bucket[k] = e
+    return start, bucket
+
+
+@njit(cache=True)
+def _revert_duplicates(
+    start: np.ndarray, bucket: np.ndarray, end: np.ndarray, lattice: np.ndarray, half: int
+) -> None:  # pragma: no cover - compiled; tested through staff_network
+    """An edge joining the same two nodes as an earlier edge takes its lattice end back."""
+    for low in range(len(start) - 1):
+        previous = -1
+        for row in range(start[low], start[low + 1]):
+            e = bucket[row]
+            high = max(e // half, end[e])
+            if high == previous:
+                end[e] = lattice[e]
+            previous = high
 
 
 _NETWORKS: dict[tuple, tuple[sparse.csr_array, dict]] = {}

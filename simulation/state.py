@@ -58,6 +58,17 @@ class Staff:
     # The staff who adopted a lesson of some type, ascending: kept up to date by every submodel
     # that changes ``adopted`` (``changed``), so a month's staff work follows the adopters.
     adopters: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # Scratch arrays of one slot per staff member, allocated once per run: which staff are
+    # adopters, and a mark and a slot for walking the adopters' edges (left clean after use).
+    member: np.ndarray = field(init=False)
+    seen: np.ndarray = field(init=False)
+    slot: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.member = np.zeros(len(self.org), dtype=np.bool_)
+        self.member[self.adopters] = True
+        self.seen = np.zeros(len(self.org), dtype=np.bool_)
+        self.slot = np.zeros(len(self.org), dtype=np.int64)
 
     def adopted_any(self) -> np.ndarray:
         """(S,) bool: has adopted a lesson of some type (a scan of all staff)."""
@@ -66,16 +77,15 @@ class Staff:
 
     def changed(self, nodes: np.ndarray) -> None:
         """Bring :attr:`adopters` up to date after ``adopted`` changed on ``nodes`` (any order)."""
-        nodes = np.unique(np.asarray(nodes, dtype=np.int64))
-        if len(nodes) == 0:
-            return
-        has = self.adopted[nodes].view(np.uint32)[:, 0] != 0
-        rest = np.setdiff1d(self.adopters, nodes, assume_unique=True)
-        self.adopters = np.union1d(rest, nodes[has])
+        nodes = np.asarray(nodes, dtype=np.int64)
+        if len(nodes):
+            self.adopters = _merge_adopters(self.adopters, nodes, self.adopted, self.member)
 
     def recount(self) -> None:
         """Rebuild :attr:`adopters` from ``adopted`` (after editing ``adopted`` by hand)."""
         self.adopters = np.flatnonzero(self.adopted_any())
+        self.member[:] = False
+        self.member[self.adopters] = True
 
     def adopted_by_org(self) -> np.ndarray:
         """(organisations, 4) how many staff of each organisation adopted each type."""
@@ -94,8 +104,53 @@ class Staff:
         if len(adopters) == 0:
             return adopters, np.zeros((0, N_TYPES), dtype=np.int64)
         return _count_adopted_neighbours(
-            adopters, self.adjacency.indptr, self.adjacency.indices, self.adopted, self.is_peer
+            adopters,
+            self.adjacency.indptr,
+            self.adjacency.indices,
+            self.adopted,
+            self.is_peer,
+            self.seen,
+            self.slot,
         )
+
+
+@njit(cache=True)
+def _merge_adopters(
+    adopters: np.ndarray, nodes: np.ndarray, adopted: np.ndarray, member: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled; tested through Staff.changed
+    """The adopters (ascending) after ``adopted`` changed on ``nodes``; ``member`` follows.
+
+    Linear in the adopters and the nodes (those that joined are sorted, few).
+    """
+    joined = np.empty(len(nodes), dtype=np.int64)
+    n_joined, n_left = 0, 0
+    for node in nodes:
+        now = False
+        for k in range(adopted.shape[1]):
+            now |= adopted[node, k]
+        if now and not member[node]:
+            member[node] = True
+            joined[n_joined] = node
+            n_joined += 1
+        elif member[node] and not now:
+            member[node] = False
+            n_left += 1
+    if n_joined == 0 and n_left == 0:
+        return adopters
+    joined = np.sort(joined[:n_joined])
+    merged = np.empty(len(adopters) - n_left + n_joined, dtype=np.int64)
+    i, j, out = 0, 0, 0
+    while i < len(adopters) or j < n_joined:
+        if j == n_joined or (i < len(adopters) and adopters[i] < joined[j]):
+            if member[adopters[i]]:  # still an adopter
+                merged[out] = adopters[i]
+                out += 1
+            i += 1
+        else:
+            merged[out] = joined[j]
+            out += 1
+            j += 1
+    return merged
 
 
 @njit(cache=True)
@@ -105,9 +160,14 @@ def _count_adopted_neighbours(
     indices: np.ndarray,
     adopted: np.ndarray,
     is_peer: np.ndarray,
+    seen: np.ndarray,
+    slot: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through exposure
-    """Walk the adopters' edges: the cost follows the adopters, not the size of the staff."""
-    seen = np.zeros(len(is_peer), dtype=np.bool_)
+    """Walk the adopters' edges: the cost follows the adopters, not the size of the staff.
+
+    ``seen`` (all False) and ``slot`` are scratch arrays of one entry per staff member; ``seen``
+    is left all False again.
+    """
     reach = 0
     for source in adopters:
         reach += indptr[source + 1] - indptr[source]
@@ -121,7 +181,6 @@ def _count_adopted_neighbours(
                 nodes[n_exposed] = node
                 n_exposed += 1
     nodes = np.sort(nodes[:n_exposed])
-    slot = np.empty(len(is_peer), dtype=np.int64)
     for row in range(n_exposed):
         slot[nodes[row]] = row
     counts = np.zeros((n_exposed, adopted.shape[1]), dtype=np.int64)
@@ -131,6 +190,8 @@ def _count_adopted_neighbours(
             if seen[node]:
                 for k in range(adopted.shape[1]):
                     counts[slot[node], k] += adopted[source, k]
+    for node in nodes:
+        seen[node] = False
     return nodes, counts
 
 
