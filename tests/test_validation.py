@@ -83,7 +83,7 @@ def test_validate_command_writes_table_and_figure(tmp_path):
 
 def test_validate_refuses_one_replicate(tmp_path, capsys):
     assert cli(["validate", "--replicates", "1", "--out", str(tmp_path / "v")]) == 2
-    assert "at least 2" in capsys.readouterr().err
+    assert "--replicates: expected a whole number >= 2, got '1'" in capsys.readouterr().err
 
 
 def test_filter_reports_ranges_of_accepted_points():
