@@ -74,6 +74,8 @@ def run_tools(
     """
     month, ties = state.month, state.ties
     uses = np.flatnonzero(used)
+    if len(uses) == 0:  # no tool this month: nothing to run, no draw
+        return
     # Each use forms at most one tie per attendee and encounter: make room before the month.
     ties.reserve(state.peers.n * int(tools.encounters[uses].sum()))
     counts = _run_month(

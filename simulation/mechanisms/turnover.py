@@ -12,6 +12,7 @@ organisation's change at scale, once institutionalised, stays (Carley 1992).
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 from typing import NamedTuple
 
@@ -160,6 +161,20 @@ def _leave_ties(
             remove(ties, s)
 
 
+_LOCAL = threading.local()
+
+
+def _jumper() -> tuple[np.random.PCG64, np.random.Generator]:
+    """A PCG64 bit generator, and a generator reading it, to jump with (its state is set first).
+
+    One per thread, made once: models run in threads never share it.
+    """
+    if not hasattr(_LOCAL, "jumper"):
+        _LOCAL.jumper = np.random.PCG64()
+        _LOCAL.reader = np.random.Generator(_LOCAL.jumper)
+    return _LOCAL.jumper, _LOCAL.reader
+
+
 def matrix_uniforms(rng: np.random.Generator, size: int, cells: np.ndarray) -> np.ndarray:
     """The values ``rng.random(size)`` would hold at the flat positions ``cells``.
 
@@ -173,9 +188,8 @@ def matrix_uniforms(rng: np.random.Generator, size: int, cells: np.ndarray) -> n
     if type(bit) is not np.random.PCG64:
         return rng.random(size)[cells]
     start = bit.state
-    jumper = np.random.PCG64()
+    jumper, reader = _jumper()
     jumper.state = start
-    reader = np.random.Generator(jumper)
     values = np.empty(len(cells))
     position = 0
     for k in np.argsort(cells):
