@@ -81,7 +81,7 @@ def main(args: argparse.Namespace) -> int:
     unused = [f"--set-{x}" for x in LETTERS[len(args.arms):] if getattr(args, f"set_{x}")]
     if unused:
         raise HourglassError(f"{unused[0]}: there is no arm {unused[0][-1].upper()} "
-                     f"({len(args.arms)} scenarios given)")
+                             f"({len(args.arms)} scenarios given)")
     check_scheduler(args)
     common = parse_assignments(args.overrides, "--set")
     sets = [parse_assignments(getattr(args, f"set_{x}"), f"--set-{x}") for x in letters]
