@@ -546,10 +546,10 @@ def _dask_environment() -> Iterator[None]:
     Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` in new workers. Setting that
     variable at all switches off glibc's dynamic mmap threshold, so every array above
     128 KiB is mmap'd and page-faulted afresh: a NumPy loop allocating 1.6 MB arrays
-    ran 4.0x slower here (1.26 s unset vs 4.97 s at 65536 or at 128 MiB; the notes §6
-    measured 7x on a NumPy-heavy model). We unset it (``None`` removes it from the
-    nanny's ``pre-spawn-environ``) and undo the nanny's leak of these variables into
-    this process, so later process pools are not slowed either.
+    ran 4.0x slower here (1.26 s unset vs 4.97 s at 65536 or at 128 MiB; an earlier
+    measurement on these machines found 7x on a NumPy-heavy model). We unset it (``None``
+    removes it from the nanny's ``pre-spawn-environ``) and undo the nanny's leak of these
+    variables into this process, so later process pools are not slowed either.
     """
     import dask  # noqa: PLC0415 - dask is optional at import
 

@@ -114,11 +114,6 @@ class Sweep:
         frame.index.name = "row"
         return frame
 
-    @cached_property
-    def stds(self) -> pd.DataFrame:
-        """Replicate standard deviations (ddof=1) per design row of every output."""
-        return self.results.groupby("row", sort=True)[self.outputs].std(ddof=1)
-
     def output_means(self, output: str) -> np.ndarray:
         """Replicate means of ``output`` for every design row, in design-row order.
 

@@ -52,7 +52,7 @@ def test_dask_local_cluster_bit_identical(serial_runs):
     client = local_cluster(n_workers=2)
     try:
         assert len(client.scheduler_info()["workers"]) == 2
-        # workers keep glibc's dynamic malloc thresholds (notes §6), and the nanny's
+        # workers keep glibc's dynamic malloc thresholds (see local_cluster), and the nanny's
         # environment leak into this process is undone
         envs = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
         assert set(envs.values()) == {None}

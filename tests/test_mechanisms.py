@@ -1,4 +1,4 @@
-"""Verification of each submodel against closed forms and limiting cases (modelling notes §4).
+"""Verification of each submodel against closed forms and limiting cases (docs/ODD.md §7).
 
 Stochastic checks use fixed seeds; each tolerance is a number of binomial standard errors of the
 estimate, computed from the number of trials, plus, where the reference is a mean-field

@@ -77,7 +77,7 @@ def test_noisy_ishigami_with_replicate_averaging():
     assert np.all(np.abs(idx["ST"] - (ST * V + s**2 / r) / v_prime) <= _tolerance(idx["ST_conf"]))
     # averaging 16 replicates brings ST(x3) back to the analytic 0.244 ...
     assert abs(idx.loc["x3", "ST"] - ST[2]) < 0.05
-    # ... where one run per row inflates it (notes §6: 0.41 instead of 0.24)
+    # ... where one run per row inflates it (0.41 instead of 0.24 when measured)
     one = sobol(run_sweep(m.noisy_ishigami, ISHIGAMI, "sobol", 1024, 1, seed=3,
                           executor="serial", progress=False, common_random_numbers=False), "y")
     expected = (ST[2] * V + s**2) / (V + s**2)
