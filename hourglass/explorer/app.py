@@ -18,12 +18,14 @@ accepts; the websocket only from the page's own origin (:mod:`hourglass.explorer
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
 import solara
+from solara import ResultState
 
 from hourglass.explorer import figures
 from hourglass.explorer.components import ComparisonStatus, Inputs, OneRun
@@ -40,6 +42,7 @@ from hourglass.explorer.runs import (
 from simulation import Scenario, available_scenarios
 from simulation.errors import HourglassError
 
+RUNNING = (ResultState.INITIAL, ResultState.STARTING, ResultState.WAITING, ResultState.RUNNING)
 DEFAULT_SCENARIO = "baseline"
 DEFAULT_SEEDS = 40
 STATUS_QUO = "the scenario you started from"
@@ -255,7 +258,6 @@ def Page() -> None:
     """The explorer page, one per browser tab."""
     session = Session.use()
     cache = solara.use_memo(dict, [])
-    task_ref = solara.use_ref(None)
     updates = solara.use_ref(0)
     base = session.base()
     overrides = session.overrides.value
@@ -264,10 +266,8 @@ def Page() -> None:
     against = base if against_name == STATUS_QUO else library_scenario(against_name)
     names = ("Your design", f"{against_name.replace(STATUS_QUO, session.start.value)} as it is")
 
-    def work() -> dict[str, Any] | None:
-        task = task_ref.current
-        out = compare(design, against, seeds, cache,
-                      keep_going=lambda: task is None or task.is_current())
+    def work(cancel: threading.Event) -> dict[str, Any] | None:
+        out = compare(design, against, seeds, cache, keep_going=lambda: not cancel.is_set())
         if out is None:
             return None
         out["comparison_png"] = figures.png(figures.comparison_figure(out["table"], names, seeds))
@@ -278,13 +278,18 @@ def Page() -> None:
         out["update"] = updates.current
         return out
 
-    task = solara.lab.use_task(
+    # solara.use_thread, not solara.lab.use_task: each use_task registers a kernel-start callback
+    # in a global list that is never emptied, so every closed tab's task, its runs and figures
+    # stayed in memory (about 10 MB a tab; benchmarks/explorer.py, docs/explorer.md).
+    task = solara.use_thread(
         work,
         dependencies=[session.start.value, tuple(sorted(overrides.items())), against_name,
                       seeds, len(session.uploaded.value)],
+        intrusive_cancel=False,  # a trace function in the thread would slow every run
     )
-    task_ref.current = task
-    result = task.latest
+    result = task.value
+    if task.error is not None:
+        raise task.error
 
     solara.Title("Hourglass explorer")
     solara.Style(STYLE)
@@ -293,7 +298,7 @@ def Page() -> None:
     if session.problem.value:
         solara.HTML(tag="p", unsafe_innerHTML=escape(session.problem.value),
                     classes=["hourglass-error"])
-    solara.ProgressLinear(task.pending)
+    solara.ProgressLinear(task.state in RUNNING)
     with solara.lab.Tabs(lazy=True):
         with solara.lab.Tab("Compare two designs"):
             if result is not None:

@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 import solara
+from solara import ResultState
 
 from hourglass.explorer import figures
 from hourglass.explorer.runs import OUTCOMES
@@ -169,9 +170,10 @@ def OneRun(scenario: Scenario, design_key: str) -> None:
     seed = solara.use_reactive(1)
     month = solara.use_reactive(scenario["run.months"])
     months = scenario["run.months"]
-    task = solara.lab.use_task(
+    task = solara.use_thread(  # not use_task: see Page in hourglass/explorer/app.py
         lambda: one_run_images(scenario, seed.value, min(month.value, months)),
         dependencies=[design_key, seed.value, month.value],
+        intrusive_cancel=False,
     )
     solara.HTML(
         tag="p",
@@ -181,8 +183,8 @@ def OneRun(scenario: Scenario, design_key: str) -> None:
     with solara.Row():
         solara.SliderInt("seed", value=seed, min=1, max=99)
         solara.SliderInt("month", value=month, min=0, max=months)
-    solara.ProgressLinear(task.pending)
-    images = task.latest if task.latest is not None else {}
+    solara.ProgressLinear(task.state != ResultState.FINISHED)
+    images = task.value if task.value is not None else {}
     with solara.ColumnsResponsive(6, large=6):
         for name, image in images.items():
             solara.Image(image, classes=[f"hourglass-one-run-{name.replace(' ', '-')}"])
