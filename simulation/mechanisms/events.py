@@ -345,6 +345,61 @@ def _take(
 
 
 @njit(cache=True)
+def _best_left(
+    first: int,
+    members: np.ndarray,
+    profile: np.ndarray,
+    twins: tuple[np.ndarray, np.ndarray, np.ndarray],
+    left: np.ndarray,
+    following: np.ndarray,
+    options: np.ndarray,
+) -> int:  # pragma: no cover - compiled; tested through form_groups
+    """Fill ``options`` with the members left most similar to ``first``, in order; count them.
+
+    The best there can be is a twin (all factors equal): those are looked at first, and everyone
+    left only if no twin is.
+    """
+    order, lower, upper = twins
+    n_options = 0
+    for row in range(lower[first], upper[first]):
+        if left[order[row]]:
+            options[n_options] = order[row]
+            n_options += 1
+    if n_options:
+        return n_options
+    end = len(members)
+    best = -1.0
+    x = following[end]
+    while x != end:
+        score = similarity(profile, members[first], members[x])
+        if score > best:
+            best, n_options = score, 0
+        if score == best:
+            options[n_options] = x
+            n_options += 1
+        x = following[x]
+    return n_options
+
+
+@njit(cache=True)
+def _contacts_left(
+    peer: int, ties: TieArrays, index: np.ndarray, left: np.ndarray, options: np.ndarray
+) -> int:  # pragma: no cover - compiled; tested through form_groups
+    """Fill ``options`` with the members left who are ``peer``'s contacts, in order; count them."""
+    n_options = 0
+    s = ties.head[peer]
+    while s >= 0:
+        k = 0 if ties.a[s] == peer else 1
+        x = index[ties.b[s] if k == 0 else ties.a[s]]
+        if x >= 0 and left[x]:
+            options[n_options] = x
+            n_options += 1
+        s = ties.link[s, k, 0]
+    options[:n_options].sort()
+    return n_options
+
+
+@njit(cache=True)
 def _fill_groups(
     members: np.ndarray,
     profile: np.ndarray,
@@ -390,31 +445,11 @@ def _fill_groups(
             seat += 1
             n_options = 0
             if rule < matching:
-                # The best a seat can offer is a twin (all factors equal): look there first.
-                for row in range(lower[first], upper[first]):
-                    if left[twins[row]]:
-                        options[n_options] = twins[row]
-                        n_options += 1
-                best = -1.0
-                x = following[m] if n_options == 0 else m
-                while x != m:
-                    score = similarity(profile, members[first], members[x])
-                    if score > best:
-                        best, n_options = score, 0
-                    if score == best:
-                        options[n_options] = x
-                        n_options += 1
-                    x = following[x]
+                n_options = _best_left(
+                    first, members, profile, (twins, lower, upper), left, following, options
+                )
             elif rule < prior:
-                s = ties.head[members[first]]
-                while s >= 0:
-                    k = 0 if ties.a[s] == members[first] else 1
-                    x = index[ties.b[s] if k == 0 else ties.a[s]]
-                    if x >= 0 and left[x]:
-                        options[n_options] = x
-                        n_options += 1
-                    s = ties.link[s, k, 0]
-                options[:n_options].sort()
+                n_options = _contacts_left(members[first], ties, index, left, options)
             pick = options[int(which * n_options)] if n_options else _kth(tree, int(which * n_left))
             _take(pick, group, labels, left, tree, following, preceding)
             n_left -= 1
@@ -546,17 +581,7 @@ def _meet_in_groups(
         group = labels[a]
         if sizes[group] <= n_encounters + 1:
             continue
-        n_contacts = 0
-        s = ties.head[attendees[a]]
-        while s >= 0:
-            k = 0 if ties.a[s] == attendees[a] else 1
-            b = index[ties.b[s] if k == 0 else ties.a[s]]
-            if b >= 0 and labels[b] == group:
-                tied[b] = True
-                contacts[n_contacts] = b
-                n_contacts += 1
-            s = ties.link[s, k, 0]
-        contacts[:n_contacts].sort()
+        n_contacts = _contacts_in_group(attendees[a], group, labels, ties, index, tied, contacts)
         members = by_group[start[group] : start[group + 1]]
         for r in range(n_encounters):
             rule, which = draws[r, a, 0], draws[r, a, 1]
@@ -564,9 +589,8 @@ def _meet_in_groups(
                 # The best score is an untied twin's (all factors equal): look there first.
                 n_options = 0
                 for row in range(lower[a], upper[a]):
-                    if twins[row] != a and not tied[twins[row]]:
-                        options[n_options] = twins[row]
-                        n_options += 1
+                    n_options = _add_if(twins[row] != a and not tied[twins[row]], twins[row],
+                                        options, n_options)
                 if n_options == 0:
                     n_options = _most_similar(a, members, attendees, profile, tied, options)
                 b = options[int(which * n_options)]
@@ -580,6 +604,42 @@ def _meet_in_groups(
         for x in range(n_contacts):
             tied[contacts[x]] = False
     return count
+
+
+@njit(cache=True)
+def _add_if(
+    condition: bool, x: int, options: np.ndarray, n_options: int
+) -> int:  # pragma: no cover - compiled
+    """Append x to ``options`` if ``condition``; return the new count."""
+    if condition:
+        options[n_options] = x
+        return n_options + 1
+    return n_options
+
+
+@njit(cache=True)
+def _contacts_in_group(
+    peer: int,
+    group: int,
+    labels: np.ndarray,
+    ties: TieArrays,
+    index: np.ndarray,
+    tied: np.ndarray,
+    contacts: np.ndarray,
+) -> int:  # pragma: no cover - compiled; tested through encounters
+    """Mark (``tied``) and list, in order, ``peer``'s contacts in its group; count them."""
+    n_contacts = 0
+    s = ties.head[peer]
+    while s >= 0:
+        k = 0 if ties.a[s] == peer else 1
+        b = index[ties.b[s] if k == 0 else ties.a[s]]
+        if b >= 0 and labels[b] == group:
+            tied[b] = True
+            contacts[n_contacts] = b
+            n_contacts += 1
+        s = ties.link[s, k, 0]
+    contacts[:n_contacts].sort()
+    return n_contacts
 
 
 @njit(cache=True)
