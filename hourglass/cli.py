@@ -37,6 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                    "run one of the report's experiments on a scenario"),
     "discover": ("hourglass.commands.discover",
                  "find the lever regions where change at scale happens (scenario discovery)"),
+    "calibrate": ("hourglass.commands.calibrate",
+                  "fit the assumption parameters to the report's numbers (ABC-SMC)"),
     "design": ("hourglass.commands.design",
                "search lever settings that trade outcomes against effort (multi-objective)"),
     "store": ("hourglass.commands.store", "check or repair a sweep store"),

@@ -47,3 +47,110 @@ def test_pooled_is_a_ratio_of_sums_and_distance_in_tolerances():
     t = targets["f2_matched"]
     assert distance({"f2_matched": t.value + t.tolerance}, targets) == pytest.approx(1.0)
     assert distance({"f2_matched": math.nan}, targets) == pytest.approx(0.6 / t.tolerance)
+
+
+# -- hourglass calibrate ------------------------------------------------------------------------
+
+from pathlib import Path  # noqa: E402
+
+import pandas as pd  # noqa: E402
+
+from hourglass.adapter import HourglassModel  # noqa: E402
+from hourglass.calibration import (  # noqa: E402
+    QUICK,
+    Settings,
+    calibrate,
+    particle_seeds,
+    prior_space,
+)
+from hourglass.cli import main  # noqa: E402
+from simulation import parameter_specs  # noqa: E402
+from simulation.errors import HourglassError  # noqa: E402
+
+
+def test_prior_is_every_assumption_but_definitions_and_sizes():
+    names = set(prior_space().names)
+    specs = parameter_specs()
+    assert all(specs[n].source == "assumption" for n in names)
+    assert not any(n.startswith(("observation.", "run.", "population.")) for n in names)
+    assert {"levers.trust", "reflection.carry_threshold", "contact.trust_decay"} <= names
+
+
+def test_particle_seeds_are_the_particles_own():
+    a = particle_seeds(1, {"levers.trust": 0.5}, 4)
+    assert a == particle_seeds(1, {"levers.trust": 0.5}, 4)
+    assert a[:2] == particle_seeds(1, {"levers.trust": 0.5}, 2)
+    assert a != particle_seeds(1, {"levers.trust": 0.6}, 4)
+    assert a != particle_seeds(2, {"levers.trust": 0.5}, 4)
+
+
+def test_quick_calibration_writes_resumes_and_refuses_other_settings(tmp_path, capsys):
+    """The quick form: every file, a resume that keeps what was done, and the seam."""
+    out = tmp_path / "cal"
+    assert main(["calibrate", "--quick", "--out", str(out), "--workers", "1",
+                 "--no-progress"]) == 0
+    for name in ("history.db", "posterior.parquet", "particles.parquet", "predictive.parquet",
+                 "calibration.json", "prior_posterior.png", "pairs.png", "predictive.png"):
+        assert (out / name).is_file(), name
+    meta = __import__("json").loads((out / "calibration.json").read_text())
+    assert meta["versions"]["pyabc"].startswith("0.13")
+    assert set(meta["targets"]) == set(load_targets())
+    assert meta["command"].startswith("hourglass calibrate")
+    assert [g["t"] for g in meta["generations"]] == [0, 1]
+    posterior = pd.read_parquet(out / "posterior.parquet")
+    assert len(posterior) == QUICK.population
+    assert set(posterior.columns) == set(prior_space().names)
+    # A third generation on the same directory resumes: generations 0 and 1 are kept as they were.
+    first = meta["generations"]
+    assert main(["calibrate", "--quick", "--generations", "3", "--out", str(out),
+                 "--workers", "1", "--no-progress"]) == 0
+    again = __import__("json").loads((out / "calibration.json").read_text())
+    assert again["generations"][:2] == first
+    assert len(again["generations"]) == 3
+    # Other settings on the same directory are refused in one line.
+    assert main(["calibrate", "--quick", "--population", "9", "--out", str(out),
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "settings" in err[0]
+    # The posterior is usable through HourglassModel's parameter_sets seam.
+    seam = HourglassModel("baseline", every=0, overrides=QUICK.overrides,
+                          parameter_sets=out / "posterior.parquet")
+    posterior = pd.read_parquet(out / "posterior.parquet")  # the resumed run's
+    row = posterior.iloc[[3]].to_dict("records")[0]
+    direct = HourglassModel("baseline", every=0, overrides={**QUICK.overrides, **row})
+    assert seam({"parameter_set": 3}, 7) == direct({}, 7)
+    with pytest.raises(HourglassError, match="parameter_set must be a row number"):
+        seam({"parameter_set": len(posterior)}, 7)
+
+
+def test_interrupted_calibration_resumes(tmp_path):
+    """Ctrl-C after the first generation: the history keeps it and a rerun finishes."""
+    out = tmp_path / "cal"
+
+    def stop(done: int) -> None:
+        if done == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        calibrate(out, settings=QUICK, workers=1, progress=False, on_generation=stop)
+    assert not (out / "posterior.parquet").exists()
+    meta = calibrate(out, settings=QUICK, workers=1, progress=False)
+    assert [g["t"] for g in meta["generations"]] == [0, 1]
+
+
+@pytest.mark.parametrize(("option", "value"), [("--population", "0"), ("--generations", "-1"),
+                                               ("--max-replicates", "0"), ("--walltime", "0")])
+def test_bad_options_are_one_line(tmp_path, capsys, option, value):
+    out = tmp_path / "cal"
+    assert main(["calibrate", "--quick", option, value, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert option in err[0]
+    assert not out.exists()
+
+
+def test_settings_check_names_the_option():
+    with pytest.raises(HourglassError, match="--min-learners"):
+        Settings(min_learners=0).check()
+    assert Path(__file__).is_file()

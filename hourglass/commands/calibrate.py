@@ -1,0 +1,116 @@
+r"""``hourglass calibrate``: fit the assumption parameters to the report's numbers (ABC-SMC).
+
+::
+
+    hourglass calibrate                       # default: 48 particles, 5 generations, <= 30 min
+    hourglass calibrate --quick               # tiny population, 8 particles, 2 generations
+    hourglass calibrate --out results/cal     # resumes if results/cal holds a calibration
+    hourglass calibrate --scheduler tcp://HOST:8786   # on a Dask cluster
+
+Writes into ``--out`` (default ``results/calibration``): ``history.db`` (pyabc's SQLite
+history, what a resume reads), ``posterior.parquet`` (equally weighted parameter sets),
+``particles.parquet`` (the last generation with weights), ``predictive.parquet`` (each particle's
+statistics), ``calibration.json`` (command, prior, targets, settings, library versions,
+generations) and the figures ``prior_posterior.png``, ``pairs.png`` and ``predictive.png``
+(see :mod:`hourglass.calibration` and docs/calibration.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from hourglass.commands._options import add_run_options, parse_assignments
+from simulation.errors import HourglassError
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``calibrate``."""
+    from hourglass.calibration import QUICK, Settings
+
+    default = Settings()
+    parser = subparsers.add_parser(
+        "calibrate", help="fit the assumption parameters to the report's numbers (ABC-SMC)",
+        description="Approximate Bayesian computation (pyabc ABC-SMC) of the parameters whose "
+        "source is 'assumption' against hourglass/targets.toml. Resumes from --out's history.",
+    )
+    parser.add_argument("scenario", nargs="?", default="baseline",
+                        help="base scenario (default baseline)")
+    parser.add_argument("--out", type=Path, default=Path("results/calibration"),
+                        help="output directory; resumed if it holds a calibration")
+    parser.add_argument("--population", type=int, default=None,
+                        help=f"particles per generation (default {default.population}, "
+                        f"--quick {QUICK.population})")
+    parser.add_argument("--generations", type=int, default=None,
+                        help=f"generations (default {default.generations}, --quick "
+                        f"{QUICK.generations})")
+    parser.add_argument("--min-learners", type=int, default=None,
+                        help="practical learners a particle pools before it is judged "
+                        f"(default {default.min_learners}: twice the report's 84)")
+    parser.add_argument("--max-replicates", type=int, default=None,
+                        help=f"cap on a particle's runs (default {default.max_replicates})")
+    parser.add_argument("--walltime", type=float, default=None, metavar="MINUTES",
+                        help=f"stop starting generations after this (default "
+                        f"{default.walltime_minutes:g})")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny population, few particles, 2 generations (< 1 min)")
+    add_run_options(parser)
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from hourglass.calibration import QUICK, Settings
+
+    preset = QUICK if args.quick else Settings()
+    overrides = {**preset.overrides, **parse_assignments(args.overrides, "--set")}
+    settings = Settings(
+        population=args.population if args.population is not None else preset.population,
+        generations=args.generations if args.generations is not None else preset.generations,
+        min_learners=(args.min_learners if args.min_learners is not None
+                      else preset.min_learners),
+        max_replicates=(args.max_replicates if args.max_replicates is not None
+                        else preset.max_replicates),
+        walltime_minutes=args.walltime if args.walltime is not None else preset.walltime_minutes,
+        scale=preset.scale, overrides=overrides,
+    )
+    settings.check()
+    return settings
+
+
+def main(args: argparse.Namespace) -> int:
+    """Check the options, run or resume the calibration, write the figures."""
+    from hourglass.calibration import calibrate
+    from hourglass.calibration_figures import write_figures
+
+    settings = _settings(args)
+    if args.out.exists() and not args.out.is_dir():
+        raise HourglassError(f"--out {args.out}: exists and is not a directory")
+    # pyabc logs every generation at INFO; the progress bar says the same.
+    import pyabc  # noqa: F401 - its loggers exist once it is imported
+
+    for name in [n for n in logging.root.manager.loggerDict if n.startswith("ABC")] + ["ABC"]:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    client = None
+    if args.scheduler is not None:
+        from analysis.executors import dask_client
+
+        address = None if args.scheduler == "local" else args.scheduler
+        client_cm = dask_client(address, n_workers=args.workers or 2)
+        client = client_cm.__enter__()
+    try:
+        provenance = calibrate(
+            args.out, base=args.scenario, settings=settings, seed=args.seed,
+            workers=args.workers, scheduler=client, progress=not args.no_progress,
+            command="hourglass calibrate " + " ".join(sys.argv[2:]),
+        )
+    finally:
+        if client is not None:
+            client_cm.__exit__(None, None, None)
+    write_figures(args.out)
+    gens = provenance["generations"]
+    print(f"calibrate: {len(gens)} generations, {provenance['simulations']} particles "
+          f"simulated, final tolerance {gens[-1]['epsilon']:.3g} (in target tolerances); "
+          f"posterior in {args.out / 'posterior.parquet'}")
+    return 0
