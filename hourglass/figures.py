@@ -134,6 +134,93 @@ def draw_course(ax: Axes, series: pd.DataFrame, *, fontsize: float | None = None
     ax.grid(alpha=0.3)
 
 
+# -- one scenario over many seeds --------------------------------------------------------------
+
+# Outputs beyond the hourglass's levels continue the palette of COLOURS.
+_MORE_COLOURS = ("#937860", "#da8bc3", "#8c8c8c", "#4c4c4c")
+_MORE_LABELS = {"countries_changed": "Countries changed at scale",
+                "reported_attendance": "Attendance (what facilitators report)"}
+
+
+def replicates_figure(
+    table: pd.DataFrame, outputs: tuple[str, ...], title: str, *, marks: tuple[int, ...] = ()
+) -> Figure:
+    """The hourglass and every output's course over many seeds: medians with 10-90 % bands.
+
+    Left: the hourglass at the last month (the scenario's medians, whiskers at the band). Right:
+    one panel per output, each on its own scale: the scenario, its counterfactual (if run) and
+    the change attributable to peer learning (scenario minus counterfactual, seed by seed; not
+    drawn where it equals the scenario, i.e. the counterfactual is zero at every seed).
+
+    Args:
+        table: :func:`hourglass.replicates.quantiles` (columns ``arm``, ``output``, ``month``,
+            ``median`` and the band's two percentiles ``p10`` and ``p90``); arm ``scenario``
+            must hold every level of :data:`LEVELS`.
+        outputs: The outputs to draw, one panel each.
+        title: Figure title.
+        marks: Months marked by a dotted line in every panel (the horizons findings are stated
+            at).
+
+    Returns:
+        The figure.
+    """
+    low_col, high_col = (c for c in table.columns if c.startswith("p") and c[1:].isdigit())
+    columns = -(-len(outputs) // 2)
+    fig = Figure(figsize=(4.0 + 3.3 * columns, 6.6), layout="constrained")
+    grid = fig.add_gridspec(2, columns + 1, width_ratios=[1.5] + [1] * columns)
+    scenario = table[table["arm"] == "scenario"]
+    last = scenario[scenario["month"] == scenario["month"].max()].set_index("output")
+    shape = fig.add_subplot(grid[:, 0])
+    draw_shape(shape, last["median"].to_dict(), fontsize=8, right=0.95,
+               bands={k: (r[low_col], r[high_col]) for k, r in last.iterrows()})
+    shape.set_title(f"Month {int(scenario['month'].max())}: median ({low_col[1:]}-"
+                    f"{high_col[1:]} %)", fontsize=9)
+    labels = {**dict(LEVELS), **_MORE_LABELS}
+    palette = dict(zip([k for k, _ in LEVELS], COLOURS, strict=True))
+    extra = iter(_MORE_COLOURS)
+    labelled: set[str] = set()  # each arm once in the legend
+    styles = {"scenario": ("-", 0.22, None), "counterfactual": ("--", 0.15, "#7f7f7f"),
+              "attributable": (":", 0.12, "#222222")}
+    names = {"scenario": "scenario", "counterfactual": "counterfactual (no tool used)",
+             "attributable": "attributable (scenario - counterfactual)"}
+    for index, output in enumerate(outputs):
+        ax = fig.add_subplot(grid[index // columns, 1 + index % columns])
+        colour = palette.get(output) or next(extra, "#4c4c4c")
+        for arm, (line, alpha, fixed) in styles.items():
+            rows = table[(table["arm"] == arm) & (table["output"] == output)]
+            if rows.empty or (arm == "attributable" and _same(rows, scenario, output)):
+                continue
+            c = fixed or colour
+            ax.fill_between(rows["month"], rows[low_col], rows[high_col], color=c, alpha=alpha,
+                            linewidth=0)
+            ax.plot(rows["month"], rows["median"], line, color=c, lw=1.6,
+                    label=None if arm in labelled else names[arm])
+            labelled.add(arm)
+        for month in marks:
+            ax.axvline(month, color="#555555", lw=0.8, ls=(0, (1, 2)))
+        ax.set_title(labels.get(output, output.replace("_", " ")).replace("\n", " "),
+                     fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.set_xlim(0, scenario["month"].max())
+        ax.grid(alpha=0.3)
+        if index // columns == 1 or index + columns >= len(outputs):
+            ax.set_xlabel("month", fontsize=8)
+    fig.legend(loc="outside lower center", ncols=3, fontsize=8,
+               title=f"median and {low_col[1:]}-{high_col[1:]} % band over seeds"
+               + (f"; dotted: months {', '.join(map(str, marks))}" if marks else ""),
+               title_fontsize=8)
+    fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def _same(rows: pd.DataFrame, scenario: pd.DataFrame, output: str) -> bool:
+    """Whether an arm's statistics of ``output`` equal the scenario's at every month."""
+    mine = scenario[scenario["output"] == output]
+    columns = [c for c in rows.columns if c not in ("arm", "output")]
+    return len(rows) == len(mine) and bool(
+        (rows[columns].to_numpy() == mine[columns].to_numpy()).all())
+
+
 # -- validation --------------------------------------------------------------------------------
 
 

@@ -1,4 +1,11 @@
-"""``hourglass run``: one run of a scenario: summary, time series, scenario and figure."""
+"""``hourglass run``: one run of a scenario (summary, time series, scenario and figure), or many.
+
+With ``--replicates N`` the scenario runs at N common-random-number seeds through the engine's
+fan-out (bit-identical on any worker count) and the hourglass and every output's course are
+drawn as medians with 10-90 % bands; ``--counterfactual no_peer_learning`` also runs each seed
+without any tool, so the change attributable to peer learning is scenario minus counterfactual,
+seed by seed (:mod:`hourglass.replicates`).
+"""
 
 from __future__ import annotations
 
@@ -15,13 +22,19 @@ from hourglass.commands.common import (
     load_scenario,
     parse_assignments,
     run_bytes,
+    scheduler_type,
     seed_type,
+    whole,
 )
+from simulation.errors import HourglassError
 
 HEADLINE = (
     "engaged", "sustained_contacts", "practical_learning", "applied",
     "staff_reached", "orgs_changed", "countries_changed", "reported_attendance",
 )
+COUNTERFACTUALS = ("no_peer_learning",)
+"""``--counterfactual``: the same scenario with no tool used (no initiative)."""
+REPLICATE_FILES = frozenset({"hourglass.png", "replicates.csv", "quantiles.csv", "scenario.toml"})
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -51,8 +64,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         help="output directory (default: results/<scenario>-seed<N>; with --set, "
-        "results/<scenario>-<digest of the overrides>-seed<N>)",
+        "results/<scenario>-<digest of the overrides>-seed<N>; with --replicates R, "
+        "...-seed<N>-r<R>)",
     )
+    many = parser.add_argument_group(
+        "many seeds", "run the scenario at R seeds derived from --seed (common random numbers) "
+        "and draw medians with 10-90 %% bands; writes hourglass.png, replicates.csv (one row per "
+        "seed), quantiles.csv (every output, month by month) and scenario.toml")
+    many.add_argument("--replicates", type=whole(2), default=None, metavar="R",
+                      help="seeds to run (2 or more; default: one run at --seed)")
+    many.add_argument("--counterfactual", choices=COUNTERFACTUALS, default=None,
+                      help="also run every seed without any tool (no_peer_learning): the figure "
+                      "and tables add the counterfactual and the change attributable to peer "
+                      "learning (scenario - counterfactual, seed by seed)")
+    many.add_argument("--at", type=whole(1), nargs="+", default=None, metavar="MONTH",
+                      help="months to print (and mark in the figure; default: the last month)")
+    many.add_argument("--workers", type=whole(1), default=None,
+                      help="local worker processes (default: all cores; with --scheduler "
+                      "local: 2)")
+    many.add_argument("--scheduler", type=scheduler_type, default=None, metavar="ADDRESS",
+                      help="run on a Dask cluster at ADDRESS, e.g. tcp://HOST:8786 ('local': "
+                      "start a local one)")
+    many.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def default_out(scenario: Any, seed: int) -> Path:
@@ -67,6 +100,16 @@ def default_out(scenario: Any, seed: int) -> Path:
 
 def main(args: argparse.Namespace) -> int:
     """Run the scenario and write the results."""
+    if args.replicates is None:
+        alone = [flag for flag, value in (
+            ("--counterfactual", args.counterfactual), ("--at", args.at),
+            ("--workers", args.workers), ("--scheduler", args.scheduler),
+            ("--no-progress", args.no_progress)) if value]
+        if alone:
+            raise HourglassError(f"{alone[0]}: applies to many seeds only; add --replicates R "
+                                 "(2 or more)")
+    else:
+        return _main_replicates(args)
     from analysis.output import Legacy, check_output, staged_directory
     from hourglass.figures import plot_hourglass
     from simulation import PeerLearningModel
@@ -96,3 +139,105 @@ def main(args: argparse.Namespace) -> int:
     print(f"wrote {out}/: summary.json timeseries.csv scenario.toml hourglass.png")
     sys.stdout.flush()
     return 0
+
+
+def _main_replicates(args: argparse.Namespace) -> int:
+    """Run the scenario (and its counterfactual) at ``--replicates`` seeds; write bands and CSVs."""
+    import os
+
+    from analysis.output import check_output
+    from hourglass.adapter import HourglassModel
+    from hourglass.commands._options import executor_from
+    from hourglass.commands.common import check_scheduler
+    from hourglass.experiments import no_peer_learning
+
+    check_scheduler(args)
+    overrides = parse_assignments(args.overrides)
+    scenario = load_scenario(args.scenario, overrides)
+    months = int(scenario["run.months"])
+    at = tuple(dict.fromkeys(args.at or (months,)))
+    late = [m for m in at if m > months]
+    if late:
+        raise HourglassError(f"--at {late[0]}: the run lasts {months} months (run.months); "
+                             f"allowed: 1 to {months}")
+    concurrent = args.workers or os.cpu_count() or 1
+    arms = 2 if args.counterfactual else 1
+    # every run's monthly outputs are held until the end: about 30 columns a month
+    held = args.replicates * arms * (months + 1) * 30 * 8 * 4
+    check_memory(concurrent * run_bytes(scenario.values) + held,
+                 f"{args.replicates} runs of {scenario.name} ({concurrent} at a time)",
+                 "fewer replicates or a smaller population")
+    single = default_out(scenario, args.seed)
+    out = args.out or single.with_name(
+        f"{single.name}-r{args.replicates}"
+        + (f"-{args.counterfactual}" if args.counterfactual else ""))
+    check_output(out, "run")
+    check_writable(out)
+    models = {"scenario": HourglassModel(args.scenario, every=1, overrides=overrides)}
+    if args.counterfactual:
+        models["counterfactual"] = HourglassModel(
+            args.scenario, every=1, overrides=dict(no_peer_learning(scenario).overrides))
+    announce_compilation()
+    started = time.perf_counter()
+    from hourglass.replicates import attributable, quantiles, run_replicates
+
+    with executor_from(args) as executor:
+        runs = run_replicates(models, args.replicates, args.seed, executor,
+                              workers=args.workers, progress=not args.no_progress)
+    if args.counterfactual:
+        runs["attributable"] = attributable(runs["scenario"], runs["counterfactual"])
+    table = quantiles(runs)
+    _write_replicates(out, args, scenario, runs, table, at)
+    elapsed = time.perf_counter() - started
+    print(f"scenario {scenario.label()}, {args.replicates} seeds from root seed {args.seed}, "
+          f"{months} months ({elapsed:.1f} s)")
+    print(_at_table(table, at))
+    print(f"wrote {out}/: {' '.join(sorted(REPLICATE_FILES))}")
+    sys.stdout.flush()
+    return 0
+
+
+def _at_table(table: Any, at: tuple[int, ...]) -> str:
+    """The headline outputs at the months ``at``.
+
+    The scenario (and counterfactual) as median [band over seeds]; the attributable change as
+    mean [95 % CI of the mean].
+    """
+    from hourglass.replicates import at_months
+
+    rows = at_months(table, HEADLINE, at)
+    low, high = (c for c in rows.columns if c.startswith("p") and c[1:].isdigit())
+    lines = []
+    for arm, part in rows.groupby("arm", sort=False):
+        effect = arm == "attributable"
+        what = ("mean [95 % CI]" if effect else f"median [{low[1:]}-{high[1:]} % of seeds]")
+        lines.append(f"  {arm}: {what}")
+        lines.append("    " + f"{'month':<20}" + "".join(f"{m:>24}" for m in at))
+        for output, group in part.groupby("output", sort=False):
+            cells = group.set_index("month")
+            texts = [(f"{c['mean']:.3f} [{c['ci_low']:.3f}, {c['ci_high']:.3f}]" if effect
+                      else f"{c['median']:.3f} [{c[low]:.3f}, {c[high]:.3f}]")
+                     for _, c in cells.loc[list(at)].iterrows()]
+            lines.append("    " + f"{output:<20}" + "".join(f"{t:>24}" for t in texts))
+    return "\n".join(lines)
+
+
+def _write_replicates(out: Path, args: argparse.Namespace, scenario: Any, runs: dict[str, Any],
+                      table: Any, at: tuple[int, ...]) -> None:
+    """hourglass.png, replicates.csv, quantiles.csv and scenario.toml, staged into ``out``."""
+    import pandas as pd
+
+    from analysis.output import staged_directory
+    from hourglass.figures import replicates_figure
+
+    per_seed = pd.concat({arm: runs[arm].summary for arm in runs if arm != "attributable"},
+                         names=["arm"]).reset_index()
+    with staged_directory(out, "run") as staging:
+        per_seed.to_csv(staging / "replicates.csv", index=False)
+        table.to_csv(staging / "quantiles.csv", index=False)
+        (staging / "scenario.toml").write_text(scenario.to_toml(), encoding="utf-8")
+        what = f"{scenario.label()}: {args.replicates} seeds (root seed {args.seed})"
+        if args.counterfactual:
+            what += f", against {args.counterfactual}"
+        fig = replicates_figure(table, HEADLINE, f"Hourglass: {what}", marks=at)
+        fig.savefig(staging / "hourglass.png", dpi=110)

@@ -1,0 +1,167 @@
+"""``hourglass run --replicates``: one scenario over many seeds, drawn with bands (issue 14 §4)."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PolyCollection
+from scipy import stats
+
+from analysis.seeds import replicate_seeds
+from hourglass.cli import main
+from hourglass.figures import LEVELS, replicates_figure
+from hourglass.replicates import QUANTILE_COLUMNS, quantiles, statistics
+from simulation import PeerLearningModel, Scenario
+
+TINY = {"population.home_organisations": 4, "population.countries": 2,
+        "population.staff_per_organisation": 20, "run.months": 6}
+SETS = [arg for key, value in TINY.items() for arg in ("--set", f"{key}={value}")]
+
+
+def listing(directory):
+    return sorted(str(p.relative_to(directory)) for p in Path(directory).rglob("*"))
+
+
+def run(argv, capsys):
+    status = main(["run", *argv, "--no-progress"])
+    return status, capsys.readouterr()
+
+
+def test_replicates_write_bands_and_csvs_from_the_seeds_runs(tmp_path, capsys):
+    out = tmp_path / "r"
+    status, captured = run(["baseline", *SETS, "--replicates", "4", "--seed", "5",
+                            "--counterfactual", "no_peer_learning", "--at", "3", "6",
+                            "--workers", "1", "--out", str(out)], capsys)
+    assert status == 0, captured.err
+    assert {"hourglass.png", "replicates.csv", "quantiles.csv", "scenario.toml"} <= set(
+        listing(out))
+    assert (out / "hourglass.png").read_bytes().startswith(b"\x89PNG")
+    per_seed = pd.read_csv(out / "replicates.csv")
+    seeds = replicate_seeds(5, 4)
+    assert list(per_seed["arm"]) == ["scenario"] * 4 + ["counterfactual"] * 4
+    assert list(per_seed["seed"]) == seeds * 2  # paired: the same seeds in both arms
+    # the bands are of the very runs `hourglass run --seed S` makes, one per seed
+    scenario = Scenario.load("baseline").with_overrides(TINY)
+    course = np.array([PeerLearningModel(scenario, rng=s).run().monthly["practical_learning"]
+                       for s in seeds])
+    table = pd.read_csv(out / "quantiles.csv")
+    assert set(table["arm"]) == {"scenario", "counterfactual", "attributable"}
+    rows = table[(table["arm"] == "scenario") & (table["output"] == "practical_learning")]
+    assert list(rows["month"]) == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_allclose(rows["median"], np.median(course, axis=0))
+    np.testing.assert_allclose(rows["p10"], np.percentile(course, 10, axis=0))
+    np.testing.assert_allclose(rows["p90"], np.percentile(course, 90, axis=0))
+    final = per_seed[per_seed["arm"] == "scenario"]["practical_learning"].to_numpy()
+    np.testing.assert_allclose(final, course[:, -1])
+    # attributable = scenario - counterfactual, seed by seed
+    arms = {arm: part.set_index("seed")["orgs_changed"] for arm, part in per_seed.groupby("arm")}
+    effect = table[(table["arm"] == "attributable") & (table["output"] == "orgs_changed")]
+    assert effect["mean"].iloc[-1] == pytest.approx(
+        (arms["scenario"] - arms["counterfactual"]).mean())
+    assert "attributable: mean [95 % CI]" in captured.out
+    assert "scenario: median [10-90 % of seeds]" in captured.out
+
+
+def test_replicates_are_bit_identical_on_any_worker_count(tmp_path, capsys):
+    for workers in ("1", "2"):
+        status, captured = run(["baseline", *SETS, "--replicates", "5", "--counterfactual",
+                                "no_peer_learning", "--workers", workers,
+                                "--out", str(tmp_path / workers)], capsys)
+        assert status == 0, captured.err
+    for name in ("replicates.csv", "quantiles.csv", "scenario.toml"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
+
+
+def test_without_a_counterfactual_only_the_scenario_runs(tmp_path, capsys):
+    out = tmp_path / "s"
+    status, captured = run(["baseline", *SETS, "--replicates", "2", "--workers", "1",
+                            "--out", str(out)], capsys)
+    assert status == 0, captured.err
+    assert set(pd.read_csv(out / "quantiles.csv")["arm"]) == {"scenario"}
+    assert set(pd.read_csv(out / "replicates.csv")["arm"]) == {"scenario"}
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--replicates", "1"], "--replicates: expected a whole number >= 2, got '1'"),
+    (["--replicates", "0"], "--replicates: expected a whole number >= 2, got '0'"),
+    (["--replicates", "many"], "--replicates: expected a whole number >= 2, got 'many'"),
+    (["--replicates", "3", "--counterfactual", "nothing"], "--counterfactual: invalid choice"),
+    (["--replicates", "3", "--at", "7"], "--at 7: the run lasts 6 months (run.months)"),
+    (["--replicates", "3", "--at", "0"], "--at: expected a whole number >= 1, got '0'"),
+    (["--counterfactual", "no_peer_learning"], "--counterfactual: applies to many seeds only"),
+    (["--workers", "2"], "--workers: applies to many seeds only"),
+    (["--replicates", "3", "--workers", "0"], "--workers: expected a whole number >= 1"),
+], ids=["one", "zero", "text", "counterfactual", "at beyond the run", "at zero",
+        "counterfactual alone", "workers alone", "workers zero"])
+def test_bad_replicate_options_are_one_line_before_the_work(tmp_path, monkeypatch, capsys,
+                                                            argv, expected):
+    monkeypatch.chdir(tmp_path)
+    status, captured = run(["baseline", *SETS, *argv], capsys)
+    assert status == 2
+    assert captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith("hourglass"), captured.err
+    assert expected in captured.err, captured.err
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
+    assert listing(tmp_path) == []  # no output directory, no run
+
+
+def test_statistics_are_the_band_and_the_t_interval():
+    values = np.array([[0.0, 1.0], [0.2, 1.0], [0.4, 1.0], [0.9, 1.0], [1.0, 1.0]])
+    got = statistics(values)
+    assert tuple(got) == QUANTILE_COLUMNS
+    np.testing.assert_allclose(got["p10"], np.percentile(values, 10, axis=0))
+    np.testing.assert_allclose(got["median"], [0.4, 1.0])
+    np.testing.assert_allclose(got["p90"], np.percentile(values, 90, axis=0))
+    low, high = stats.t.interval(0.95, 4, loc=values[:, 0].mean(), scale=stats.sem(values[:, 0]))
+    assert got["ci_low"][0] == pytest.approx(low)
+    assert got["ci_high"][0] == pytest.approx(high)
+    assert got["ci_low"][1] == got["ci_high"][1] == 1.0  # seeds that agree: no width
+
+
+def constructed_table(months=10):
+    """Quantiles built by hand: level i rises linearly to 0.1 * (i + 1); a counterfactual that is
+    zero except for organisations changed (0.02 at every month)."""
+    rows = []
+    month = np.arange(1, months + 1)
+    for i, (key, _) in enumerate(LEVELS):
+        median = 0.1 * (i + 1) * month / months
+        cf = np.full(months, 0.02 if key == "orgs_changed" else 0.0)
+        for arm, m in (("scenario", median), ("counterfactual", cf),
+                       ("attributable", median - cf)):
+            rows.append(pd.DataFrame({
+                "arm": arm, "output": key, "month": month, "replicates": 10, "mean": m,
+                "ci_low": m - 0.01, "ci_high": m + 0.01, "p10": m * 0.5, "median": m,
+                "p90": m * 1.5}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_band_figure_draws_the_hourglass_bands_and_marks_from_its_table():
+    table = constructed_table()
+    outputs = tuple(key for key, _ in LEVELS)
+    fig = replicates_figure(table, outputs, "constructed", marks=(4, 8))
+    shape, *panels = fig.axes
+    assert len(panels) == len(outputs)
+    widths = [bar.get_width() for bar in shape.patches]
+    np.testing.assert_allclose(widths, [0.1 * (i + 1) for i in range(len(LEVELS))])
+    assert shape.texts[0].get_text() == "10%\n(5%-15%)"  # median, then the band
+    for key, ax in zip(outputs, panels, strict=True):
+        bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+        lines = [line for line in ax.get_lines() if len(line.get_xdata()) == 10]
+        # the attributable change is drawn only where a counterfactual changes something
+        assert len(lines) == (3 if key == "orgs_changed" else 2), key
+        top = max(band.get_paths()[0].vertices[:, 1].max() for band in bands)
+        assert top == pytest.approx(table[(table["output"] == key)]["p90"].max())
+        marks = [line.get_xdata()[0] for line in ax.get_lines() if len(line.get_xdata()) == 2]
+        assert marks == [4, 8]
+
+
+def test_quantiles_take_month_numbers_from_the_course():
+    from hourglass.replicates import Replicates
+
+    runs = Replicates(seeds=(1, 2), summary=pd.DataFrame({"seed": [1, 2], "x": [0.0, 1.0]}),
+                      course={"x": np.array([[0.0, 0.5, 1.0], [0.0, 0.0, 1.0]])})
+    table = quantiles({"scenario": runs})
+    assert list(table["month"]) == [1, 2, 3]
+    assert list(table["median"]) == [0.0, 0.25, 1.0]
