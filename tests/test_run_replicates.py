@@ -165,3 +165,14 @@ def test_quantiles_take_month_numbers_from_the_course():
     table = quantiles({"scenario": runs})
     assert list(table["month"]) == [1, 2, 3]
     assert list(table["median"]) == [0.0, 0.25, 1.0]
+
+
+def test_default_folder_names_seeds_replicates_and_counterfactual(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    status, captured = run(["baseline", *SETS, "--replicates", "2", "--counterfactual",
+                            "no_peer_learning", "--workers", "1", "--seed", "3"], capsys)
+    assert status == 0, captured.err
+    digest = Scenario.load("baseline").with_overrides(TINY).overrides_digest()
+    out = Path("results") / f"baseline-{digest}-seed3-r2-no_peer_learning"
+    assert (tmp_path / out / "quantiles.csv").is_file()
+    assert f"wrote {out}/" in captured.out

@@ -65,11 +65,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="output directory (default: results/<scenario>-seed<N>; with --set, "
         "results/<scenario>-<digest of the overrides>-seed<N>; with --replicates R, "
-        "...-seed<N>-r<R>)",
+        "...-seed<N>-r<R>, and -no_peer_learning with that counterfactual)",
     )
     many = parser.add_argument_group(
         "many seeds", "run the scenario at R seeds derived from --seed (common random numbers) "
-        "and draw medians with 10-90 %% bands; writes hourglass.png, replicates.csv (one row per "
+        "and draw medians with 10-90 % bands; writes hourglass.png, replicates.csv (one row per "
         "seed), quantiles.csv (every output, month by month) and scenario.toml")
     many.add_argument("--replicates", type=whole(2), default=None, metavar="R",
                       help="seeds to run (2 or more; default: one run at --seed)")
