@@ -1,15 +1,16 @@
 """The explorer's memory per closed browser session and its response time, in real Chromium.
 
     .venv/bin/python benchmarks/explorer.py memory [--rounds 4] [--sessions 8] [--abrupt]
-    .venv/bin/python benchmarks/explorer.py step [--months 6]
+    .venv/bin/python benchmarks/explorer.py response [--changes 8]
 
 ``memory``: the server's resident memory (RSS) idle, then after each round of ``--sessions``
 browser sessions opened (each shows its first results) and closed. A tab closed the way a user
 closes it sends Solara's close beacon; ``--abrupt`` closes without it (a crashed tab, a laptop
 that sleeps), which leaves the session to the server's cull timeout.
 
-``step``: seconds from a click to the page showing its answer (the old page: Step; the new one:
-a lever moved), as the user waits for it.
+``response``: seconds from a lever moved to the page showing both designs re-run at every seed
+and redrawn, as the user waits for it (the page also says how long the runs and the drawing
+took on the server).
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ import urllib.request
 
 import psutil
 
-from hourglass.explorer.browser import chromium, explorer_process, open_explorer
+from hourglass.explorer.browser import (
+    chromium,
+    explorer_process,
+    move_slider,
+    open_explorer,
+    update_number,
+    wait_for_update,
+)
 
 
 def rss_mb(pid: int) -> float:
@@ -73,6 +81,29 @@ def close(page: object, abrupt: bool) -> None:
     context.close()
 
 
+def response(changes: int) -> list[float]:
+    """Seconds from a lever moved to the page showing both designs re-run and redrawn."""
+    times = []
+    with explorer_process(timeout=180) as (url, _process), chromium() as browser:
+        started = time.perf_counter()
+        page = open_explorer(browser, url, timeout=180)
+        print(f"first answer (both designs at 40 seeds): {time.perf_counter() - started:.2f} s",
+              flush=True)
+        keys = ["End", "Home"] + ["PageUp"] * changes  # each a new value: nothing cached
+        for change in range(changes):
+            number = update_number(page)
+            started = time.perf_counter()
+            move_slider(page, "Trust", keys[change])
+            wait_for_update(page, number + 1, timeout=180)
+            times.append(time.perf_counter() - started)
+            ran = page.locator(".hourglass-status").inner_text().split("ran in ", 1)[1]
+            print(f"lever change {change + 1}: {times[-1]:.2f} s on the page (ran in "
+                  f"{ran.split(' · ')[0]})", flush=True)
+    times.sort()
+    print(f"median {times[len(times) // 2]:.2f} s", flush=True)
+    return times
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one of the measurements."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -83,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     mem.add_argument("--abrupt", action="store_true")
     mem.add_argument("--cull", default=None, help="SOLARA_KERNEL_CULL_TIMEOUT for the server")
     mem.add_argument("--wait", type=float, default=8.0, help="seconds to wait before reading")
+    step = sub.add_parser("response")
+    step.add_argument("--changes", type=int, default=8)
     args = parser.parse_args(argv)
+    if args.what == "response":
+        response(args.changes)
     if args.what == "memory":
         env = {"SOLARA_KERNEL_CULL_TIMEOUT": args.cull} if args.cull else {}
         memory(args.rounds, args.sessions, args.abrupt, env, args.wait)

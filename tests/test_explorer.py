@@ -81,7 +81,7 @@ def test_a_lever_moves_the_bands_and_the_difference(browser, url, tmp_path):
     # Mesa's internal controls are gone; the designer's inputs have short, readable labels.
     for hidden in ("Use Threads", "Render Interval", "PAGE 0"):
         assert first.get_by_text(hidden).count() == 0, hidden
-    first.get_by_text("Tool mix").click()
+    first.get_by_role("button", name="Tool mix").click()
     for label in ("Trust", "Share forward", "Site visits", "Joint peer activities"):
         assert first.locator(".hourglass-input", has_text=label).count() >= 1, label
     # Sliders show their values.

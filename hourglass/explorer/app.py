@@ -227,6 +227,8 @@ def Controls(session: Session, design: Scenario, result: dict[str, Any] | None,
             "start from", values=available_scenarios() + list(session.uploaded.value),
             value=session.start.value, on_value=session.pick_start,
         ).key(f"start-{generation}")
+        if design.description:  # plain text: solara.Markdown would fetch KaTeX from a CDN
+            solara.Text(design.description, style={"font-size": "0.8rem"})
         solara.FileDrop(label="Or drop a scenario file (.toml) here", on_file=session.upload,
                         lazy=False)
         solara.Button("Start over (Reset)", on_click=session.reset, outlined=True, small=True)
@@ -237,8 +239,8 @@ def Controls(session: Session, design: Scenario, result: dict[str, Any] | None,
             "the other design", values=[STATUS_QUO, *available_scenarios()],
             value=session.against.value, on_value=session.pick_against,
         ).key(f"against-{generation}")
-        solara.SliderInt("seeds per design", value=session.seeds.value, min=10, max=MAX_SEEDS,
-                         step=10, on_value=session.set_seeds)
+        solara.SliderInt(f"seeds per design: {session.seeds.value}", value=session.seeds.value,
+                         min=10, max=MAX_SEEDS, step=10, on_value=session.set_seeds)
     with solara.Card("Download", margin=0):
         solara.FileDownload(
             lambda: design_toml(design, session.overrides.value, session.start.value),
@@ -270,10 +272,12 @@ def Page() -> None:
         out = compare(design, against, seeds, cache, keep_going=lambda: not cancel.is_set())
         if out is None:
             return None
+        started = time.perf_counter()
         out["comparison_png"] = figures.png(figures.comparison_figure(out["table"], names, seeds))
         out["course_png"] = figures.png(
             figures.course_bands_figure(out["design"], out["against"], names)
         )
+        out["drawn"] = time.perf_counter() - started
         updates.current += 1
         out["update"] = updates.current
         return out
@@ -302,8 +306,8 @@ def Page() -> None:
     with solara.lab.Tabs(lazy=True):
         with solara.lab.Tab("Compare two designs"):
             if result is not None:
-                ComparisonStatus(result["table"], names, seeds, overrides, result["seconds"],
-                                 result["update"])
+                ComparisonStatus(result["table"], names, seeds, overrides,
+                                 (result["seconds"], result["drawn"]), result["update"])
                 solara.Image(result["comparison_png"], classes=["hourglass-comparison"])
                 solara.Image(result["course_png"], classes=["hourglass-course"])
             else:

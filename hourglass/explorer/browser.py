@@ -38,6 +38,8 @@ CHROMIUM_ARGS = (
     "--disable-sync",
 )
 VIEWPORT = {"width": 1600, "height": 1100}
+SCREENSHOT = {"width": 1500, "height": 1450}
+"""The README's picture: tall enough for both figures (the page scrolls inside its panes)."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -203,8 +205,10 @@ def screenshot(path: Path | str, lever: str = "Share forward") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with explorer_server() as url, chromium() as browser:
         page = open_explorer(browser, url, timeout=180)
+        page.set_viewport_size(SCREENSHOT)
         move_slider(page, lever)
         wait_for_update(page, 2, timeout=180)
+        page.locator(".hourglass-status").click()  # the slider's value bubble closes
         page.wait_for_timeout(1500)  # let the last images arrive
         page.screenshot(path=str(path), full_page=True)
     return path

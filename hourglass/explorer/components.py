@@ -115,8 +115,8 @@ def verdict(low: float, high: float) -> str:
 
 @solara.component
 def ComparisonStatus(
-    table: Any, names: tuple[str, str], seeds: int, changed: dict[str, Any], seconds: float,
-    update: int,
+    table: Any, names: tuple[str, str], seeds: int, changed: dict[str, Any],
+    seconds: tuple[float, float], update: int,
 ) -> None:
     """The comparison in words: what differs, by how much, and how sure that is."""
     labels = {key: label.replace("\n", " ") for key, label in LEVELS}
@@ -136,7 +136,8 @@ def ComparisonStatus(
     )
     html = (
         f"<p><b>{escape(names[0])}</b> against <b>{escape(names[1])}</b>: {seeds} seeds each, the "
-        f"same seeds for both (paired); ran in {seconds:.1f} s · update {update}.</p>"
+        f"same seeds for both (paired); ran in {seconds[0]:.1f} s, drawn in {seconds[1]:.1f} s · "
+        f"update {update}.</p>"
         f"<p>Your changes: {changes}.</p>"
         "<table class='hourglass-table'><tr><th>level</th><th>yours (median)</th>"
         "<th>other (median)</th><th>difference, points [95 % interval]</th><th></th></tr>"

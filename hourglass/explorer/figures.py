@@ -225,7 +225,7 @@ def heatmap_figure(model: PeerLearningModel, what: str = "trust") -> Figure:
 
 COMPARE_COLOURS = ("#c44e52", "#4c72b0")
 """Your design (red), the design it is compared with (blue)."""
-LABEL_SIZE = 10
+LABEL_SIZE = 11
 """Font size of labels and legends in the comparison figures (legible at the page's size)."""
 
 
@@ -240,7 +240,7 @@ def comparison_figure(table: pd.DataFrame, names: tuple[str, str], seeds: int) -
     Returns:
         The figure: two hourglasses, then the difference per level with its 95 % interval.
     """
-    fig = Figure(figsize=(14, 4.8), layout="constrained")
+    fig = Figure(figsize=(12, 4.8), layout="constrained")
     mine, theirs, diff = fig.subplots(1, 3, width_ratios=[1.25, 1, 1.1])
     for ax, column, name in ((mine, "design", names[0]), (theirs, "against", names[1])):
         study.draw_shape(
@@ -250,7 +250,7 @@ def comparison_figure(table: pd.DataFrame, names: tuple[str, str], seeds: int) -
             right=0.85,
             bands={k: (r[f"{column}_low"], r[f"{column}_high"]) for k, r in table.iterrows()},
         )
-        ax.set_title(f"{name}: median of {seeds} seeds (10-90 %)", fontsize=LABEL_SIZE + 1)
+        ax.set_title(name, fontsize=LABEL_SIZE + 1)
     theirs.set_yticks(range(len(LEVELS)), [""] * len(LEVELS))
     rows = np.arange(len(table))
     difference = table["difference"].to_numpy()
@@ -276,6 +276,8 @@ def comparison_figure(table: pd.DataFrame, names: tuple[str, str], seeds: int) -
     diff.tick_params(labelsize=LABEL_SIZE - 1)
     diff.grid(axis="x", alpha=0.3)
     diff.set_title("Paired difference, seed by seed", fontsize=LABEL_SIZE + 1)
+    fig.suptitle(f"Share reaching each level: median and 10-90 % band over {seeds} seeds",
+                 fontsize=LABEL_SIZE + 1)
     return fig
 
 
@@ -285,7 +287,7 @@ def course_bands_figure(design: Runs, against: Runs, names: tuple[str, str]) -> 
     Returns:
         The figure, one panel per outcome of :data:`hourglass.explorer.runs.COURSE`.
     """
-    fig = Figure(figsize=(14, 3.4), layout="constrained")
+    fig = Figure(figsize=(12, 3.4), layout="constrained")
     axes = fig.subplots(1, len(COURSE))
     titles = dict(LEVELS)
     for ax, key in zip(axes, COURSE, strict=True):
