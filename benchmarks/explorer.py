@@ -87,8 +87,10 @@ def response(changes: int) -> list[float]:
     with explorer_process(timeout=180) as (url, _process), chromium() as browser:
         started = time.perf_counter()
         page = open_explorer(browser, url, timeout=180)
-        print(f"first answer (both designs at 40 seeds): {time.perf_counter() - started:.2f} s",
-              flush=True)
+        print(
+            f"first answer (both designs at 40 seeds): {time.perf_counter() - started:.2f} s",
+            flush=True,
+        )
         keys = ["End", "Home"] + ["PageUp"] * changes  # each a new value: nothing cached
         for change in range(changes):
             number = update_number(page)
@@ -97,8 +99,11 @@ def response(changes: int) -> list[float]:
             wait_for_update(page, number + 1, timeout=180)
             times.append(time.perf_counter() - started)
             ran = page.locator(".hourglass-status").inner_text().split("ran in ", 1)[1]
-            print(f"lever change {change + 1}: {times[-1]:.2f} s on the page (ran in "
-                  f"{ran.split(' · ')[0]})", flush=True)
+            print(
+                f"lever change {change + 1}: {times[-1]:.2f} s on the page (ran in "
+                f"{ran.split(' · ')[0]})",
+                flush=True,
+            )
     times.sort()
     print(f"median {times[len(times) // 2]:.2f} s", flush=True)
     return times

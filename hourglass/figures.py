@@ -106,9 +106,12 @@ def draw_shape(
             low, high = (float(v) for v in bands[key])
             for side in (-1, 1):
                 ax.plot([side * low / 2, side * high / 2], [row, row], color="#222222", lw=1.5)
-                ax.plot([side * low / 2] * 2 + [np.nan] + [side * high / 2] * 2,
-                        [row - 0.2, row + 0.2, np.nan, row - 0.2, row + 0.2],
-                        color="#222222", lw=1.2)
+                ax.plot(
+                    [side * low / 2] * 2 + [np.nan] + [side * high / 2] * 2,
+                    [row - 0.2, row + 0.2, np.nan, row - 0.2, row + 0.2],
+                    color="#222222",
+                    lw=1.2,
+                )
             text += f"\n({low:.0%}-{high:.0%})"
         ax.text(0.55, row, text, va="center", ha="left", fontsize=fontsize)
     ax.set_yticks(list(rows), [label for _, label in LEVELS], fontsize=fontsize)
@@ -138,8 +141,10 @@ def draw_course(ax: Axes, series: pd.DataFrame, *, fontsize: float | None = None
 
 # Outputs beyond the hourglass's levels continue the palette of COLOURS.
 _MORE_COLOURS = ("#937860", "#da8bc3", "#8c8c8c", "#4c4c4c")
-_MORE_LABELS = {"countries_changed": "Countries changed at scale",
-                "reported_attendance": "Attendance (what facilitators report)"}
+_MORE_LABELS = {
+    "countries_changed": "Countries changed at scale",
+    "reported_attendance": "Attendance (what facilitators report)",
+}
 
 
 def replicates_figure(
@@ -171,18 +176,30 @@ def replicates_figure(
     scenario = table[table["arm"] == "scenario"]
     last = scenario[scenario["month"] == scenario["month"].max()].set_index("output")
     shape = fig.add_subplot(grid[:, 0])
-    draw_shape(shape, last["median"].to_dict(), fontsize=8, right=0.95,
-               bands={k: (r[low_col], r[high_col]) for k, r in last.iterrows()})
-    shape.set_title(f"Month {int(scenario['month'].max())}: median ({low_col[1:]}-"
-                    f"{high_col[1:]} %)", fontsize=9)
+    draw_shape(
+        shape,
+        last["median"].to_dict(),
+        fontsize=8,
+        right=0.95,
+        bands={k: (r[low_col], r[high_col]) for k, r in last.iterrows()},
+    )
+    shape.set_title(
+        f"Month {int(scenario['month'].max())}: median ({low_col[1:]}-{high_col[1:]} %)", fontsize=9
+    )
     labels = {**dict(LEVELS), **_MORE_LABELS}
     palette = dict(zip([k for k, _ in LEVELS], COLOURS, strict=True))
     extra = iter(_MORE_COLOURS)
     labelled: set[str] = set()  # each arm once in the legend
-    styles = {"scenario": ("-", 0.22, None), "counterfactual": ("--", 0.15, "#7f7f7f"),
-              "attributable": (":", 0.12, "#222222")}
-    names = {"scenario": "scenario", "counterfactual": "counterfactual (no tool used)",
-             "attributable": "attributable (scenario - counterfactual)"}
+    styles = {
+        "scenario": ("-", 0.22, None),
+        "counterfactual": ("--", 0.15, "#7f7f7f"),
+        "attributable": (":", 0.12, "#222222"),
+    }
+    names = {
+        "scenario": "scenario",
+        "counterfactual": "counterfactual (no tool used)",
+        "attributable": "attributable (scenario - counterfactual)",
+    }
     for index, output in enumerate(outputs):
         ax = fig.add_subplot(grid[index // columns, 1 + index % columns])
         colour = palette.get(output) or next(extra, "#4c4c4c")
@@ -191,24 +208,34 @@ def replicates_figure(
             if rows.empty or (arm == "attributable" and _same(rows, scenario, output)):
                 continue
             c = fixed or colour
-            ax.fill_between(rows["month"], rows[low_col], rows[high_col], color=c, alpha=alpha,
-                            linewidth=0)
-            ax.plot(rows["month"], rows["median"], line, color=c, lw=1.6,
-                    label=None if arm in labelled else names[arm])
+            ax.fill_between(
+                rows["month"], rows[low_col], rows[high_col], color=c, alpha=alpha, linewidth=0
+            )
+            ax.plot(
+                rows["month"],
+                rows["median"],
+                line,
+                color=c,
+                lw=1.6,
+                label=None if arm in labelled else names[arm],
+            )
             labelled.add(arm)
         for month in marks:
             ax.axvline(month, color="#555555", lw=0.8, ls=(0, (1, 2)))
-        ax.set_title(labels.get(output, output.replace("_", " ")).replace("\n", " "),
-                     fontsize=9)
+        ax.set_title(labels.get(output, output.replace("_", " ")).replace("\n", " "), fontsize=9)
         ax.tick_params(labelsize=8)
         ax.set_xlim(0, scenario["month"].max())
         ax.grid(alpha=0.3)
         if index // columns == 1 or index + columns >= len(outputs):
             ax.set_xlabel("month", fontsize=8)
-    fig.legend(loc="outside lower center", ncols=3, fontsize=8,
-               title=f"median and {low_col[1:]}-{high_col[1:]} % band over seeds"
-               + (f"; dotted: months {', '.join(map(str, marks))}" if marks else ""),
-               title_fontsize=8)
+    fig.legend(
+        loc="outside lower center",
+        ncols=3,
+        fontsize=8,
+        title=f"median and {low_col[1:]}-{high_col[1:]} % band over seeds"
+        + (f"; dotted: months {', '.join(map(str, marks))}" if marks else ""),
+        title_fontsize=8,
+    )
     fig.suptitle(title, fontsize=11)
     return fig
 
@@ -218,7 +245,8 @@ def _same(rows: pd.DataFrame, scenario: pd.DataFrame, output: str) -> bool:
     mine = scenario[scenario["output"] == output]
     columns = [c for c in rows.columns if c not in ("arm", "output")]
     return len(rows) == len(mine) and bool(
-        (rows[columns].to_numpy() == mine[columns].to_numpy()).all())
+        (rows[columns].to_numpy() == mine[columns].to_numpy()).all()
+    )
 
 
 # -- validation --------------------------------------------------------------------------------
@@ -235,14 +263,21 @@ def validation_figure(table: pd.DataFrame, title: str) -> Figure:
     for yi, (_, row), s in zip(y, table.iterrows(), scale, strict=True):
         colour = "#55a868" if row["holds"] else "#c44e52"
         threshold = row.get("threshold", 0.0)
-        ax.errorbar(row["value"] / s, yi, xerr=[[(row["value"] - row["ci_low"]) / s],
-                    [(row["ci_high"] - row["value"]) / s]], fmt="o", color=colour, capsize=3)
+        ax.errorbar(
+            row["value"] / s,
+            yi,
+            xerr=[[(row["value"] - row["ci_low"]) / s], [(row["ci_high"] - row["value"]) / s]],
+            fmt="o",
+            color=colour,
+            capsize=3,
+        )
         if np.isfinite(threshold):
             ax.plot([threshold / s], [yi], "|", color="black", markersize=12)
     ax.axvline(0, color="grey", lw=0.5)
     ax.set_yticks(y, labels, fontsize=7)
-    ax.set_xlabel("value / max |value, interval, threshold| (bar: threshold; green holds, red "
-                  "does not)")
+    ax.set_xlabel(
+        "value / max |value, interval, threshold| (bar: threshold; green holds, red does not)"
+    )
     ax.set_title(title)
     return fig
 
@@ -281,8 +316,13 @@ def learning_figure(result: dict[str, Any], title: str) -> Figure:
     weekly = result["weekly"]
     fig = Figure(figsize=(8, 1.5 + 0.22 * len(weekly)), layout="constrained")
     ax = fig.add_subplot()
-    ax.imshow(weekly.to_numpy(), cmap=ListedColormap(["#f0f0f0", "#c44e52"]), vmin=0, vmax=1,
-              aspect="auto")
+    ax.imshow(
+        weekly.to_numpy(),
+        cmap=ListedColormap(["#f0f0f0", "#c44e52"]),
+        vmin=0,
+        vmax=1,
+        aspect="auto",
+    )
     ax.set_yticks(range(len(weekly)), weekly.index, fontsize=7)
     ax.set_xticks(range(weekly.shape[1]), range(1, weekly.shape[1] + 1), fontsize=7)
     ax.set_xlabel("week (red: a productive conversation about a reform challenge)")

@@ -38,9 +38,10 @@ def could_install() -> bool:
     if os.geteuid() == 0:
         return True
     sudo = shutil.which("sudo")
-    return sudo is not None and subprocess.run(
-        [sudo, "-n", "true"], capture_output=True, check=False
-    ).returncode == 0
+    return (
+        sudo is not None
+        and subprocess.run([sudo, "-n", "true"], capture_output=True, check=False).returncode == 0
+    )
 
 
 @pytest.fixture(scope="module")

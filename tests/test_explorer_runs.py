@@ -20,8 +20,13 @@ from hourglass.explorer.runs import (
 )
 from simulation import PeerLearningModel, Scenario
 
-SMALL = {"population.home_organisations": 6, "population.peers_per_organisation": 4,
-         "population.staff_per_organisation": 60, "population.countries": 2, "run.months": 24}
+SMALL = {
+    "population.home_organisations": 6,
+    "population.peers_per_organisation": 4,
+    "population.staff_per_organisation": 60,
+    "population.countries": 2,
+    "run.months": 24,
+}
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +80,9 @@ def test_results_csv_has_a_row_per_design_and_seed(pair):
     assert len(table) == 24
     assert list(table.columns[:3]) == ["design", "scenario", "seed"]
     assert table.groupby("design")["seed"].apply(list).to_dict() == {
-        "other": list(range(1, 13)), "yours": list(range(1, 13))}
+        "other": list(range(1, 13)),
+        "yours": list(range(1, 13)),
+    }
 
 
 def test_design_file_round_trips(tmp_path, pair):

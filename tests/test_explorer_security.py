@@ -17,7 +17,10 @@ def test_explore_on_a_port_in_use_is_one_line_exit_2():
         port = busy.getsockname()[1]
         done = subprocess.run(
             [sys.executable, "-m", "hourglass.cli", "explore", "--port", str(port)],
-            capture_output=True, text=True, timeout=120, check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().count("\n") == 0, done.stderr
@@ -56,9 +59,13 @@ def new_session():
     from hourglass.explorer.app import DEFAULT_SCENARIO, STATUS_QUO, Session
 
     return Session(
-        start=solara.reactive(DEFAULT_SCENARIO), uploaded=solara.reactive({}),
-        overrides=solara.reactive({"levers.trust": 0.9}), against=solara.reactive(STATUS_QUO),
-        seeds=solara.reactive(40), problem=solara.reactive(""), generation=solara.reactive(0),
+        start=solara.reactive(DEFAULT_SCENARIO),
+        uploaded=solara.reactive({}),
+        overrides=solara.reactive({"levers.trust": 0.9}),
+        against=solara.reactive(STATUS_QUO),
+        seeds=solara.reactive(40),
+        problem=solara.reactive(""),
+        generation=solara.reactive(0),
     )
 
 
@@ -137,7 +144,7 @@ def test_upload_size_and_encoding_are_checked():
     session = new_session()
     session.upload({"name": "big.toml", "data": b"#" * (MAX_UPLOAD + 1)})
     assert "at most" in session.problem.value
-    session.upload({"name": "latin.toml", "data": "description = \"\xe9\"\n".encode("latin-1")})
+    session.upload({"name": "latin.toml", "data": 'description = "\xe9"\n'.encode("latin-1")})
     assert "not UTF-8" in session.problem.value
 
 
@@ -161,8 +168,11 @@ def guarded(scope_type: str, headers: dict[str, str], method: str = "GET", **opt
     async def send(message):
         answered.append(message.get("status") or message.get("code"))
 
-    scope = {"type": scope_type, "method": method,
-             "headers": [(k.encode(), v.encode()) for k, v in headers.items()]}
+    scope = {
+        "type": scope_type,
+        "method": method,
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+    }
     asyncio.run(OriginGuard(app, **options)(scope, receive, send))
     return answered[0]
 
@@ -197,8 +207,12 @@ def test_an_allowed_origin_gets_in_for_a_deliberate_deployment():
     assert guarded("websocket", headers) == 1008
     allowed = guarded("websocket", headers, allow_origins=["https://Explorer.example.org/"])
     assert allowed == "app"
-    assert guarded("http", {"host": "explorer.example.org"},
-                   allow_origins=["https://explorer.example.org"]) == "app"
+    assert (
+        guarded(
+            "http", {"host": "explorer.example.org"}, allow_origins=["https://explorer.example.org"]
+        )
+        == "app"
+    )
 
 
 def test_a_bad_allow_origin_is_one_line_exit_2(capsys):
@@ -220,8 +234,10 @@ def test_a_real_server_refuses_a_foreign_websocket_and_serves_its_page():
 
     from hourglass.explorer.browser import explorer_process
 
-    with explorer_process(extra_args=("--allow-origin", "http://friend.example"),
-                          timeout=120) as (url, _process):
+    with explorer_process(extra_args=("--allow-origin", "http://friend.example"), timeout=120) as (
+        url,
+        _process,
+    ):
         with urllib.request.urlopen(url, timeout=30) as page:  # noqa: S310 (http)
             assert page.status == 200
             assert b"solara" in page.read().lower()

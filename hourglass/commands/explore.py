@@ -31,7 +31,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)"
     )
     parser.add_argument(
-        "--allow-origin", action="append", default=[], metavar="ORIGIN",
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
         help="let pages from ORIGIN (e.g. https://explorer.example.org, a reverse proxy's "
         "public address) drive the explorer; by default only the page's own origin on this "
         "machine may (repeatable; see docs/explorer.md)",

@@ -218,29 +218,41 @@ class Session:
 
 
 @solara.component
-def Controls(session: Session, design: Scenario, result: dict[str, Any] | None,
-             names: tuple[str, str]) -> None:
+def Controls(
+    session: Session, design: Scenario, result: dict[str, Any] | None, names: tuple[str, str]
+) -> None:
     """The sidebar: the design, what it is compared with, and the downloads."""
     generation = session.generation.value
     with solara.Card("Your design", margin=0):
         solara.Select(
-            "start from", values=available_scenarios() + list(session.uploaded.value),
-            value=session.start.value, on_value=session.pick_start,
+            "start from",
+            values=available_scenarios() + list(session.uploaded.value),
+            value=session.start.value,
+            on_value=session.pick_start,
         ).key(f"start-{generation}")
         if design.description:  # plain text: solara.Markdown would fetch KaTeX from a CDN
             solara.Text(design.description, style={"font-size": "0.8rem"})
-        solara.FileDrop(label="Or drop a scenario file (.toml) here", on_file=session.upload,
-                        lazy=False)
+        solara.FileDrop(
+            label="Or drop a scenario file (.toml) here", on_file=session.upload, lazy=False
+        )
         solara.Button("Start over (Reset)", on_click=session.reset, outlined=True, small=True)
         with solara.Div().key(f"inputs-{generation}"):
             Inputs(design, session.change)
     with solara.Card("Compared with", margin=0):
         solara.Select(
-            "the other design", values=[STATUS_QUO, *available_scenarios()],
-            value=session.against.value, on_value=session.pick_against,
+            "the other design",
+            values=[STATUS_QUO, *available_scenarios()],
+            value=session.against.value,
+            on_value=session.pick_against,
         ).key(f"against-{generation}")
-        solara.SliderInt(f"seeds per design: {session.seeds.value}", value=session.seeds.value,
-                         min=10, max=MAX_SEEDS, step=10, on_value=session.set_seeds)
+        solara.SliderInt(
+            f"seeds per design: {session.seeds.value}",
+            value=session.seeds.value,
+            min=10,
+            max=MAX_SEEDS,
+            step=10,
+            on_value=session.set_seeds,
+        )
     with solara.Card("Download", margin=0):
         solara.FileDownload(
             lambda: design_toml(design, session.overrides.value, session.start.value),
@@ -287,8 +299,13 @@ def Page() -> None:
     # stayed in memory (about 10 MB a tab; benchmarks/explorer.py, docs/explorer.md).
     task = solara.use_thread(
         work,
-        dependencies=[session.start.value, tuple(sorted(overrides.items())), against_name,
-                      seeds, len(session.uploaded.value)],
+        dependencies=[
+            session.start.value,
+            tuple(sorted(overrides.items())),
+            against_name,
+            seeds,
+            len(session.uploaded.value),
+        ],
         intrusive_cancel=False,  # a trace function in the thread would slow every run
     )
     result = task.value
@@ -300,14 +317,21 @@ def Page() -> None:
     with solara.Sidebar():
         Controls(session, design, result, names)
     if session.problem.value:
-        solara.HTML(tag="p", unsafe_innerHTML=escape(session.problem.value),
-                    classes=["hourglass-error"])
+        solara.HTML(
+            tag="p", unsafe_innerHTML=escape(session.problem.value), classes=["hourglass-error"]
+        )
     solara.ProgressLinear(task.state in RUNNING)
     with solara.lab.Tabs(lazy=True):
         with solara.lab.Tab("Compare two designs"):
             if result is not None:
-                ComparisonStatus(result["table"], names, seeds, overrides,
-                                 (result["seconds"], result["drawn"]), result["update"])
+                ComparisonStatus(
+                    result["table"],
+                    names,
+                    seeds,
+                    overrides,
+                    (result["seconds"], result["drawn"]),
+                    result["update"],
+                )
                 solara.Image(result["comparison_png"], classes=["hourglass-comparison"])
                 solara.Image(result["course_png"], classes=["hourglass-course"])
             else:

@@ -73,10 +73,22 @@ def explorer_process(
         HourglassError: If the server exits or does not answer in time (with its output).
     """
     port = port or free_port(host)
-    command = [sys.executable, "-m", "hourglass.cli", "explore", "--host", host,
-               "--port", str(port), *extra_args]
+    command = [
+        sys.executable,
+        "-m",
+        "hourglass.cli",
+        "explore",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        *extra_args,
+    ]
     process = subprocess.Popen(  # noqa: S603 (fixed argument list)
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env={**os.environ, **(env or {})},
     )
     url = f"http://{host}:{port}/"
@@ -188,9 +200,7 @@ def wait_for_update(page: Page, number: int, timeout: float = 60.0) -> None:
 
 def move_slider(page: Page, label: str, key: str = "End") -> None:
     """Move the slider labelled ``label`` with a key (``End``: its maximum, ``Home``: minimum)."""
-    thumb = page.locator(".hourglass-input", has_text=label).locator(
-        ".v-slider__thumb-container"
-    )
+    thumb = page.locator(".hourglass-input", has_text=label).locator(".v-slider__thumb-container")
     thumb.focus()
     thumb.press(key)
 
@@ -218,8 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m hourglass.explorer.browser OUT.png [--months N]``."""
     parser = argparse.ArgumentParser(description="Save a screenshot of the explorer.")
     parser.add_argument("out", type=Path, help="PNG to write, e.g. docs/explorer.png")
-    parser.add_argument("--lever", default="Share forward",
-                        help="lever moved to its maximum before the picture")
+    parser.add_argument(
+        "--lever", default="Share forward", help="lever moved to its maximum before the picture"
+    )
     args = parser.parse_args(argv)
     written = screenshot(args.out, args.lever)
     print(f"wrote {written} ({written.stat().st_size} bytes)")

@@ -115,8 +115,12 @@ def verdict(low: float, high: float) -> str:
 
 @solara.component
 def ComparisonStatus(
-    table: Any, names: tuple[str, str], seeds: int, changed: dict[str, Any],
-    seconds: tuple[float, float], update: int,
+    table: Any,
+    names: tuple[str, str],
+    seeds: int,
+    changed: dict[str, Any],
+    seconds: tuple[float, float],
+    update: int,
 ) -> None:
     """The comparison in words: what differs, by how much, and how sure that is."""
     labels = {key: label.replace("\n", " ") for key, label in LEVELS}

@@ -258,26 +258,43 @@ def comparison_figure(table: pd.DataFrame, names: tuple[str, str], seeds: int) -
     clear = (table["ci_low"] > 0) | (table["ci_high"] < 0)
     colours = np.where(clear, COMPARE_COLOURS[0], "#888888")
     for row, d, err, colour in zip(rows, difference, errors.T, colours, strict=True):
-        diff.errorbar(d * 100, row, xerr=[[err[0] * 100], [err[1] * 100]], fmt="o",
-                      color=colour, capsize=4, markersize=7, lw=2)
+        diff.errorbar(
+            d * 100,
+            row,
+            xerr=[[err[0] * 100], [err[1] * 100]],
+            fmt="o",
+            color=colour,
+            capsize=4,
+            markersize=7,
+            lw=2,
+        )
     for row, (_, r) in zip(rows, table.iterrows(), strict=True):
-        diff.annotate(f"{r['difference'] * 100:+.1f} [{r['ci_low'] * 100:+.1f}, "
-                      f"{r['ci_high'] * 100:+.1f}]", (1.0, row), xycoords=("axes fraction",
-                      "data"), xytext=(4, 0), textcoords="offset points", va="center",
-                      fontsize=LABEL_SIZE - 1)
+        diff.annotate(
+            f"{r['difference'] * 100:+.1f} [{r['ci_low'] * 100:+.1f}, {r['ci_high'] * 100:+.1f}]",
+            (1.0, row),
+            xycoords=("axes fraction", "data"),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=LABEL_SIZE - 1,
+        )
     diff.axvline(0, color="#333333", lw=1)
-    diff.set_yticks(rows, [label.replace("\n", " ") for _, label in LEVELS],
-                    fontsize=LABEL_SIZE - 1)
+    diff.set_yticks(
+        rows, [label.replace("\n", " ") for _, label in LEVELS], fontsize=LABEL_SIZE - 1
+    )
     diff.set_yticklabels([])
     diff.invert_yaxis()
     diff.set_ylim(len(rows) - 0.5, -0.5)
-    diff.set_xlabel("percentage points (your design - the other), 95 % interval",
-                    fontsize=LABEL_SIZE)
+    diff.set_xlabel(
+        "percentage points (your design - the other), 95 % interval", fontsize=LABEL_SIZE
+    )
     diff.tick_params(labelsize=LABEL_SIZE - 1)
     diff.grid(axis="x", alpha=0.3)
     diff.set_title("Paired difference, seed by seed", fontsize=LABEL_SIZE + 1)
-    fig.suptitle(f"Share reaching each level: median and 10-90 % band over {seeds} seeds",
-                 fontsize=LABEL_SIZE + 1)
+    fig.suptitle(
+        f"Share reaching each level: median and 10-90 % band over {seeds} seeds",
+        fontsize=LABEL_SIZE + 1,
+    )
     return fig
 
 

@@ -51,8 +51,10 @@ def library_scenario(name: str) -> Scenario:
     """
     names = available_scenarios()
     if not isinstance(name, str) or name not in names:
-        raise HourglassError(f"scenario {str(name)[:80]!r} is not in the library ({len(names)} "
-                             "scenarios); choose one of the list or upload a file")
+        raise HourglassError(
+            f"scenario {str(name)[:80]!r} is not in the library ({len(names)} "
+            "scenarios); choose one of the list or upload a file"
+        )
     return Scenario.load(name)
 
 
@@ -76,8 +78,9 @@ def uploaded_scenario(filename: str, data: bytes) -> Scenario:
     """
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(str(filename)).stem)[:60] or "uploaded"
     if len(data) > MAX_UPLOAD:
-        raise HourglassError(f"{filename}: {len(data)} bytes; a scenario file is at most "
-                             f"{MAX_UPLOAD // 1024} KB")
+        raise HourglassError(
+            f"{filename}: {len(data)} bytes; a scenario file is at most {MAX_UPLOAD // 1024} KB"
+        )
     try:
         parsed = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
@@ -86,8 +89,10 @@ def uploaded_scenario(filename: str, data: bytes) -> Scenario:
         raise HourglassError(f"{filename}: malformed TOML: {error}") from None
     extends = parsed.get("extends")
     if extends is not None and extends not in available_scenarios():
-        raise HourglassError(f"{filename}: extends = {str(extends)[:80]!r}: an uploaded file may "
-                             "extend a library scenario by name only")
+        raise HourglassError(
+            f"{filename}: extends = {str(extends)[:80]!r}: an uploaded file may "
+            "extend a library scenario by name only"
+        )
     with tempfile.TemporaryDirectory(prefix="hourglass-upload-") as folder:
         path = Path(folder) / f"{stem}.toml"
         path.write_bytes(data)
@@ -182,11 +187,21 @@ def paired_difference(design: Runs, against: Runs) -> pd.DataFrame:
         else:
             low = high = mean
         (ma, la, ha), (mb, lb, hb) = bands(a), bands(b)
-        rows.append({
-            "outcome": key, "design": ma, "design_low": la, "design_high": ha,
-            "against": mb, "against_low": lb, "against_high": hb,
-            "difference": mean, "ci_low": float(low), "ci_high": float(high), "seeds": len(d),
-        })
+        rows.append(
+            {
+                "outcome": key,
+                "design": ma,
+                "design_low": la,
+                "design_high": ha,
+                "against": mb,
+                "against_low": lb,
+                "against_high": hb,
+                "difference": mean,
+                "ci_low": float(low),
+                "ci_high": float(high),
+                "seeds": len(d),
+            }
+        )
     return pd.DataFrame(rows).set_index("outcome")
 
 

@@ -115,16 +115,34 @@ class OriginGuard:
             await send({"type": "websocket.close", "code": 1008})
         else:
             body = b"hourglass explore: this origin or host is not allowed (see --allow-origin)\n"
-            await send({"type": "http.response.start", "status": 403,
-                        "headers": [(b"content-type", b"text/plain"),
-                                    (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 403,
+                    "headers": [
+                        (b"content-type", b"text/plain"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
 
 
 def solara_arguments(host: str, port: int) -> list[str]:
     """``solara run`` for the explorer: production mode, no browser, no version check."""
-    return ["run", APP, "--host", host, "--port", str(port), "--production", "--no-open",
-            "--no-check-version", "--log-level", "warning"]
+    return [
+        "run",
+        APP,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-open",
+        "--no-check-version",
+        "--log-level",
+        "warning",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
