@@ -10,20 +10,27 @@ attributable to peer learning is the scenario minus its counterfactual, seed by 
 What is known is summarised month by month as the median with a 10-90 % band over the seeds
 (:data:`hourglass.explorer.runs.BAND`, the explorer's bands: the spread of initiatives) and the
 mean with a 95 % t interval (how well the replicates pin the mean down).
+
+Long work can keep every run as it finishes in a store (:class:`analysis.store.Store`, one row
+per arm) and resume after an interruption.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.errors import Interrupted
 from analysis.executors import RunResult, executor_for
 from analysis.seeds import replicate_seeds
+from analysis.store import Store
+from analysis.sweep import ID_COLUMNS, model_fingerprint, model_identity
 from hourglass.explorer.runs import BAND, bands
 
 ARMS = ("scenario", "counterfactual", "attributable")
@@ -64,6 +71,8 @@ def run_replicates(
     *,
     workers: int | None = None,
     progress: bool | None = None,
+    store: str | Path | None = None,
+    wait: bool = False,
 ) -> dict[str, Replicates]:
     """Run each model at the same ``replicates`` seeds, all in one fan-out.
 
@@ -76,42 +85,78 @@ def run_replicates(
         executor: ``"serial"``, ``"processes"``, a ``dask.distributed.Client`` or an executor.
         workers: Process count for ``"processes"``.
         progress: A bar with time left (``None``: when standard error is a terminal).
+        store: A directory keeping every run as it finishes (an :class:`analysis.store.Store`,
+            row = arm): run again with the same arguments, an interrupted call resumes; a store
+            of other models, seeds or code is refused and kept. ``None``: in memory.
+        wait: If another process is writing ``store``, wait for it instead of refusing.
 
     Returns:
         Arm name -> its replicates, in the order of ``models``.
+
+    Raises:
+        AnalysisError: ``store`` holds something else or is being written by another process.
+        Interrupted: Ctrl-C with a store (the message says how many runs it kept).
     """
     seeds = replicate_seeds(seed, replicates)
     names = list(models)
-    groups = [(models[name], [(arm * replicates + r, {}, seeds[r]) for r in range(replicates)])
-              for arm, name in enumerate(names)]
-    results: dict[int, RunResult] = {}
+    total = len(names) * replicates
+    identity = {
+        "experiment": "replicates",
+        "arms": names,
+        "models": [model_identity(models[n]) for n in names],
+        "fingerprints": [model_fingerprint(models[n]) for n in names],
+        "replicates": replicates,
+        "seed": int(seed),
+    }
+    unit = np.arange(len(names), dtype=float).reshape(-1, 1)
+    with Store(store, identity, unit, ["arm"], wait=wait, n_runs=total, replicates=replicates,
+               seed_of=lambda run_id: seeds[run_id % replicates]) as kept:
+        done = kept.done
+        groups = [(models[name], [(arm * replicates + r, {}, seeds[r]) for r in range(replicates)
+                                  if arm * replicates + r not in done])
+                  for arm, name in enumerate(names)]
+        if any(runs for _, runs in groups):
+            kept.begin_session()
+            try:
+                with executor_for(executor, workers) as runner:
+                    runner.map_runs([g for g in groups if g[1]],
+                                    lambda chunk: kept.append(_frame(chunk, replicates)),
+                                    progress=progress, desc="replicates",
+                                    initial=len(done))
+            except KeyboardInterrupt:
+                if kept.path is None:
+                    raise
+                raise Interrupted(f"{len(kept.done)} of {total} runs stored in {kept.path}; "
+                                  "run the same command again to resume") from None
+        if kept.path is not None and not kept.manifest.get("complete"):
+            kept.mark_complete()
+        frame = kept.results()
+    return {name: _arm(frame[frame["row"] == arm]) for arm, name in enumerate(names)}
 
-    def keep(chunk: list[RunResult]) -> None:
-        results.update((r.run_id, r) for r in chunk)
 
-    with executor_for(executor, workers) as runner:
-        runner.map_runs(groups, keep, progress=progress, desc="replicates")
-    return {name: _arm([results[arm * replicates + r] for r in range(replicates)])
-            for arm, name in enumerate(names)}
+def _frame(results: list[RunResult], replicates: int) -> pd.DataFrame:
+    """One chunk as the store keeps it: run_id, row (the arm), replicate, seed, outputs."""
+    ids = np.array([r.run_id for r in results], dtype=np.int64)
+    frame = pd.DataFrame({"run_id": ids, "row": ids // replicates, "replicate": ids % replicates,
+                          "seed": np.array([r.seed for r in results], dtype=np.int64)})
+    return pd.concat([frame, pd.DataFrame([r.outputs for r in results], dtype=float)], axis=1)
 
 
-def _arm(done: list[RunResult]) -> Replicates:
-    """Split each run's outputs into its summary and its monthly course."""
-    first = done[0].outputs
-    monthly: dict[str, list[int]] = {}
-    for key in first:
-        name, at, month = key.partition("@")
+def _arm(frame: pd.DataFrame) -> Replicates:
+    """One arm's runs (rows of a store's results) as its summaries and monthly courses."""
+    frame = frame.sort_values("replicate", kind="stable")
+    months: dict[str, int] = {}
+    for key in frame.columns:
+        name, at, month = str(key).partition("@")
         if at:
-            monthly.setdefault(name, []).append(int(month))
-    months = max(max(m) for m in monthly.values())
-    summary = pd.DataFrame([{k: v for k, v in r.outputs.items() if "@" not in k} for r in done],
-                           dtype=float)
-    summary.insert(0, "seed", np.array([r.seed for r in done], dtype=np.int64))
+            months[name] = max(months.get(name, 0), int(month))
+    summary = frame[[c for c in frame.columns if c not in ID_COLUMNS and "@" not in str(c)]]
+    summary = summary.astype(float).reset_index(drop=True)
+    summary.insert(0, "seed", frame["seed"].to_numpy(dtype=np.int64))
     summary.index.name = "replicate"
-    course = {name: np.array([[r.outputs[f"{name}@{m}"] for m in range(1, months + 1)]
-                              for r in done], dtype=float)
-              for name in monthly}
-    return Replicates(seeds=tuple(r.seed for r in done), summary=summary, course=course)
+    course = {name: frame[[f"{name}@{m}" for m in range(1, last + 1)]].to_numpy(dtype=float)
+              for name, last in months.items()}
+    return Replicates(seeds=tuple(int(s) for s in frame["seed"]), summary=summary, course=course)
 
 
 def attributable(scenario: Replicates, counterfactual: Replicates) -> Replicates:

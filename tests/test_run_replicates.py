@@ -9,9 +9,10 @@ from matplotlib.collections import PolyCollection
 from scipy import stats
 
 from analysis.seeds import replicate_seeds
+from hourglass.adapter import HourglassModel
 from hourglass.cli import main
 from hourglass.figures import LEVELS, replicates_figure
-from hourglass.replicates import QUANTILE_COLUMNS, quantiles, statistics
+from hourglass.replicates import QUANTILE_COLUMNS, quantiles, run_replicates, statistics
 from simulation import PeerLearningModel, Scenario
 
 TINY = {"population.home_organisations": 4, "population.countries": 2,
@@ -176,3 +177,50 @@ def test_default_folder_names_seeds_replicates_and_counterfactual(tmp_path, monk
     out = Path("results") / f"baseline-{digest}-seed3-r2-no_peer_learning"
     assert (tmp_path / out / "quantiles.csv").is_file()
     assert f"wrote {out}/" in captured.out
+
+
+class StopsAt(HourglassModel):
+    """The same model (same identity), but Ctrl-C arrives when it reaches seed ``stop``."""
+
+    stop = None
+
+    def __call__(self, params, seed):
+        if seed == self.stop:
+            raise KeyboardInterrupt
+        return super().__call__(params, seed)
+
+
+def test_an_interrupted_store_resumes_to_the_same_numbers(tmp_path):
+    from analysis.errors import Interrupted
+
+    seeds = replicate_seeds(2, 4)
+    cut = StopsAt("baseline", every=1, overrides=TINY)
+    cut.stop = seeds[2]
+    models = {"scenario": cut}
+    with pytest.raises(Interrupted, match="2 of 4 runs stored in"):
+        run_replicates(models, 4, 2, "serial", store=tmp_path / "store")
+    again = {"scenario": HourglassModel("baseline", every=1, overrides=TINY)}
+    resumed = run_replicates(again, 4, 2, "serial", store=tmp_path / "store")
+    fresh = run_replicates(again, 4, 2, "serial")
+    pd.testing.assert_frame_equal(resumed["scenario"].summary, fresh["scenario"].summary)
+    for key, values in fresh["scenario"].course.items():
+        assert np.array_equal(resumed["scenario"].course[key], values), key
+    # another seed is another experiment: refused, and the store is kept
+    from analysis.errors import AnalysisError
+
+    with pytest.raises(AnalysisError, match="holds a different sweep"):
+        run_replicates(again, 4, 3, "serial", store=tmp_path / "store")
+    assert (tmp_path / "store" / "parts").is_dir()
+
+
+def test_store_options_are_checked_before_the_work(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for argv, expected in (
+        (["--store", "s"], "--store: applies to many seeds only"),
+        (["--replicates", "2", "--out", "o", "--store", "o/s"], "--store o/s: must be outside"),
+    ):
+        status, captured = run(["baseline", *SETS, *argv], capsys)
+        assert status == 2
+        assert captured.err.count("\n") == 1, captured.err
+        assert expected in captured.err, captured.err
+        assert listing(tmp_path) == []

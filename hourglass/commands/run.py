@@ -79,6 +79,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                       "learning (scenario - counterfactual, seed by seed)")
     many.add_argument("--at", type=whole(1), nargs="+", default=None, metavar="MONTH",
                       help="months to print (and mark in the figure; default: the last month)")
+    many.add_argument("--store", type=Path, default=None, metavar="DIR",
+                      help="keep every run in DIR as it finishes; the same command run again "
+                      "resumes an interrupted one (default: runs kept in memory only)")
     many.add_argument("--workers", type=whole(1), default=None,
                       help="local worker processes (default: all cores; with --scheduler "
                       "local: 2)")
@@ -103,7 +106,8 @@ def main(args: argparse.Namespace) -> int:
     if args.replicates is None:
         alone = [flag for flag, value in (
             ("--counterfactual", args.counterfactual), ("--at", args.at),
-            ("--workers", args.workers), ("--scheduler", args.scheduler),
+            ("--store", args.store), ("--workers", args.workers),
+            ("--scheduler", args.scheduler),
             ("--no-progress", args.no_progress)) if value]
         if alone:
             raise HourglassError(f"{alone[0]}: applies to many seeds only; add --replicates R "
@@ -173,6 +177,8 @@ def _main_replicates(args: argparse.Namespace) -> int:
         + (f"-{args.counterfactual}" if args.counterfactual else ""))
     check_output(out, "run")
     check_writable(out)
+    if args.store is not None:
+        _check_store(args.store, out)
     models = {"scenario": HourglassModel(args.scenario, every=1, overrides=overrides)}
     if args.counterfactual:
         models["counterfactual"] = HourglassModel(
@@ -183,7 +189,8 @@ def _main_replicates(args: argparse.Namespace) -> int:
 
     with executor_from(args) as executor:
         runs = run_replicates(models, args.replicates, args.seed, executor,
-                              workers=args.workers, progress=not args.no_progress)
+                              workers=args.workers, progress=not args.no_progress,
+                              store=args.store)
     if args.counterfactual:
         runs["attributable"] = attributable(runs["scenario"], runs["counterfactual"])
     table = quantiles(runs)
@@ -192,9 +199,19 @@ def _main_replicates(args: argparse.Namespace) -> int:
     print(f"scenario {scenario.label()}, {args.replicates} seeds from root seed {args.seed}, "
           f"{months} months ({elapsed:.1f} s)")
     print(_at_table(table, at))
-    print(f"wrote {out}/: {' '.join(sorted(REPLICATE_FILES))}")
+    print(f"wrote {out}/: {' '.join(sorted(REPLICATE_FILES))}"
+          + (f"; every run is kept in {args.store}/" if args.store else ""))
     sys.stdout.flush()
     return 0
+
+
+def _check_store(store: Path, out: Path) -> None:
+    """Refuse a --store that cannot be written or that overlaps --out, before any run."""
+    check_writable(store, "--store", store=True)
+    a, b = store.resolve(), out.resolve()
+    if a == b or a.is_relative_to(b) or b.is_relative_to(a):
+        raise HourglassError(f"--store {store}: must be outside --out {out} (the result folder "
+                             "is written whole at the end)")
 
 
 def _at_table(table: Any, at: tuple[int, ...]) -> str:
