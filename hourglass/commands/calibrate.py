@@ -2,7 +2,7 @@ r"""``hourglass calibrate``: fit the assumption parameters to the report's numbe
 
 ::
 
-    hourglass calibrate                       # default: 48 particles, 5 generations, <= 30 min
+    hourglass calibrate                       # default: 100 particles, 6 generations, <= 30 min
     hourglass calibrate --quick               # tiny population, 8 particles, 2 generations
     hourglass calibrate --out results/cal     # resumes if results/cal holds a calibration
     hourglass calibrate --scheduler tcp://HOST:8786   # on a Dask cluster
