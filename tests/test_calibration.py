@@ -154,3 +154,24 @@ def test_settings_check_names_the_option():
     with pytest.raises(HourglassError, match="--min-learners"):
         Settings(min_learners=0).check()
     assert Path(__file__).is_file()
+
+
+def test_a_particle_is_judged_the_same_wherever_it_runs():
+    """Its seeds come from its values: the statistics repeat, and enough learners stop it."""
+    from hourglass.calibration import ParticleModel, _bounds
+
+    settings = Settings(min_learners=3, max_replicates=6, overrides=QUICK.overrides)
+    bounds = _bounds(prior_space())
+    model = ParticleModel("baseline", bounds, list(load_targets()), settings, seed=1)
+    params = {"levers.trust": 0.5, "reflection.carry_threshold": 0.2}
+    first = model.statistics(params)
+    assert first == model.statistics(params)
+    assert first["replicates"] <= 6
+    assert first["p4_learners"] >= 3 or first["replicates"] == 6
+
+
+def test_quick_calibration_on_dask(tmp_path):
+    out = tmp_path / "cal"
+    assert main(["calibrate", "--quick", "--generations", "1", "--out", str(out),
+                 "--scheduler", "local", "--workers", "2", "--no-progress"]) == 0
+    assert len(pd.read_parquet(out / "posterior.parquet")) == QUICK.population
