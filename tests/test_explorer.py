@@ -75,7 +75,11 @@ def difference_row(page, level: str) -> str:
 
 
 def test_a_lever_moves_the_bands_and_the_difference(browser, url, tmp_path):
-    first = open_explorer(browser, url, timeout=180)
+    requested: list[str] = []
+    first = open_explorer(browser, url, timeout=180, requests=requested)
+    here = (url, url.replace("http", "ws"), f"blob:{url}", "data:")
+    elsewhere = [r for r in requested if not r.startswith(here)]
+    assert not elsewhere, f"the page fetched from elsewhere (it must work offline): {elsewhere}"
     text = status(first)
     assert "Your design against baseline as it is: 40 seeds each" in text
     assert "none yet" in text

@@ -250,3 +250,22 @@ def test_a_real_server_refuses_a_foreign_websocket_and_serves_its_page():
         for origin in (url.rstrip("/"), "http://friend.example"):
             with connect(socket_url, origin=origin, open_timeout=30) as accepted:
                 assert accepted.protocol.state.name == "OPEN"
+
+
+def test_a_hourglass_design_result_uploads():
+    # The format hourglass/design.py `scenario_text` writes for a front point.
+    text = (
+        "# Written by hourglass design: point 3 of the\n"
+        "# front. Run it with `hourglass run FILE`, compare it with `hourglass compare`.\n"
+        'extends = "baseline"\n'
+        'description = "Design 3 of the change-cost front: cost 120,000 EUR over the run"\n'
+        'source = "hourglass design: NSGA-II over tools.site_visits, levers.peer_contracts"\n'
+        "\n[tools]\nsite_visits = 0.8\n\n[levers]\npeer_contracts = 0.4\n"
+    )
+    session = new_session()
+    session.upload({"name": "design-point-3.toml", "data": text.encode()})
+    assert session.problem.value == ""
+    scenario = session.base()
+    assert scenario["tools.site_visits"] == 0.8
+    assert scenario["levers.peer_contracts"] == 0.4
+    assert scenario.description.startswith("Design 3")

@@ -171,14 +171,25 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-def open_explorer(browser: Browser, url: str, timeout: float = 60.0) -> Page:
+def open_explorer(
+    browser: Browser, url: str, timeout: float = 60.0, requests: list[str] | None = None
+) -> Page:
     """Open the explorer in a new browser context (a new session) and wait for its first answer.
+
+    Args:
+        browser: The browser.
+        url: The explorer's address.
+        timeout: Seconds to wait for the first answer.
+        requests: If given, every URL the page requests is appended to it (to check that the
+            page fetches nothing from elsewhere: it works offline).
 
     Returns:
         The page, showing the first comparison of the two designs with both figures.
     """
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
+    if requests is not None:
+        page.on("request", lambda request: requests.append(request.url))
     page.goto(url)
     wait_for_update(page, 1, timeout)
     return page
