@@ -381,3 +381,38 @@ def shipped_posterior() -> Path | None:
     """The posterior ensemble shipped with the package, or None (point defaults) for now."""
     path = POSTERIOR_DIR / "posterior.parquet"
     return path if path.is_file() else None
+
+
+def variance_over_ensemble(
+    parameter_sets: str | Path, replicates: int, base: str = "baseline",
+    overrides: Mapping[str, Any] | None = None, outcomes: list[str] | None = None,
+    seed: int = 1, executor: Any = "processes", workers: int | None = None,
+    progress: bool | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run every parameter set of a Parquet ensemble ``replicates`` times; split the variance.
+
+    The sweep engine runs a grid over the row numbers (``HourglassModel(parameter_sets=...)``),
+    with independent seeds per set (not common random numbers: a seed shared by every set would
+    move between-set differences into the within part). :func:`analysis.uncertainty.decompose`
+    then splits each outcome's variance between parameter sets (epistemic) and seeds (chance).
+
+    Returns:
+        The split (one row per outcome) and the runs it was computed from.
+    """
+    import pandas as pd  # noqa: PLC0415
+
+    from analysis.space import Space  # noqa: PLC0415
+    from analysis.sweep import run_sweep  # noqa: PLC0415
+    from analysis.uncertainty import decompose  # noqa: PLC0415
+    from hourglass.adapter import HourglassModel  # noqa: PLC0415
+
+    count = len(pd.read_parquet(parameter_sets))
+    if count < 2:
+        raise HourglassError(f"{parameter_sets}: needs at least 2 parameter sets, has {count}")
+    model = HourglassModel(base, every=0, overrides=overrides, parameter_sets=parameter_sets)
+    space = Space({"parameter_set": ("int", 0, count - 1)}, source="parameter sets")
+    sweep = run_sweep(model, space, "grid", 2, replicates, seed=seed, executor=executor,
+                      workers=workers, progress=progress, common_random_numbers=False)
+    runs = sweep.runs
+    chosen = outcomes or [c for c in sweep.outputs if "@" not in c]
+    return decompose(runs, chosen, by="parameter_set", seed=seed), runs
