@@ -96,9 +96,12 @@ def test_a_lever_moves_the_bands_and_the_difference(browser, url, tmp_path):
     bands_before = picture(first, "hourglass-comparison")
     course_before = picture(first, "hourglass-course")
 
-    # A lever change re-runs both designs at once: no Reset, no Step.
+    # A lever change re-runs at once (no Reset, no Step): a first answer over a few seeds, then
+    # the full one.
+    number = update_number(first)
     move_slider(first, "Share forward", "End")
-    wait_for_update(first, 2, timeout=180)
+    first.get_by_text("more coming").wait_for(timeout=180_000)
+    wait_for_update(first, number + 2, timeout=180)
     assert "levers.share_forward = 1.00" in status(first)
     assert "1.00" in first.locator(".hourglass-input", has_text="Share forward").inner_text()
     changed = difference_row(first, "Colleagues who adopted a lesson")

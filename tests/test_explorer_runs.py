@@ -97,16 +97,37 @@ def test_stopping_early_returns_nothing():
     assert run_design(library_scenario("baseline"), range(1, 10), lambda: next(calls)) is None
 
 
-def test_comparison_reuses_a_sessions_runs_and_draws(pair):
+def test_comparison_answers_early_then_in_full_and_reuses_a_sessions_runs(pair):
     from hourglass.explorer import figures
-    from hourglass.explorer.app import compare
+    from hourglass.explorer.app import PREVIEW, compare
 
     design, against = pair
     cache: dict = {}
-    first = compare(design.scenario, against.scenario, 12, cache)
+    answers = list(compare(design.scenario, against.scenario, 12, cache))
+    assert [len(a["design"].seeds) for a in answers] == [PREVIEW, 12]
+    assert [a["coming"] for a in answers] == [12 - PREVIEW, 0]
+    # The early answer is exactly the full one's first seeds; the full one is the plain runs.
+    assert answers[0]["design"].summary.equals(design.summary.iloc[:PREVIEW])
+    assert answers[1]["design"].summary.equals(design.summary)
+    assert np.array_equal(
+        answers[1]["against"].course["orgs_changed"], against.course["orgs_changed"]
+    )
+    assert answers[1]["table"].equals(paired_difference(design, against))
     assert len(cache) == 2
-    again = compare(design.scenario, against.scenario, 12, cache)
-    assert again["design"] is first["design"]  # a lever moved back: no re-run
+    again = list(compare(design.scenario, against.scenario, 12, cache))
+    assert len(again) == 1  # a lever moved back: no re-run, one answer
+    assert again[0]["design"].summary.equals(design.summary)
+    stopped = list(
+        compare(
+            design.scenario.with_overrides({"levers.trust": 0.1}),
+            against.scenario,
+            12,
+            {},
+            keep_going=lambda: False,
+        )
+    )
+    assert stopped == []  # a newer change stops the older one's runs
+    first = answers[-1]
     fig = figures.comparison_figure(first["table"], ("yours", "other"), 12)
     assert len(fig.axes) == 3
     fig = figures.course_bands_figure(first["design"], first["against"], ("yours", "other"))

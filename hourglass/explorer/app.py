@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -45,6 +46,8 @@ from simulation.errors import HourglassError
 RUNNING = (ResultState.INITIAL, ResultState.STARTING, ResultState.WAITING, ResultState.RUNNING)
 DEFAULT_SCENARIO = "baseline"
 DEFAULT_SEEDS = 40
+PREVIEW = 10
+"""Seeds of the first answer after a change; the rest follow."""
 STATUS_QUO = "the scenario you started from"
 """The default design to compare with: the starting scenario, unchanged."""
 UPLOADED = " (uploaded)"
@@ -77,33 +80,45 @@ def compare(
     against: Scenario,
     seeds: int,
     cache: dict[tuple, Runs],
-    keep_going: Any = lambda: True,
-) -> dict[str, Any] | None:
-    """Run both designs at seeds 1..``seeds`` (reusing this session's cached runs); draw them.
+    keep_going: Callable[[], bool] = lambda: True,
+) -> Iterator[dict[str, Any]]:
+    """Run both designs at seeds 1..``seeds``, reusing this session's cached runs.
 
-    Returns:
-        The runs, the paired-difference table, both figures as PNG and the seconds it took, or
-        ``None`` if a newer request superseded this one.
+    A first answer comes after :data:`PREVIEW` seeds (a lever moved shows its effect within a
+    second), the full one after all seeds; a design already run at every seed is not re-run.
+
+    Yields:
+        The runs so far, their paired-difference table, the seconds the runs took, and whether
+        more seeds are coming. Stops early, without a last answer, when ``keep_going`` says so.
     """
     started = time.perf_counter()
-    seed_range = range(1, seeds + 1)
-    runs = []
-    for scenario in (design, against):
-        key = (tuple(sorted((k, repr(v)) for k, v in scenario.values.items())), seeds)
+    keys = [
+        (tuple(sorted((k, repr(v)) for k, v in s.values.items())), seeds) for s in (design, against)
+    ]
+    have: list[Runs | None] = [cache.get(key) for key in keys]
+    steps = [seeds] if all(have) or seeds <= PREVIEW else [PREVIEW, seeds]
+    for n in steps:
+        for i, scenario in enumerate((design, against)):
+            done = 0 if have[i] is None else len(have[i].seeds)
+            if done >= n:
+                continue
+            more = run_design(scenario, range(done + 1, n + 1), keep_going)
+            if more is None:
+                return
+            have[i] = more if have[i] is None else have[i].then(more)
+        runs = [r.head(n) for r in have]
+        yield {
+            "design": runs[0],
+            "against": runs[1],
+            "table": paired_difference(runs[0], runs[1]),
+            "seconds": time.perf_counter() - started,
+            "coming": seeds - n,
+        }
+    for key, runs in zip(keys, have, strict=True):
         if key not in cache:
-            done = run_design(scenario, seed_range, keep_going)
-            if done is None:
-                return None
             while len(cache) >= 4:  # a few designs back and forth, not a growing history
                 cache.pop(next(iter(cache)))
-            cache[key] = done
-        runs.append(cache[key])
-    return {
-        "design": runs[0],
-        "against": runs[1],
-        "table": paired_difference(runs[0], runs[1]),
-        "seconds": time.perf_counter() - started,
-    }
+            cache[key] = runs
 
 
 @dataclass(frozen=True)
@@ -280,19 +295,18 @@ def Page() -> None:
     against = base if against_name == STATUS_QUO else library_scenario(against_name)
     names = ("Your design", f"{against_name.replace(STATUS_QUO, session.start.value)} as it is")
 
-    def work(cancel: threading.Event) -> dict[str, Any] | None:
-        out = compare(design, against, seeds, cache, keep_going=lambda: not cancel.is_set())
-        if out is None:
-            return None
-        started = time.perf_counter()
-        out["comparison_png"] = figures.png(figures.comparison_figure(out["table"], names, seeds))
-        out["course_png"] = figures.png(
-            figures.course_bands_figure(out["design"], out["against"], names)
-        )
-        out["drawn"] = time.perf_counter() - started
-        updates.current += 1
-        out["update"] = updates.current
-        return out
+    def work(cancel: threading.Event) -> Iterator[dict[str, Any]]:
+        for out in compare(design, against, seeds, cache, lambda: not cancel.is_set()):
+            started = time.perf_counter()
+            n = len(out["design"].seeds)
+            out["comparison_png"] = figures.png(figures.comparison_figure(out["table"], names, n))
+            out["course_png"] = figures.png(
+                figures.course_bands_figure(out["design"], out["against"], names)
+            )
+            out["drawn"] = time.perf_counter() - started
+            updates.current += 1
+            out["update"] = updates.current
+            yield out
 
     # solara.use_thread, not solara.lab.use_task: each use_task registers a kernel-start callback
     # in a global list that is never emptied, so every closed tab's task, its runs and figures
@@ -327,7 +341,7 @@ def Page() -> None:
                 ComparisonStatus(
                     result["table"],
                     names,
-                    seeds,
+                    (len(result["design"].seeds), result["coming"]),
                     overrides,
                     (result["seconds"], result["drawn"]),
                     result["update"],

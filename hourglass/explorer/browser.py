@@ -202,9 +202,22 @@ def update_number(page: Page) -> int:
 
 
 def wait_for_update(page: Page, number: int, timeout: float = 60.0) -> None:
-    """Wait until the page shows its answer number ``number`` with both figures."""
-    page.get_by_text(f"update {number}.", exact=False).wait_for(timeout=timeout * 1000)
-    page.locator(".hourglass-comparison img, img.hourglass-comparison").first.wait_for(
+    """Wait until the page shows answer ``number`` (or a later one) over all its seeds.
+
+    A change first shows an answer over a few seeds, then the full one: this waits for the full
+    one, with both figures.
+    """
+    page.wait_for_function(
+        """n => {
+            const status = document.querySelector('.hourglass-status');
+            if (!status) return false;
+            const found = status.innerText.match(/update (\\d+)\\./);
+            return found !== null && Number(found[1]) >= n && !status.innerText.includes('coming');
+        }""",
+        arg=number,
+        timeout=timeout * 1000,
+    )
+    page.locator("img.hourglass-comparison, .hourglass-comparison img").first.wait_for(
         timeout=timeout * 1000
     )
 
@@ -227,8 +240,9 @@ def screenshot(path: Path | str, lever: str = "Share forward") -> Path:
     with explorer_server() as url, chromium() as browser:
         page = open_explorer(browser, url, timeout=180)
         page.set_viewport_size(SCREENSHOT)
+        number = update_number(page)
         move_slider(page, lever)
-        wait_for_update(page, 2, timeout=180)
+        wait_for_update(page, number + 1, timeout=180)
         page.locator(".hourglass-status").click()  # the slider's value bubble closes
         page.wait_for_timeout(1500)  # let the last images arrive
         page.screenshot(path=str(path), full_page=True)

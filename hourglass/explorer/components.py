@@ -117,12 +117,15 @@ def verdict(low: float, high: float) -> str:
 def ComparisonStatus(
     table: Any,
     names: tuple[str, str],
-    seeds: int,
+    seeds: tuple[int, int],
     changed: dict[str, Any],
     seconds: tuple[float, float],
     update: int,
 ) -> None:
-    """The comparison in words: what differs, by how much, and how sure that is."""
+    """The comparison in words: what differs, by how much, and how sure that is.
+
+    ``seeds`` is the seeds run so far and the seeds still coming (a first answer comes early).
+    """
     labels = {key: label.replace("\n", " ") for key, label in LEVELS}
     rows = []
     for key in OUTCOMES:
@@ -139,9 +142,10 @@ def ComparisonStatus(
         else "none yet: move a lever"
     )
     html = (
-        f"<p><b>{escape(names[0])}</b> against <b>{escape(names[1])}</b>: {seeds} seeds each, the "
-        f"same seeds for both (paired); ran in {seconds[0]:.1f} s, drawn in {seconds[1]:.1f} s · "
-        f"update {update}.</p>"
+        f"<p><b>{escape(names[0])}</b> against <b>{escape(names[1])}</b>: {seeds[0]} seeds each"
+        + (f" so far, {seeds[1]} more coming" if seeds[1] else "")
+        + f", the same seeds for both (paired); ran in {seconds[0]:.1f} s, drawn in "
+        f"{seconds[1]:.1f} s · update {update}.</p>"
         f"<p>Your changes: {changes}.</p>"
         "<table class='hourglass-table'><tr><th>level</th><th>yours (median)</th>"
         "<th>other (median)</th><th>difference, points [95 % interval]</th><th></th></tr>"

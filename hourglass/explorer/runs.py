@@ -123,6 +123,24 @@ class Runs:
         """Month numbers of the course arrays."""
         return np.arange(next(iter(self.course.values())).shape[1])
 
+    def head(self, n: int) -> Runs:
+        """The runs at the first ``n`` seeds."""
+        return Runs(
+            scenario=self.scenario,
+            seeds=self.seeds[:n],
+            summary=self.summary.iloc[:n],
+            course={key: rows[:n] for key, rows in self.course.items()},
+        )
+
+    def then(self, more: Runs) -> Runs:
+        """These runs followed by ``more`` (the same design at further seeds)."""
+        return Runs(
+            scenario=self.scenario,
+            seeds=self.seeds + more.seeds,
+            summary=pd.concat([self.summary, more.summary]),
+            course={key: np.vstack([rows, more.course[key]]) for key, rows in self.course.items()},
+        )
+
 
 def run_design(
     scenario: Scenario, seeds: range, keep_going: Callable[[], bool] = lambda: True
