@@ -264,6 +264,10 @@ def calibrate(
     from hourglass.adapter import HourglassModel  # noqa: PLC0415
 
     HourglassModel(base, every=0, overrides=dict(settings.overrides)).check({})
+    if out.is_dir() and any(out.iterdir()) and not (out / "identity.json").is_file():
+        raise HourglassError(
+            f"calibrate: {out} holds files that are not a calibration; choose another --out"
+        )
     out.mkdir(parents=True, exist_ok=True)
     # Stopping rules (generations, walltime) may change on a resume; nothing else may.
     fixed = {k: v for k, v in _settings_dict(settings).items()
@@ -271,18 +275,7 @@ def calibrate(
     identity = {"base": base, "seed": int(seed), "settings": fixed,
                 "prior": {n: list(b) for n, b in bounds.items()},
                 "targets": {n: t.__dict__ for n, t in targets.items()}}
-    ident_file = out / "identity.json"
-    if ident_file.exists():
-        before = json.loads(ident_file.read_text())
-        if before != json.loads(json.dumps(identity)):
-            changed = sorted(k for k in identity if before.get(k) != json.loads(
-                json.dumps(identity[k])))
-            raise HourglassError(
-                f"calibrate: {out} holds a calibration with other {', '.join(changed)}; "
-                "resume with the same options or choose another --out"
-            )
-    else:
-        ident_file.write_text(json.dumps(identity, indent=2))
+    _check_identity(out, identity)
     prior = pyabc.Distribution(**{
         _safe(n): pyabc.RV("uniform", lo, hi - lo) for n, (lo, hi, _) in bounds.items()
     })
@@ -320,6 +313,22 @@ def calibrate(
     bar.close()
     return _write(out, history, bounds, targets, settings, seed, command, stopped,
                   time.monotonic() - started)
+
+
+def _check_identity(out: Path, identity: dict[str, Any]) -> None:
+    """Record what a calibration in ``out`` is, or refuse a resume that differs from it."""
+    ident_file = out / "identity.json"
+    if ident_file.exists():
+        before = json.loads(ident_file.read_text())
+        if before != json.loads(json.dumps(identity)):
+            changed = sorted(k for k in identity if before.get(k) != json.loads(
+                json.dumps(identity[k])))
+            raise HourglassError(
+                f"calibrate: {out} holds a calibration with other {', '.join(changed)}; "
+                "resume with the same options or choose another --out"
+            )
+    else:
+        ident_file.write_text(json.dumps(identity, indent=2))
 
 
 def _settings_dict(settings: Settings) -> dict[str, Any]:

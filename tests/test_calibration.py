@@ -175,3 +175,10 @@ def test_quick_calibration_on_dask(tmp_path):
     assert main(["calibrate", "--quick", "--generations", "1", "--out", str(out),
                  "--scheduler", "local", "--workers", "2", "--no-progress"]) == 0
     assert len(pd.read_parquet(out / "posterior.parquet")) == QUICK.population
+
+
+def test_a_directory_of_other_files_is_refused(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["calibrate", "--quick", "--out", str(tmp_path), "--no-progress"]) == 2
+    assert "not a calibration" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
