@@ -137,6 +137,29 @@ def test_a_lever_moves_the_bands_and_the_difference(browser, url, tmp_path):
     assert shot.stat().st_size > 50_000
 
 
+# What a replayed websocket message does: set the start picker's value to a file path, as the
+# browser's widget model would send it (Solara's debug hook exposes the widget manager).
+REPLAY = """async path => {
+  const store = solara.debug.widgetManager()._models;
+  const models = await Promise.all(store instanceof Map ? Array.from(store.values())
+                                                        : Object.values(store));
+  const pickers = models.filter(m => m.get('label') === 'start from');
+  for (const m of pickers) { m.set('v_model', path); m.save_changes(); }
+  return pickers.length;
+}"""
+
+
+def test_a_replayed_picker_message_with_a_path_loads_nothing(browser, url, tmp_path):
+    secret = tmp_path / "secret.toml"
+    secret.write_text('description = "SECRET server file"\n[levers]\ntrust = 0.9\n')
+    page = open_explorer(browser, url, timeout=180)
+    assert page.evaluate(REPLAY, str(secret)) == 1
+    page.locator(".hourglass-error").wait_for(timeout=60_000)
+    assert "is not in the library" in page.locator(".hourglass-error").inner_text()
+    assert "SECRET" not in page.content()
+    assert "against baseline as it is" in status(page)  # still the baseline, still working
+
+
 # A closed tab gives its memory back (issue 11 §3). `benchmarks/explorer.py memory` measured the
 # server's resident memory across rounds of 8 tabs opened (each shows its first comparison) and
 # closed. Once a first round has warmed the server (imports, compiled kernels, caches, allocator
