@@ -269,3 +269,16 @@ def test_a_hourglass_design_result_uploads():
     assert scenario["tools.site_visits"] == 0.8
     assert scenario["levers.peer_contracts"] == 0.4
     assert scenario.description.startswith("Design 3")
+
+
+def test_port_zero_is_resolved_before_the_server_starts():
+    from hourglass.commands.explore import check_port
+
+    port = check_port("127.0.0.1", 0)
+    assert 0 < port < 65536  # the address printed is the one served, not ":0"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        with pytest.raises(Exception, match=f"--port {taken}: already in use"):
+            check_port("127.0.0.1", taken)

@@ -76,11 +76,15 @@ def server_environment() -> dict[str, str]:
     }
 
 
-def check_port(host: str, port: int) -> None:
+def check_port(host: str, port: int) -> int:
     """Refuse, before the server starts, a port that another program already listens on.
 
     Binding a throw-away socket with ``SO_REUSEADDR`` (as uvicorn does) tells a port in use
     from one merely in ``TIME_WAIT`` after a previous explorer stopped.
+
+    Returns:
+        The port: ``port``, or for ``0`` the free port the system chose (so that the address
+        printed is the one served).
 
     Raises:
         HourglassError: If ``host`` cannot be bound at ``port``, in one line naming both.
@@ -103,6 +107,7 @@ def check_port(host: str, port: int) -> None:
             raise HourglassError(
                 f"--host {host} --port {port}: cannot listen there ({error.strerror})"
             ) from None
+        return int(probe.getsockname()[1])
 
 
 def main(args: argparse.Namespace) -> int:
@@ -125,8 +130,8 @@ def main(args: argparse.Namespace) -> int:
             normalise_origin(origin)
         except ValueError as error:
             raise HourglassError(f"--allow-origin {error}") from None
-    check_port(args.host, args.port)
-    print(f"Hourglass explorer on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
-    command = server_command(args.host, args.port, args.allow_origin)
+    port = check_port(args.host, args.port)
+    print(f"Hourglass explorer on http://{args.host}:{port} (Ctrl-C to stop)", flush=True)
+    command = server_command(args.host, port, args.allow_origin)
     os.execve(command[0], command, server_environment())  # noqa: S606 (fixed argument list)
     return 0  # not reached: execve does not return
