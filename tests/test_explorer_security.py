@@ -282,3 +282,12 @@ def test_port_zero_is_resolved_before_the_server_starts():
         taken = busy.getsockname()[1]
         with pytest.raises(Exception, match=f"--port {taken}: already in use"):
             check_port("127.0.0.1", taken)
+
+
+def test_an_upload_can_be_the_other_design_too():
+    session = new_session()
+    session.upload({"name": "ours.toml", "data": b'extends = "baseline"\n[levers]\ntrust = 0.2\n'})
+    session.pick_start("baseline")
+    session.pick_against("ours (uploaded)")
+    assert session.against.value == "ours (uploaded)"
+    assert session.problem.value == ""

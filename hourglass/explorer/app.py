@@ -183,10 +183,10 @@ class Session:
         self.remount()
 
     def pick_against(self, name: str) -> None:
-        """Compare with the starting scenario or a library scenario, checked on the server."""
+        """Compare with the starting scenario, a library scenario or an upload (server-checked)."""
         if name != STATUS_QUO:
             try:
-                library_scenario(name)
+                choose(name, self.uploaded.value)
             except HourglassError as error:
                 self.refuse(error)
                 return
@@ -256,7 +256,7 @@ def Controls(
     with solara.Card("Compared with", margin=0):
         solara.Select(
             "the other design",
-            values=[STATUS_QUO, *available_scenarios()],
+            values=[STATUS_QUO, *available_scenarios(), *session.uploaded.value],
             value=session.against.value,
             on_value=session.pick_against,
         ).key(f"against-{generation}")
@@ -292,7 +292,7 @@ def Page() -> None:
     overrides = session.overrides.value
     design = base.with_overrides(overrides, where="explorer")
     against_name, seeds = session.against.value, session.seeds.value
-    against = base if against_name == STATUS_QUO else library_scenario(against_name)
+    against = base if against_name == STATUS_QUO else choose(against_name, session.uploaded.value)
     names = ("Your design", f"{against_name.replace(STATUS_QUO, session.start.value)} as it is")
 
     def work(cancel: threading.Event) -> Iterator[dict[str, Any]]:
