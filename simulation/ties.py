@@ -146,6 +146,8 @@ def add(t: TieArrays, x: int, y: int) -> int:  # pragma: no cover - compiled
         s = t.free[t.meta[_FREE]]
     else:
         s = t.meta[_HIGH]
+        if s >= len(t.a):  # the month's room was reserved beforehand; never write past it
+            raise IndexError("tie store full: reserve room before forming ties")
         t.meta[_HIGH] += 1
     a, b = min(x, y), max(x, y)
     t.a[s], t.b[s] = a, b
@@ -274,6 +276,7 @@ class Ties:
         """Form a tie between peers i and j (or set the one there is); return its slot."""
         s = find(self.arrays, i, j)
         if s < 0:
+            self.reserve(1)
             s = add(self.arrays, i, j)
         self.arrays.trust[s] = trust
         self.arrays.age[s] = age

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from simulation.mechanisms import events
 from simulation.mechanisms.turnover import matrix_uniforms
-from simulation.ties import Ties, find, remove, sorted_slots
+from simulation.ties import Ties, add, find, remove, sorted_slots
 
 
 @settings(max_examples=60, deadline=None)
@@ -168,3 +168,12 @@ def test_contacted_ties_come_in_dense_row_order():
         ties.connect(a, b, 0.5)
     slots = sorted_slots(ties.arrays, 6, False)
     assert [(ties.arrays.a[s], ties.arrays.b[s]) for s in slots] == [(0, 1), (0, 3), (1, 2), (4, 5)]
+
+
+def test_a_full_store_refuses_rather_than_writing_past_its_end():
+    ties = Ties(4, np.zeros((4, 6), dtype=np.int64), slots=1)
+    add(ties.arrays, 0, 1)
+    with pytest.raises(IndexError, match="tie store full"):
+        add(ties.arrays, 2, 3)
+    ties.connect(2, 3, 0.5)  # connect makes room first
+    assert ties.count == 2
