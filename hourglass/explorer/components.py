@@ -190,8 +190,8 @@ def OneRun(scenario: Scenario, design_key: str) -> None:
         "over many seeds.",
     )
     with solara.Row():
-        solara.SliderInt("seed", value=seed, min=1, max=99)
-        solara.SliderInt("month", value=month, min=0, max=months)
+        solara.SliderInt(f"seed: {seed.value}", value=seed, min=1, max=99)
+        solara.SliderInt(f"month: {month.value}", value=month, min=0, max=months)
     solara.ProgressLinear(task.state != ResultState.FINISHED)
     images = task.value if task.value is not None else {}
     with solara.ColumnsResponsive(6, large=6):

@@ -103,7 +103,7 @@ def network_figure(model: PeerLearningModel, layout: np.ndarray) -> Figure:
         for colour, label in zip(STAGE_COLOURS, STAGE_LABELS, strict=True)
     ]
     handles.append(Line2D([], [], color=(0.85, 0.4, 0.05), label="contact this month"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     ax.set_xlim(-1.15, 1.15)
     ax.set_ylim(-1.15, 1.15)
     ax.set_aspect("equal")
@@ -130,10 +130,11 @@ def hourglass_figure(model: PeerLearningModel) -> Figure:
     study.draw_shape(shape, {key: now[key] or 0.0 for key, _ in LEVELS}, fontsize=8, right=0.75)
     shape.set_title(f"The hourglass, month {model.month}: share reaching each level", fontsize=10)
     if len(series):
-        study.draw_course(course, series, fontsize=8)
-        course.legend(fontsize=6, loc="upper left", ncols=2)
+        study.draw_course(course, series, fontsize=9)
+    # No legend over the lines: each level keeps its bar's colour, labelled just above.
+    course.set_title("over the months (colours as the bars above)", fontsize=9)
     course.set_xlim(0, model.months)
-    course.set_ylabel("share", fontsize=8)
+    course.set_ylabel("share", fontsize=9)
     return fig
 
 
