@@ -381,7 +381,7 @@ class Store:
             self._open(unit, factor_names, info, n_runs, replicates)
         except OSError as exc:
             self.close()
-            if exc.errno in _FULL:
+            if exc.errno is not None:  # the place, not the program: one line
                 raise _full_disk(self.path, exc) from None
             raise
         except BaseException:
@@ -595,7 +595,7 @@ class Store:
         try:
             write()
         except OSError as exc:
-            if exc.errno in _FULL:
+            if exc.errno is not None:  # the place, not the program: one line
                 raise _full_disk(self.path, exc) from None
             raise
 

@@ -311,3 +311,15 @@ def test_a_folder_holding_only_a_lock_from_a_failed_start_is_used(tmp_path, whol
     store.mkdir()
     (store / ".lock").touch()
     pd.testing.assert_frame_equal(_sweep(store).runs, whole, check_exact=True)
+
+
+def test_a_store_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
+    real = os.write
+
+    def denied(fd, data):
+        raise OSError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(store_module.os, "write", denied)
+    with pytest.raises(AnalysisError, match=r"^store .*: cannot write \(Permission denied\); "):
+        _sweep(tmp_path / "s")
+    monkeypatch.setattr(store_module.os, "write", real)
