@@ -20,6 +20,7 @@ _WHERE = {
     "Result": "simulation.result",
     "Scenario": "simulation.scenario",
     "available_scenarios": "simulation.scenario",
+    "cascade": "simulation.mechanisms.diffusion",
     "parameter_specs": "simulation.scenario",
     "load_tools": "simulation.tools",
     "LEARNING_TYPES": "simulation.vocabulary",
@@ -47,6 +48,7 @@ __all__ = [
     "Result",
     "Scenario",
     "available_scenarios",
+    "cascade",
     "load_tools",
     "parameter_specs",
 ]

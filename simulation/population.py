@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 from scipy import sparse, special
 
+from simulation.mechanisms import diffusion
 from simulation.state import Month, Organisations, Peers, Staff, State
 from simulation.ties import Ties
 from simulation.vocabulary import N_FACTORS, N_TYPES
@@ -307,15 +308,6 @@ def initial_state(p: SimpleNamespace, rng: np.random.Generator) -> State:
     staff_node = start[org] + seat * sizes[org] // per_org
     is_peer = np.zeros(start[-1], dtype=bool)
     is_peer[staff_node] = True
-    staff = Staff(
-        org=np.repeat(np.arange(n_orgs), sizes),
-        adjacency=adjacency,
-        adopted=np.zeros((start[-1], N_TYPES), dtype=bool),
-        is_peer=is_peer,
-        org_size=sizes,
-        org_start=start,
-    )
-
     # Shared problems follow the country's reform agenda half the time (an assumption); the
     # other factors are drawn independently. A matching facilitator picks, for each position, the
     # candidate closest to the programme's focus (report: "clear goals let reformers pick
@@ -331,6 +323,17 @@ def initial_state(p: SimpleNamespace, rng: np.random.Generator) -> State:
     )
     profile = closest_to_focus(candidates, focus)
     personal = draw_personal(p, rng, n)
+    # Drawn last, and only when they vary, so the rest of the population is the same whatever
+    # the thresholds.
+    staff = Staff(
+        org=np.repeat(np.arange(n_orgs), sizes),
+        adjacency=adjacency,
+        adopted=np.zeros((start[-1], N_TYPES), dtype=bool),
+        is_peer=is_peer,
+        org_size=sizes,
+        org_start=start,
+        threshold=diffusion.colleague_thresholds(p, np.diff(adjacency.indptr), rng),
+    )
     peers = Peers(
         org=org,
         staff_node=staff_node,

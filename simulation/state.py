@@ -18,7 +18,6 @@ from numba import njit
 from scipy import sparse
 
 from simulation.ties import Ties, new_month
-from simulation.vocabulary import N_TYPES
 
 
 class Peers(NamedTuple):
@@ -55,6 +54,9 @@ class Staff:
     is_peer: np.ndarray  # (S,) bool
     org_size: np.ndarray  # (O,) staff of each organisation
     org_start: np.ndarray  # (O + 1,) first staff member of each organisation, then the total
+    # (S,) adopted neighbours each colleague needs under complex contagion (its threshold, in
+    # neighbours; a share threshold is converted with the colleague's degree). 0: adopts alone.
+    threshold: np.ndarray
     # The staff who adopted a lesson of some type, ascending: kept up to date by every submodel
     # that changes ``adopted`` (``changed``), so a month's staff work follows the adopters.
     adopters: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -63,12 +65,21 @@ class Staff:
     member: np.ndarray = field(init=False)
     seen: np.ndarray = field(init=False)
     slot: np.ndarray = field(init=False)
+    # The colleagues (not peers' own nodes) whose threshold is 0, ascending: they are looked at
+    # every month whether or not a neighbour adopted (kept in step by ``set_thresholds``).
+    spontaneous: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.member = np.zeros(len(self.org), dtype=np.bool_)
         self.member[self.adopters] = True
         self.seen = np.zeros(len(self.org), dtype=np.bool_)
         self.slot = np.zeros(len(self.org), dtype=np.int64)
+        self.set_thresholds(self.threshold)
+
+    def set_thresholds(self, threshold: np.ndarray) -> None:
+        """Give every colleague its threshold (adopted neighbours needed; 0 adopts alone)."""
+        self.threshold = np.asarray(threshold, dtype=np.float64)
+        self.spontaneous = np.flatnonzero((self.threshold <= 0) & ~self.is_peer)
 
     def adopted_any(self) -> np.ndarray:
         """(S,) bool: has adopted a lesson of some type (a scan of all staff)."""
@@ -102,7 +113,7 @@ class Staff:
         """
         adopters = self.adopters
         if len(adopters) == 0:
-            return adopters, np.zeros((0, N_TYPES), dtype=np.int64)
+            return adopters, np.zeros((0, self.adopted.shape[1]), dtype=np.int64)
         return _count_adopted_neighbours(
             adopters,
             self.adjacency.indptr,

@@ -27,8 +27,10 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from scipy import sparse
 
-from simulation.state import Organisations, Peers, State
+from simulation.errors import HourglassError
+from simulation.state import Organisations, Peers, Staff, State
 from simulation.ties import TieArrays
 
 
@@ -41,7 +43,6 @@ class Settings(NamedTuple):
     simple_contagion: np.ndarray  # diffusion.contagion == "simple", by learning type
     adoption_rate: float  # diffusion.adoption_rate
     below_threshold: float  # diffusion.below_threshold
-    complex_threshold: int  # diffusion.complex_threshold
 
     @classmethod
     def of(cls, p: SimpleNamespace) -> Settings:
@@ -53,8 +54,72 @@ class Settings(NamedTuple):
             simple_contagion=np.array([rule == "simple" for rule in p.diffusion.contagion]),
             adoption_rate=float(p.diffusion.adoption_rate),
             below_threshold=float(p.diffusion.below_threshold),
-            complex_threshold=int(p.diffusion.complex_threshold),
         )
+
+
+def colleague_thresholds(
+    p: SimpleNamespace, degree: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Each colleague's complex-contagion threshold, in adopted neighbours needed.
+
+    With ``diffusion.threshold_spread`` = 0 every colleague has the centre
+    (``diffusion.complex_threshold`` neighbours, or ``diffusion.threshold_share`` of its
+    neighbours) and nothing is drawn; otherwise one draw per staff member from
+    ``diffusion.threshold_distribution`` (see :func:`draw_thresholds`).
+
+    Args:
+        p: Parameters.
+        degree: (S,) each staff member's neighbours in the staff network.
+        rng: The model's generator.
+
+    Returns:
+        (S,) float, the adopted neighbours each colleague needs (0: adopts on its own).
+    """
+    d = p.diffusion
+    unit = d.threshold_unit
+    centre = d.complex_threshold if unit == "neighbours" else d.threshold_share
+    if d.threshold_spread > 0:
+        theta = draw_thresholds(
+            len(degree), centre, d.threshold_spread, d.threshold_distribution, unit, rng
+        )
+    else:
+        theta = np.full(len(degree), float(centre))
+    return needed_neighbours(theta, degree, unit)
+
+
+def draw_thresholds(
+    n: int, centre: float, spread: float, distribution: str, unit: str, rng: np.random.Generator
+) -> np.ndarray:
+    """``n`` thresholds around ``centre``: one draw each from ``rng``.
+
+    ``"normal"``: N(centre, spread) (Granovetter 1978); ``"uniform"``: centre +- spread. In
+    ``"neighbours"`` a threshold is a whole number (normal draws rounded; uniform: each whole
+    number in [centre - spread, centre + spread] equally likely). A draw below 0 is 0: a
+    spontaneous adopter.
+    """
+    if distribution == "normal":
+        theta = rng.normal(centre, spread, n)
+        if unit == "neighbours":
+            theta = np.round(theta)
+    elif unit == "neighbours":
+        low, high = np.ceil(centre - spread), np.floor(centre + spread)
+        theta = rng.integers(int(low), int(high) + 1, n).astype(np.float64)
+    else:
+        theta = rng.uniform(centre - spread, centre + spread, n)
+    return np.maximum(theta, 0.0)
+
+
+def needed_neighbours(theta: np.ndarray, degree: np.ndarray, unit: str) -> np.ndarray:
+    """Thresholds in adopted neighbours: as they are, or a share of each colleague's degree.
+
+    A share theta of d neighbours needs the least whole number of them at or above theta x d
+    (up to rounding error, so 13/99 of 99 is 13); a positive share needs at least one (a
+    colleague with no neighbours never reaches it; Watts 2002).
+    """
+    theta = np.asarray(theta, dtype=np.float64)
+    if unit == "neighbours":
+        return theta.copy()
+    return np.where(theta > 0, np.maximum(np.ceil(theta * degree - 1e-9), 1.0), 0.0)
 
 
 def share_forward(state: State, p: SimpleNamespace, month: int, rng: np.random.Generator) -> None:
@@ -235,21 +300,63 @@ def background_adoption(state: State, p: SimpleNamespace, rng: np.random.Generat
 
 
 def spread(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
-    """Colleagues adopt lessons from adopted neighbours."""
-    staff = state.staff
+    """Colleagues adopt lessons from adopted neighbours (and spontaneous adopters alone)."""
+    contagion_step(state.staff, state.orgs.openness, p.settings.diffusion, rng)
+
+
+def contagion_step(
+    staff: Staff, openness: np.ndarray, q: Settings, rng: np.random.Generator
+) -> None:
+    """One month of contagion through the staff network: the model's and :func:`cascade`'s.
+
+    The colleagues looked at are those with an adopted neighbour and those whose threshold is 0;
+    each draws one uniform per learning type, in ascending order of staff member, and all adopt
+    at once from the neighbours who had adopted before the step (synchronous updating).
+
+    Args:
+        staff: The staff, their network, thresholds and adoptions (updated in place).
+        openness: (O,) openness omega of each organisation.
+        q: The diffusion settings.
+        rng: The generator the draws come from.
+    """
     exposed, count = staff.exposure()
+    if len(staff.spontaneous):
+        exposed, count = _with_spontaneous(exposed, count, staff.spontaneous)
     if len(exposed) == 0:
         return
     _adopt_from_neighbours(
         exposed,
         count,
         rng.random(count.shape),
-        state.orgs.openness,
+        openness,
         staff.org,
         staff.adopted,
-        p.settings.diffusion,
+        staff.threshold,
+        q,
     )
     staff.changed(exposed)
+
+
+@njit(cache=True)
+def _with_spontaneous(
+    exposed: np.ndarray, count: np.ndarray, spontaneous: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through cascade
+    """The union of the exposed and the spontaneous colleagues (both ascending), with counts."""
+    nodes = np.empty(len(exposed) + len(spontaneous), dtype=np.int64)
+    counts = np.zeros((len(nodes), count.shape[1]), dtype=np.int64)
+    i, j, out = 0, 0, 0
+    while i < len(exposed) or j < len(spontaneous):
+        if j == len(spontaneous) or (i < len(exposed) and exposed[i] <= spontaneous[j]):
+            if j < len(spontaneous) and exposed[i] == spontaneous[j]:
+                j += 1
+            nodes[out] = exposed[i]
+            counts[out] = count[i]
+            i += 1
+        else:
+            nodes[out] = spontaneous[j]
+            j += 1
+        out += 1
+    return nodes[:out], counts[:out]
 
 
 @njit(cache=True)
@@ -260,22 +367,25 @@ def _adopt_from_neighbours(
     openness: np.ndarray,
     org: np.ndarray,
     adopted: np.ndarray,
+    threshold: np.ndarray,
     q: Settings,
-) -> None:  # pragma: no cover - compiled; tested through spread
-    """Adopt by contagion, one draw per exposed colleague and type.
+) -> None:  # pragma: no cover - compiled; tested through spread and cascade
+    """Adopt by contagion, one draw per colleague looked at and type.
 
-    Simple contagion 1 - (1 - beta_o omega)^a; complex beta_o omega from m adopted neighbours,
-    epsilon omega below.
+    Simple contagion 1 - (1 - beta_o omega)^a; complex beta_o omega from the colleague's
+    threshold of adopted neighbours on (from none if it is 0), epsilon omega below it with at
+    least one.
     """
     for row in range(len(exposed)):
         node = exposed[row]
         omega = openness[org[node]]
         rate = q.adoption_rate * omega
+        needed = threshold[node]
         for k in range(count.shape[1]):
             a = count[row, k]
             if q.simple_contagion[k]:
                 chance = 1.0 - (1.0 - rate) ** float(a)
-            elif a >= q.complex_threshold:
+            elif a >= needed:
                 chance = rate
             elif a >= 1:
                 chance = q.below_threshold * omega
@@ -337,3 +447,114 @@ def change_at_scale(state: State, p: SimpleNamespace, month: int) -> None:
     new = reached & ~orgs.changed
     orgs.changed_month[new] = month
     orgs.changed[...] |= reached
+
+
+class Cascade(NamedTuple):
+    """What :func:`cascade` returns."""
+
+    adopted: np.ndarray  # (n,) bool: who had adopted when the cascade stopped
+    curve: np.ndarray  # (steps + 1,) adopters before the first step and after each step
+
+
+def cascade(
+    graph: object,
+    thresholds: float | np.ndarray,
+    seeds: np.ndarray | list[int],
+    rng: int | np.random.Generator,
+    *,
+    unit: str = "neighbours",
+    contagion: str = "complex",
+    adoption_rate: float = 1.0,
+    below_threshold: float = 0.0,
+    steps: int | None = None,
+) -> Cascade:
+    """Run the staff-diffusion submodel on a graph of one's own (docking, docs/ODD.md §7.6).
+
+    The same compiled step the model runs each month (:func:`contagion_step`): one lesson, one
+    organisation of openness 1, no peers, no discontinuance. With the defaults (chance 1 at the
+    threshold, 0 below it) it is Granovetter's (1978) deterministic threshold model on a graph,
+    updated synchronously; ``contagion="simple"`` adopts with chance 1 - (1 - adoption_rate)^a.
+
+    Args:
+        graph: An undirected networkx graph (nodes in ``graph.nodes`` order), a SciPy sparse
+            matrix or array, or a dense square array; entry (i, j) nonzero means j sees i.
+        thresholds: One threshold, or one per node, in ``unit``.
+        seeds: The nodes that have adopted before the first step.
+        rng: Seed or generator for the draws (one uniform per node looked at per step).
+        unit: ``"neighbours"`` (adopted neighbours needed) or ``"share"`` (a share of the node's
+            neighbours).
+        contagion: ``"complex"`` (thresholds) or ``"simple"`` (thresholds unused).
+        adoption_rate: beta, the chance of adopting at or above the threshold (simple: per
+            adopted neighbour).
+        below_threshold: epsilon, the chance of adopting below it with an adopted neighbour.
+        steps: How many steps to run; ``None``: until a step adds no adopter (the end when
+            adoption_rate is 1 and below_threshold is 0; otherwise give ``steps``).
+
+    Returns:
+        The final adopters and the adopters' count before and after each step.
+
+    Raises:
+        HourglassError: An argument is outside what is allowed (named in the message).
+    """
+    adjacency = _as_adjacency(graph)
+    n = adjacency.shape[0]
+    if unit not in ("neighbours", "share"):
+        raise HourglassError(f"cascade: unit must be 'neighbours' or 'share', not {unit!r}")
+    if contagion not in ("simple", "complex"):
+        raise HourglassError(f"cascade: contagion must be 'simple' or 'complex', not {contagion!r}")
+    theta = np.broadcast_to(np.asarray(thresholds, dtype=np.float64), (n,))
+    if np.isnan(theta).any() or (theta < 0).any():
+        raise HourglassError("cascade: thresholds must be numbers >= 0")
+    seeds = np.unique(np.asarray(seeds, dtype=np.int64))
+    if len(seeds) and (seeds.min() < 0 or seeds.max() >= n):
+        raise HourglassError(f"cascade: seeds must be nodes 0..{n - 1}")
+    for name, value in (("adoption_rate", adoption_rate), ("below_threshold", below_threshold)):
+        if not 0.0 <= value <= 1.0:
+            raise HourglassError(f"cascade: {name} must be in [0, 1], not {value!r}")
+    rng = np.random.default_rng(rng)
+    staff = Staff(
+        org=np.zeros(n, dtype=np.int64),
+        adjacency=adjacency,
+        adopted=np.zeros((n, 1), dtype=np.bool_),
+        is_peer=np.zeros(n, dtype=np.bool_),
+        org_size=np.array([n]),
+        org_start=np.array([0, n]),
+        threshold=needed_neighbours(theta, np.bincount(adjacency.indices, minlength=n), unit),
+    )
+    staff.adopted[seeds, 0] = True
+    staff.changed(seeds)
+    q = Settings(
+        report_backs=0.0,
+        contract_share_forward=0.0,
+        sharing_occasions=0.0,
+        simple_contagion=np.array([contagion == "simple"]),
+        adoption_rate=float(adoption_rate),
+        below_threshold=float(below_threshold),
+    )
+    openness = np.ones(1)
+    curve = [len(staff.adopters)]
+    while steps is None or len(curve) <= steps:
+        contagion_step(staff, openness, q, rng)
+        curve.append(len(staff.adopters))
+        if steps is None and curve[-1] == curve[-2]:
+            break
+    return Cascade(adopted=staff.adopted[:, 0].copy(), curve=np.array(curve))
+
+
+def _as_adjacency(graph: object) -> sparse.csr_array:
+    """A graph as a CSR adjacency of 0/1 without self-loops."""
+    if hasattr(graph, "adj") and hasattr(graph, "nodes"):  # a networkx graph
+        import networkx as nx  # noqa: PLC0415 - loaded only for a networkx graph
+
+        graph = nx.to_scipy_sparse_array(graph, nodelist=list(graph.nodes), format="csr")
+    edges = sparse.coo_array(graph)
+    if edges.ndim != 2 or edges.shape[0] != edges.shape[1]:
+        raise HourglassError(f"cascade: graph must be square, not of shape {edges.shape}")
+    keep = (edges.row != edges.col) & (edges.data != 0)
+    adjacency = sparse.csr_array(
+        (np.ones(keep.sum(), dtype=np.int8), (edges.row[keep], edges.col[keep])),
+        shape=edges.shape,
+    )
+    adjacency.sum_duplicates()
+    adjacency.data[:] = 1
+    return adjacency
