@@ -33,8 +33,22 @@ class Target:
     source: str
 
     def worst(self) -> float:
-        """The largest deviation a value can have (used when the model counts nobody)."""
-        return max(self.value, 1.0 - self.value) if self.value <= 1 else self.value
+        """The largest deviation a value can have (used when the model counts nobody).
+
+        A share lies in [0, 1]; the mean number of tools in [1, number of tools in the table]
+        (a practical learner attended some tool). Counting nobody must be at least as far as
+        any count, or the fit would prefer particles in which nobody learns.
+        """
+        low, high = self.bounds()
+        return max(self.value - low, high - self.value)
+
+    def bounds(self) -> tuple[float, float]:
+        """The range the model's value can take."""
+        if self.name == "p4_mean_tools":
+            from simulation import load_tools  # noqa: PLC0415
+
+            return 1.0, float(len(load_tools()))
+        return 0.0, 1.0
 
 
 def load_targets(path: str | Path = TARGETS_FILE) -> dict[str, Target]:

@@ -49,6 +49,17 @@ def test_pooled_is_a_ratio_of_sums_and_distance_in_tolerances():
     assert distance({"f2_matched": math.nan}, targets) == pytest.approx(0.6 / t.tolerance)
 
 
+def test_counting_nobody_is_never_closer_than_counting_someone():
+    """Otherwise ABC would prefer particles in which nobody learns (it did, before this test)."""
+    targets = load_targets()
+    nobody = distance(dict.fromkeys(targets, math.nan), targets)
+    corners = [{n: t.bounds()[0] for n, t in targets.items()},
+               {n: t.bounds()[1] for n, t in targets.items()}]
+    for corner in corners:
+        assert nobody >= distance(corner, targets)
+    assert targets["p4_mean_tools"].bounds() == (1.0, 16.0)
+
+
 # -- hourglass calibrate ------------------------------------------------------------------------
 
 from pathlib import Path  # noqa: E402
