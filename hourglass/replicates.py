@@ -154,7 +154,10 @@ def _arm(frame: pd.DataFrame) -> Replicates:
     summary = summary.astype(float).reset_index(drop=True)
     summary.insert(0, "seed", frame["seed"].to_numpy(dtype=np.int64))
     summary.index.name = "replicate"
-    course = {name: frame[[f"{name}@{m}" for m in range(1, last + 1)]].to_numpy(dtype=float)
+    # C order whatever pandas' blocks were (they depend on how runs were chunked): a mean over
+    # replicates then adds in the same order on any worker count, to the last bit
+    course = {name: np.ascontiguousarray(
+                  frame[[f"{name}@{m}" for m in range(1, last + 1)]].to_numpy(dtype=float))
               for name, last in months.items()}
     return Replicates(seeds=tuple(int(s) for s in frame["seed"]), summary=summary, course=course)
 

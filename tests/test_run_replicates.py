@@ -224,3 +224,19 @@ def test_store_options_are_checked_before_the_work(tmp_path, monkeypatch, capsys
         assert captured.err.count("\n") == 1, captured.err
         assert expected in captured.err, captured.err
         assert listing(tmp_path) == []
+
+
+def test_means_add_the_replicates_in_one_order_however_runs_were_chunked():
+    from hourglass.replicates import _arm
+
+    rng = np.random.default_rng(4)
+    values = rng.random((100, 3))
+    frame = pd.DataFrame({"run_id": range(100), "row": 0, "replicate": range(100),
+                          "seed": range(100), "x": values[:, -1]})
+    for m in range(3):
+        frame[f"x@{m + 1}"] = values[:, m]
+    for parts in ([frame], [frame.iloc[:7], frame.iloc[7:40], frame.iloc[40:]]):
+        arm = _arm(pd.concat(parts, ignore_index=True))
+        assert arm.course["x"].flags["C_CONTIGUOUS"]
+        means = statistics(arm.course["x"])["mean"]
+        assert np.array_equal(means, np.ascontiguousarray(values).mean(axis=0))
