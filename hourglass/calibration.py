@@ -284,35 +284,85 @@ def calibrate(
     # pyabc draws its particles from NumPy's global generator; seeded, a single-process
     # calibration proposes the same particles again.
     np.random.seed(seed % 2**32)  # noqa: NPY002
+    db_file = out / "history.db"
+    db = "sqlite:///" + str(db_file.resolve())
+    done = _generations_done(db_file)
+    # pyabc starts every run from the initial calibration sample's epsilon; a resumed run
+    # starts from the median of the last generation's distances instead, as if never stopped.
+    eps = pyabc.MedianEpsilon(initial_epsilon=_last_median(db) if done else "from_sample")
     abc = pyabc.ABCSMC(model, prior, TargetDistance(targets),
                        population_size=settings.population,
-                       sampler=_sampler(workers, scheduler),
-                       eps=pyabc.MedianEpsilon())
-    db = "sqlite:///" + str((out / "history.db").resolve())
-    if (out / "history.db").exists():
-        history = abc.load(db, 1)
-        done = history.max_t + 1
-    else:
-        history = abc.new(db, observed)
-        done = 0
+                       sampler=_sampler(workers, scheduler), eps=eps)
+    history = abc.load(db, 1) if db_file.exists() else abc.new(db, observed)
     started = time.monotonic()
-    deadline = timedelta(minutes=settings.walltime_minutes)
-    bar = tqdm(total=settings.generations, initial=done, desc="calibrate (generations)",
-               unit="gen", disable=not (sys.stderr.isatty() if progress is None else progress))
     stopped = "generations"
-    while done < settings.generations:
-        left = deadline - timedelta(seconds=time.monotonic() - started)
-        if left.total_seconds() <= 0:
+    if done < settings.generations:
+        bar = tqdm(total=settings.generations, initial=done, desc="calibrate (generations)",
+                   unit="gen",
+                   disable=not (sys.stderr.isatty() if progress is None else progress))
+        with _Watcher(db_file, bar, on_generation):
+            history = abc.run(max_nr_populations=settings.generations - done,
+                              max_walltime=timedelta(minutes=settings.walltime_minutes))
+        bar.close()
+        if history.max_t + 1 < settings.generations:
             stopped = "walltime"
-            break
-        history = abc.run(max_nr_populations=1, max_walltime=left)
-        done = history.max_t + 1
-        bar.update(done - bar.n)
-        if on_generation is not None:
-            on_generation(done)
-    bar.close()
     return _write(out, history, bounds, targets, settings, seed, command, stopped,
                   time.monotonic() - started)
+
+
+def _generations_done(db_file: Path) -> int:
+    """Generations (t >= 0) finished in a history file (0 if there is none)."""
+    import sqlite3  # noqa: PLC0415
+
+    if not db_file.exists():
+        return 0
+    with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as con:
+        try:
+            row = con.execute("SELECT COUNT(*) FROM populations WHERE t >= 0").fetchone()
+        except sqlite3.OperationalError:  # created, no table yet: nothing finished
+            return 0
+    return int(row[0])
+
+
+def _last_median(db: str) -> float:
+    """Weighted median of the last finished generation's distances."""
+    import pyabc  # noqa: PLC0415
+
+    history = pyabc.History(db)
+    frame = history.get_weighted_distances(t=history.max_t)
+    order = np.argsort(frame["distance"].to_numpy())
+    d = frame["distance"].to_numpy()[order]
+    w = frame["w"].to_numpy()[order]
+    return float(d[np.searchsorted(np.cumsum(w) / w.sum(), 0.5)])
+
+
+class _Watcher:
+    """A thread that follows the history file and moves the progress bar (time left: tqdm)."""
+
+    def __init__(self, db_file: Path, bar: Any, on_generation: Callable[[int], None] | None):
+        import threading  # noqa: PLC0415
+
+        self.db_file, self.bar, self.on_generation = db_file, bar, on_generation
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._follow, daemon=True)
+
+    def _follow(self) -> None:
+        seen = self.bar.n
+        while not self.stop.wait(0.5):
+            done = _generations_done(self.db_file)
+            if done > seen:
+                self.bar.update(done - seen)
+                seen = done
+                if self.on_generation is not None:
+                    self.on_generation(done)
+
+    def __enter__(self) -> _Watcher:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 def _check_identity(out: Path, identity: dict[str, Any]) -> None:

@@ -136,18 +136,22 @@ def test_quick_calibration_writes_resumes_and_refuses_other_settings(tmp_path, c
 
 
 def test_interrupted_calibration_resumes(tmp_path):
+    import _thread
+
     """Ctrl-C after the first generation: the history keeps it and a rerun finishes."""
     out = tmp_path / "cal"
 
     def stop(done: int) -> None:
         if done == 1:
-            raise KeyboardInterrupt
+            _thread.interrupt_main()  # what Ctrl-C does, from the progress thread
 
     with pytest.raises(KeyboardInterrupt):
         calibrate(out, settings=QUICK, workers=1, progress=False, on_generation=stop)
     assert not (out / "posterior.parquet").exists()
     meta = calibrate(out, settings=QUICK, workers=1, progress=False)
     assert [g["t"] for g in meta["generations"]] == [0, 1]
+    # The resumed generation starts from the last one's median distance, not the prior's.
+    assert meta["generations"][1]["epsilon"] <= meta["generations"][0]["epsilon"]
 
 
 @pytest.mark.parametrize(("option", "value"), [("--population", "0"), ("--generations", "-1"),
