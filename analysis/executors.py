@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 Model = Callable[[dict[str, Any], int], Mapping[str, float]]
 Run = tuple[int, dict[str, Any], int]
 Task = tuple[Model, list[Run]]
-Result = list[tuple[int, dict[str, float]]]
 
 
 class RunResult(NamedTuple):
@@ -91,15 +90,6 @@ def evaluate_chunk(model: Model, runs: Sequence[Run], into: list[RunResult] | No
         out.append(RunResult(int(run_id), int(seed),
                              {str(k): float(v) for k, v in result.items()}))
     return out
-
-
-def run_chunk(model: Model, runs: Sequence[Run]) -> Result:
-    """Evaluate a chunk of runs: ``[(run_id, {output: float})]`` in the order given.
-
-    Kept for callers of :meth:`Executor.imap_unordered`; new code uses
-    :meth:`Executor.map_runs`, whose results carry their seeds.
-    """
-    return [(r.run_id, r.outputs) for r in evaluate_chunk(model, runs)]
 
 
 def _progress_wanted(progress: bool | None) -> bool:
@@ -194,22 +184,6 @@ class Executor:
         finally:
             bar.close()
         return handed
-
-    def imap_unordered(self, tasks: Sequence[Task]) -> Iterator[Result]:
-        """Yield ``[(run_id, outputs)]`` per task as it completes (older interface).
-
-        Prefer :meth:`map_runs`, which also keeps finished runs on Ctrl-C.
-        """
-        handles: list[Any] = []
-        finished: set[int] = set()
-        try:
-            self._submit(list(tasks), handles)
-            for index in self._completed(handles):
-                finished.add(index)
-                yield [(r.run_id, r.outputs) for r in self._result(handles[index])]
-        finally:
-            if len(finished) < len(handles):
-                self._stop(handles, set(range(len(handles))) - finished, keep=False)
 
     # -- what a backend provides ------------------------------------------------------------
 

@@ -190,8 +190,6 @@ class Evaluator:
         Args:
             designs: Key -> (unit coordinates, the model's params).
         """
-        from analysis.executors import chunked  # noqa: PLC0415 - loaded with the search
-
         pending = []
         for key, (unit, params) in designs.items():
             for s, overrides in enumerate(self.parameter_sets):
@@ -200,20 +198,25 @@ class Evaluator:
                         pending.append((key, unit, s, r, {**overrides, **params}, seed))
         if not pending:
             return
-        runs = [(i, p[4], p[5]) for i, p in enumerate(pending)]
-        tasks = [(self.model, chunk) for chunk in chunked(runs, workers=self.runner.workers)]
         names = self.space.names
-        for result in self.runner.imap_unordered(tasks):
+
+        def keep(results: list[Any]) -> None:
             records = []
-            for run_id, outputs in result:
-                key, unit, s, r, _, seed = pending[run_id]
+            for result in results:
+                key, unit, s, r, _, seed = pending[result.run_id]
                 records.append({"design": key, "parameter_set": s, "replicate": r,
                                 "seed": seed, **{f"u:{n}": float(u) for n, u in
-                                                 zip(names, unit, strict=True)}, **outputs})
+                                                 zip(names, unit, strict=True)},
+                                **result.outputs})
             self.cache.add(records)
             self.ran += len(records)
             if self.bar is not None:
                 self.bar.update(len(records))
+
+        # The search's own bar spans every generation; the fan-out draws none. On Ctrl-C the
+        # fan-out hands over the runs finished so far, part-chunks included, and they are kept.
+        runs = [(i, p[4], p[5]) for i, p in enumerate(pending)]
+        self.runner.map_runs([(self.model, runs)], keep, progress=False)
 
     def values(self, key: str, output: str) -> np.ndarray:
         """Every run's ``output`` for design ``key`` (all sets and replicates)."""

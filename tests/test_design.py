@@ -209,26 +209,35 @@ def test_a_rerun_repeats_no_run(searched):
 
 
 class Interrupting(SerialExecutor):
-    """Runs the first ``allowed`` tasks, then raises KeyboardInterrupt (a Ctrl-C mid-search)."""
+    """Runs ``allowed`` runs, then raises KeyboardInterrupt inside the next (a Ctrl-C mid-chunk)."""
 
     def __init__(self, allowed: int) -> None:
-        self.allowed = allowed
+        super().__init__()
+        self.left = allowed
 
-    def imap_unordered(self, tasks):
-        for done, result in enumerate(super().imap_unordered(tasks)):
-            if done == self.allowed:
+    def _result(self, handle):
+        model, runs = handle
+
+        def counting(params, seed):
+            if self.left == 0:
                 raise KeyboardInterrupt
-            yield result
+            self.left -= 1
+            return model(params, seed)
+
+        return super()._result((counting, runs))
 
 
 def test_resume_after_interruption_repeats_no_run(tmp_path):
     store = tmp_path / "runs"
-    settings = {**SETTINGS, "executor": Interrupting(3)}
+    # the first generation's 12 runs come in chunks of 3, 3, 2, ...: the 7th run is the first
+    # of the third chunk, finished before the Ctrl-C and kept with the two whole chunks
+    settings = {**SETTINGS, "executor": Interrupting(7)}
     with pytest.raises(KeyboardInterrupt):
         search(tiny_model(), Space(SPACE), load_costs(), store=store, **settings)
     parts = list((store / "parts").glob("part-*.parquet"))
     assert len(parts) == 3
     first = sum(len(pd.read_parquet(p)) for p in parts)
+    assert first == 7
     resumed = search(tiny_model(), Space(SPACE), load_costs(), store=store, **SETTINGS)
     stored = pd.concat(pd.read_parquet(p) for p in (store / "parts").glob("part-*.parquet"))
     assert not stored.duplicated(["design", "parameter_set", "replicate"]).any()
@@ -236,6 +245,7 @@ def test_resume_after_interruption_repeats_no_run(tmp_path):
     assert first + resumed.ran == designs * SETTINGS["replicates"] == len(stored)
     uninterrupted = search(tiny_model(), Space(SPACE), load_costs(), store=None, **SETTINGS)
     pd.testing.assert_frame_equal(resumed.front, uninterrupted.front)
+    pd.testing.assert_frame_equal(resumed.evaluated, uninterrupted.evaluated)
 
 
 def test_a_store_of_another_search_is_refused(searched):

@@ -17,7 +17,6 @@ from analysis.executors import (
     executor_for,
     get_executor,
     local_cluster,
-    run_chunk,
 )
 from analysis.sweep import run_sweep
 
@@ -64,7 +63,9 @@ def test_dask_local_cluster_bit_identical(serial_runs):
         pd.testing.assert_frame_equal(runs, serial_runs, check_exact=True)
         # pure=False: identical stochastic tasks are all run, not deduplicated
         task = [(0, {"a": 0.5, "b": 0.5, "c": 0.5}, 1)]
-        results = list(DaskExecutor(client).imap_unordered([(sweep_models.linear, task)] * 3))
+        results = []
+        DaskExecutor(client).map_runs([(sweep_models.linear, task)] * 3, results.extend,
+                                      progress=False)
         assert len(results) == 3
     finally:
         cluster = client.cluster
@@ -80,13 +81,13 @@ def test_replicates_and_rows_get_the_right_seeds(serial_runs):
     assert (serial_runs["run_id"] == serial_runs["row"] * 3 + serial_runs["replicate"]).all()
 
 
-def test_run_chunk_and_chunking():
-    out = run_chunk(sweep_models.linear, [(7, {"a": 1.0, "b": 0.0, "c": 0.0}, 3)])
-    assert out[0][0] == 7
-    assert set(out[0][1]) == {"y", "z@12", "z@24", "noise"}
-    # each result carries the seed it ran with
+def test_evaluate_chunk_and_chunking():
     (one,) = evaluate_chunk(sweep_models.linear, [(7, {"a": 1.0, "b": 0.0, "c": 0.0}, 3)])
-    assert one == RunResult(7, 3, out[0][1])
+    # each result carries its run id and the seed it ran with
+    assert one.run_id == 7
+    assert one.seed == 3
+    assert set(one.outputs) == {"y", "z@12", "z@24", "noise"}
+    assert one == RunResult(7, 3, sweep_models.linear({"a": 1.0, "b": 0.0, "c": 0.0}, 3))
     assert [len(c) for c in chunked(list(range(11)), 4)] == [4, 4, 3]
     for bad in (0, -3, 2.5, True):
         with pytest.raises(AnalysisError, match="chunk_size: must be an integer >= 1"):
