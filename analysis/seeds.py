@@ -11,11 +11,14 @@ keys give independent streams:
 * ``(2,)``: the design's own randomness (scrambling, LHS permutations, trajectories).
 * ``(3,)``: bootstrap resampling in the analyses; ``(3, k)``: a study's own bootstraps
   (the Hourglass validation uses ``(3, 6)`` and ``(3, 9)``).
-* ``(7, e)``, ``(8,)``: the Hourglass experiments' own draws.
+* ``(7, e)``: a study's experiment ``e``'s own draws (:func:`experiment_stream`; the
+  Hourglass experiments use ``e`` = 0, 1, 2).
+* ``(8,)``: the seeds of an experiment's own runs (:func:`experiment_seeds`; the Hourglass
+  natural experiment's reviews).
 
 Every stream is handed out here (:func:`run_seed`, :func:`replicate_seeds`,
-:func:`design_seed`, :func:`analysis_seed`, :func:`stream`); executors pass each run's seed
-through with its result.
+:func:`design_seed`, :func:`analysis_seed`, :func:`stream`, :func:`experiment_stream`,
+:func:`experiment_seeds`); executors pass each run's seed through with its result.
 """
 
 from __future__ import annotations
@@ -73,3 +76,26 @@ def stream(root: int, *key: int) -> np.random.Generator:
         ``np.random.default_rng(np.random.SeedSequence(root, spawn_key=key))``.
     """
     return np.random.default_rng(np.random.SeedSequence(int(root), spawn_key=tuple(key)))
+
+
+def experiment_stream(root: int, experiment: int) -> np.random.Generator:
+    """The generator of experiment ``experiment``'s own draws: :func:`stream` ``(7, experiment)``.
+
+    Independent of every run's stream, so an experiment's observation draws leave its runs as
+    they would be without it.
+    """
+    return stream(root, 7, int(experiment))
+
+
+def experiment_seeds(root: int, runs: int) -> list[int]:
+    """Seeds of an experiment's ``runs`` own runs (stream ``(8,)``), each below ``2**63``.
+
+    Args:
+        root: The experiment's seed.
+        runs: How many.
+
+    Returns:
+        ``runs`` seeds; the first ``k`` are the same whatever ``runs`` is.
+    """
+    state = np.random.SeedSequence(int(root), spawn_key=(8,)).generate_state(int(runs), np.uint64)
+    return [int(s) & _MASK63 for s in state]

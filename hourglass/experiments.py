@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.plots import save
+from analysis.seeds import experiment_seeds, experiment_stream
 from hourglass.figures import contact_figure, learning_figure, natural_figure
 from simulation import PeerLearningModel, Scenario
 from simulation.errors import HourglassError
@@ -91,11 +92,6 @@ class InstrumentedModel(PeerLearningModel):
     def engagement_months(self) -> np.ndarray:
         """(N,) months from the official's first to last contact or attendance (0: never)."""
         return np.where(self.first_month < 0, 0, self.last_month - self.first_month + 1)
-
-
-def _rng(seed: int, experiment: int) -> np.random.Generator:
-    """The experiment's own generator (independent of the model's stream)."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7, experiment)))
 
 
 def _periods(n_periods: int, months: int) -> list[np.ndarray]:
@@ -178,7 +174,7 @@ def contact_intensity(
     observed = model.records[start : start + months]
     n_reports = round(WEEKS * months / 3) * REPORTS_PER_WEEK
     periods = _periods(n_reports, months)
-    rng = _rng(seed, 0)
+    rng = experiment_stream(seed, 0)
     a, b = np.triu_indices(PARTICIPANTS, 1)
     rows, by_month = [], []
     formal = np.zeros((n_reports, len(a)), dtype=bool)
@@ -258,7 +254,7 @@ def personal_learning(
     observed = model.records[start : start + months]
     n_weeks = round(WEEKS * months / 3)
     periods = _periods(n_weeks, months)
-    rng = _rng(seed, 1)
+    rng = experiment_stream(seed, 1)
     weekly = np.zeros((len(who), n_weeks), dtype=int)
     monthly = np.zeros((len(who), months), dtype=int)
     for m, record in enumerate(observed):
@@ -343,11 +339,10 @@ def natural(
     """
     if reviews < 1 or per_review < 1:
         raise HourglassError("experiment: --reviews and --per-review must be at least 1")
-    rng = _rng(seed, 2)
-    seeds = np.random.SeedSequence(seed, spawn_key=(8,)).generate_state(reviews, np.uint64)
+    rng = experiment_stream(seed, 2)
     rows = []
     counterfactual = no_peer_learning(scenario)
-    for review, run_seed in enumerate(int(s) & ((1 << 63) - 1) for s in seeds):
+    for review, run_seed in enumerate(experiment_seeds(seed, reviews)):
         model = PeerLearningModel(scenario, rng=run_seed)
         model.run()
         none = PeerLearningModel(counterfactual, rng=run_seed)

@@ -66,6 +66,29 @@ def test_natural_experiment_groups_and_contrasts(matched):
     assert (colleagues.loc[colleagues["outcome"] == "sustained_abroad", "share"] == 0).all()
 
 
+def test_experiments_draw_from_the_engines_seed_streams(matched, monkeypatch):
+    from analysis import seeds
+    from hourglass import experiments
+
+    # the values the experiments drew when they built these streams themselves: bit-identical
+    assert seeds.experiment_seeds(3, 2) == [6830758056375644573, 798120660054828339]
+    assert seeds.experiment_seeds(3, 5)[:2] == seeds.experiment_seeds(3, 2)
+    assert seeds.experiment_stream(3, 2).integers(2**62) == 1806096642009295912
+    asked = []
+
+    def spy(name):
+        real = getattr(seeds, name)
+        return lambda *a: asked.append((name, *a)) or real(*a)
+
+    for name in ("experiment_stream", "experiment_seeds"):
+        monkeypatch.setattr(experiments, name, spy(name))
+    natural(matched, seed=3, reviews=2, per_review=4)
+    contact_intensity(matched, seed=2, start=12)
+    personal_learning(matched, seed=2, start=12)
+    assert asked == [("experiment_stream", 3, 2), ("experiment_seeds", 3, 2),
+                     ("experiment_stream", 2, 0), ("experiment_stream", 2, 1)]
+
+
 def test_sustained_abroad_reads_the_ties_of_a_peers_own_node(matched):
     model = PeerLearningModel(matched, rng=1)
     peers, ties = model.state.peers, model.state.ties
