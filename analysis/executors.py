@@ -98,6 +98,28 @@ def _progress_wanted(progress: bool | None) -> bool:
     return bool(progress)
 
 
+def progress_bar(total: int, *, desc: str, progress: bool | None = None, unit: str = "run",
+                 initial: int = 0) -> Any:
+    """The engine's progress bar: tqdm on standard error with the rate and the time left.
+
+    Every long piece of work shows its progress this way (:meth:`Executor.map_runs` does).
+
+    Args:
+        total: Units of work in all (``initial`` included).
+        desc: The bar's label.
+        progress: Show it; ``None``: when standard error is a terminal.
+        unit: What is counted (``"run"``, ``"month"``).
+        initial: Units done before.
+
+    Returns:
+        A ``tqdm`` bar (disabled if not shown); close it, or use it as a context manager.
+    """
+    from tqdm import tqdm  # noqa: PLC0415 - workers never draw bars
+
+    return tqdm(total=total, initial=initial, unit=unit, disable=not _progress_wanted(progress),
+                desc=desc, smoothing=0.05, dynamic_ncols=True)
+
+
 class Executor:
     """Evaluates runs, in chunks, and hands results to a callback as they complete.
 
@@ -150,10 +172,7 @@ class Executor:
                  for chunk in chunked(list(runs), chunk_size, workers=self.workers)]
         total = initial + sum(len(runs) for _, runs in tasks)
         show = _progress_wanted(progress)
-        from tqdm import tqdm  # noqa: PLC0415 - workers never draw bars
-
-        bar = tqdm(total=total, initial=initial, unit="run", disable=not show, desc=desc,
-                   smoothing=0.05, dynamic_ncols=True)
+        bar = progress_bar(total, desc=desc, progress=show, initial=initial)
         handed = 0
 
         def hand(results: list[RunResult]) -> None:

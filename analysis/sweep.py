@@ -169,6 +169,7 @@ def run_sweep(
     common_random_numbers: bool = True,
     info: Mapping[str, Any] | None = None,
     wait: bool = False,
+    desc: str | None = None,
 ) -> Sweep:
     """Run (or resume) a sweep.
 
@@ -192,6 +193,7 @@ def run_sweep(
         common_random_numbers: Replicate ``r`` uses the same seed in every row.
         info: Extra manifest fields (e.g. base scenario), not compared on resume.
         wait: If another process is writing ``store``, wait for it instead of refusing.
+        desc: The progress bar's label (default ``"sweep DESIGN"``).
 
     Returns:
         The completed :class:`Sweep`.
@@ -234,7 +236,7 @@ def run_sweep(
                    for run_id in range(total) if run_id not in done]
         if pending:
             _run_pending(model, pending, the_store, executor, workers, chunk_size, progress,
-                         desc=f"sweep {design}", total=total, replicates=replicates)
+                         desc=desc or f"sweep {design}", total=total, replicates=replicates)
         if len(the_store.done) == total and not the_store.manifest.get("complete"):
             the_store.mark_complete()
         results, manifest = the_store.results(), the_store.manifest

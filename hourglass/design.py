@@ -381,10 +381,10 @@ def search(
 
 @contextmanager
 def _bar(total: int, initial: int, progress: bool) -> Iterator[Any]:
-    from tqdm import tqdm  # noqa: PLC0415 - loaded with the search
+    from analysis.executors import progress_bar  # noqa: PLC0415 - loaded with the search
 
-    bar = tqdm(total=max(total, initial), initial=min(initial, total), unit="run",
-               desc="design search", disable=not progress, smoothing=0.05, dynamic_ncols=True)
+    bar = progress_bar(max(total, initial), initial=min(initial, total), desc="design search",
+                       progress=progress)
     try:
         yield bar
     finally:

@@ -110,10 +110,18 @@ def _check(scenario: Scenario, start: int, months: int) -> None:
         )
 
 
-def _warm_up(scenario: Scenario, seed: int, start: int) -> InstrumentedModel:
+def _bar(name: str, total: int, progress: bool | None, unit: str = "month") -> Any:
+    """The engine's progress bar (time left) over an experiment's months or runs."""
+    from analysis.executors import progress_bar  # noqa: PLC0415 - tqdm only when running
+
+    return progress_bar(total, desc=f"experiment {name}", progress=progress, unit=unit)
+
+
+def _warm_up(scenario: Scenario, seed: int, start: int, bar: Any) -> InstrumentedModel:
     model = InstrumentedModel(scenario, rng=seed)
     for _ in range(start):
         model.step()
+        bar.update()
     return model
 
 
@@ -147,7 +155,8 @@ def choose_six(model: PeerLearningModel, size: int = PARTICIPANTS) -> np.ndarray
 
 
 def contact_intensity(
-    scenario: Scenario, seed: int = 1, start: int = 12, months: int = 3
+    scenario: Scenario, seed: int = 1, start: int = 12, months: int = 3,
+    progress: bool | None = False,
 ) -> dict[str, Any]:
     """The contact-intensity experiment: six participants, twice-weekly reports for three months.
 
@@ -160,6 +169,7 @@ def contact_intensity(
         seed: Seed of the model run; the report placement uses a stream derived from it.
         start: Months before observation starts.
         months: Months observed (three in the report).
+        progress: Show the months run with the time left (``None``: if stderr is a terminal).
 
     Returns:
         ``reports`` (one row per report and pair), ``matrix`` (6x6 counts of reports with formal
@@ -167,10 +177,12 @@ def contact_intensity(
         many of the other five each participant contacted in each report), ``participants``.
     """
     _check(scenario, start, months)
-    model = _warm_up(scenario, seed, start)
-    six = choose_six(model)
-    for _ in range(months):
-        model.step()
+    with _bar("contact-intensity", start + months, progress) as bar:
+        model = _warm_up(scenario, seed, start, bar)
+        six = choose_six(model)
+        for _ in range(months):
+            model.step()
+            bar.update()
     observed = model.records[start : start + months]
     n_reports = round(WEEKS * months / 3) * REPORTS_PER_WEEK
     periods = _periods(n_reports, months)
@@ -228,29 +240,33 @@ def contact_intensity(
 
 
 def personal_learning(
-    scenario: Scenario, seed: int = 1, start: int = 12, months: int = 3
+    scenario: Scenario, seed: int = 1, start: int = 12, months: int = 3,
+    progress: bool | None = False,
 ) -> dict[str, Any]:
     """The practical-learning experiment: a weekly "productive conversation?" per participant.
 
     Participants are the officials in post with a live tie when observation starts ("who have
     any sort of regular contact with others"). A month in which a conversation raised a
-    participant's exposure is a "yes" in one of that month's weeks.
+    participant's exposure is a "yes" in one of that month's weeks. ``progress`` shows the
+    months run with the time left (``None``: if stderr is a terminal).
 
     Returns:
         ``weekly`` (participants x weeks, 1 = yes), ``by_month`` (participants x months),
         ``participants``.
     """
     _check(scenario, start, months)
-    model = _warm_up(scenario, seed, start)
-    who = np.flatnonzero(model.state.ties.alive.any(axis=1))
-    if len(who) == 0:
-        raise HourglassError(
-            "experiment: nobody has a contact when observation starts; start later (--start) "
-            "or choose a livelier scenario"
-        )
-    person = model.state.peers.person[who].copy()
-    for _ in range(months):
-        model.step()
+    with _bar("personal-learning", start + months, progress) as bar:
+        model = _warm_up(scenario, seed, start, bar)
+        who = np.flatnonzero(model.state.ties.alive.any(axis=1))
+        if len(who) == 0:
+            raise HourglassError(
+                "experiment: nobody has a contact when observation starts; start later "
+                "(--start) or choose a livelier scenario"
+            )
+        person = model.state.peers.person[who].copy()
+        for _ in range(months):
+            model.step()
+            bar.update()
     observed = model.records[start : start + months]
     n_weeks = round(WEEKS * months / 3)
     periods = _periods(n_weeks, months)
@@ -315,7 +331,8 @@ def _team_neighbour(model: PeerLearningModel, node: int, rng: np.random.Generato
 
 
 def natural(
-    scenario: Scenario, seed: int = 1, reviews: int = 8, per_review: int = 8
+    scenario: Scenario, seed: int = 1, reviews: int = 8, per_review: int = 8,
+    progress: bool | None = False,
 ) -> dict[str, Any]:
     """The natural experiment: involved officials against similar colleagues not involved.
 
@@ -331,7 +348,8 @@ def natural(
 
     The same run without the initiative (:func:`no_peer_learning`, same seed) shows what the
     colleagues' answers would have been had nobody been involved: the colleagues are not an
-    untouched control, because involved officials share forward to their teams.
+    untouched control, because involved officials share forward to their teams. ``progress``
+    shows the runs (two per review) with the time left (``None``: if stderr is a terminal).
 
     Returns:
         ``people`` (one row per person), ``table`` (group shares with 95 % Wilson intervals) and
@@ -342,34 +360,37 @@ def natural(
     rng = experiment_stream(seed, 2)
     rows = []
     counterfactual = no_peer_learning(scenario)
-    for review, run_seed in enumerate(experiment_seeds(seed, reviews)):
-        model = PeerLearningModel(scenario, rng=run_seed)
-        model.run()
-        none = PeerLearningModel(counterfactual, rng=run_seed)
-        none.run()
-        peers, staff = model.state.peers, model.state.staff
-        engaged = np.flatnonzero(peers.engaged)
-        if len(engaged) == 0:
-            continue
-        chosen = rng.choice(engaged, min(per_review, len(engaged)), replace=False)
-        for position in chosen:
-            node = int(peers.staff_node[position])
-            colleague = _team_neighbour(model, node, rng)
-            rows.append({
-                "review": review + 1, "group": "involved", "position": int(position),
-                "staff_node": node,
-                "sustained_abroad": bool(sustained_abroad(model, np.array([node]))[0]),
-                "learned": bool(peers.practical[position]),
-                "applied": bool(staff.adopted[node].any()),
-            })
-            for group, m in (("colleague", model), ("colleague, no initiative", none)):
-                adopted = bool(m.state.staff.adopted[colleague].any())
+    with _bar("natural", 2 * reviews, progress, unit="run") as bar:
+        for review, run_seed in enumerate(experiment_seeds(seed, reviews)):
+            model = PeerLearningModel(scenario, rng=run_seed)
+            model.run()
+            bar.update()
+            none = PeerLearningModel(counterfactual, rng=run_seed)
+            none.run()
+            bar.update()
+            peers, staff = model.state.peers, model.state.staff
+            engaged = np.flatnonzero(peers.engaged)
+            if len(engaged) == 0:
+                continue
+            chosen = rng.choice(engaged, min(per_review, len(engaged)), replace=False)
+            for position in chosen:
+                node = int(peers.staff_node[position])
+                colleague = _team_neighbour(model, node, rng)
                 rows.append({
-                    "review": review + 1, "group": group, "position": int(position),
-                    "staff_node": colleague,
-                    "sustained_abroad": bool(sustained_abroad(m, np.array([colleague]))[0]),
-                    "learned": adopted, "applied": adopted,
+                    "review": review + 1, "group": "involved", "position": int(position),
+                    "staff_node": node,
+                    "sustained_abroad": bool(sustained_abroad(model, np.array([node]))[0]),
+                    "learned": bool(peers.practical[position]),
+                    "applied": bool(staff.adopted[node].any()),
                 })
+                for group, m in (("colleague", model), ("colleague, no initiative", none)):
+                    adopted = bool(m.state.staff.adopted[colleague].any())
+                    rows.append({
+                        "review": review + 1, "group": group, "position": int(position),
+                        "staff_node": colleague,
+                        "sustained_abroad": bool(sustained_abroad(m, np.array([colleague]))[0]),
+                        "learned": adopted, "applied": adopted,
+                    })
     if not rows:
         raise HourglassError("experiment: no official was engaged in any review run")
     people = pd.DataFrame(rows)
@@ -408,9 +429,12 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 # -- writing -----------------------------------------------------------------------------------
 
 def run_experiment(
-    name: str, scenario: Scenario, seed: int, directory: Path, **options: Any
+    name: str, scenario: Scenario, seed: int, directory: Path, *,
+    progress: bool | None = False, **options: Any
 ) -> dict[str, Any]:
     """Run experiment ``name`` and write its tables, figure and ``summary.json`` into ``directory``.
+
+    ``progress`` shows its months or runs with the time left (``None``: if stderr is a terminal).
 
     Raises:
         HourglassError: Unknown experiment or bad options.
@@ -420,7 +444,7 @@ def run_experiment(
     title = f"{name}: {scenario.name}, seed {seed}"
     summary: dict[str, Any] = {"experiment": name, "scenario": scenario.name, "seed": seed}
     if name == "contact-intensity":
-        result = contact_intensity(scenario, seed, **options)
+        result = contact_intensity(scenario, seed, progress=progress, **options)
         result["reports"].to_csv(directory / "reports.csv", index=False)
         result["by_month"].to_csv(directory / "contacts_by_month.csv", index=False)
         result["per_report"].to_csv(directory / "contacted_per_report.csv")
@@ -440,7 +464,7 @@ def run_experiment(
             "pairs": pairs,
         })
     elif name == "personal-learning":
-        result = personal_learning(scenario, seed, **options)
+        result = personal_learning(scenario, seed, progress=progress, **options)
         result["weekly"].to_csv(directory / "learning_weekly.csv")
         result["by_month"].to_csv(directory / "learning_by_month.csv")
         result["participants"].to_csv(directory / "participants.csv", index=False)
@@ -451,7 +475,7 @@ def run_experiment(
             "share_of_weeks_productive": float(result["weekly"].to_numpy().mean()),
         })
     else:
-        result = natural(scenario, seed, **options)
+        result = natural(scenario, seed, progress=progress, **options)
         result["people"].to_csv(directory / "people.csv", index=False)
         result["table"].to_csv(directory / "comparison.csv", index=False)
         result["contrasts"].to_csv(directory / "contrasts.csv", index=False)

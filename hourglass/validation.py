@@ -367,7 +367,7 @@ def run_replicates(
     results: dict[int, RunResult] = {}
     with executor_for(executor, workers) as runner:
         runner.map_runs([(model, runs)], lambda chunk: results.update((r.run_id, r) for r in chunk),
-                        progress=progress, desc="validate")
+                        progress=progress, desc="validate: replicates")
     done = [results[r] for r in range(replicates)]
     frame = pd.DataFrame([r.outputs for r in done])
     frame.insert(0, "seed", np.array([r.seed for r in done], dtype=np.int64))
@@ -420,7 +420,8 @@ def attendance_proxy(
 
     model = HourglassModel(base, every=0, overrides=overrides)
     sweep = run_sweep(model, proxy_space(), "lhs", samples, replicates, seed=seed,
-                      executor=executor, workers=workers, progress=progress)
+                      executor=executor, workers=workers, progress=progress,
+                      desc="validate: P6 designs")
     means = sweep.means
     att, app, org = (means[k].to_numpy(dtype=float)
                      for k in ("reported_attendance", "applied", "orgs_changed"))
@@ -502,7 +503,7 @@ def filter_assumptions(
     space = assumption_space()
     sweep = run_sweep(model, space, "lhs", samples, replicates, seed=seed, executor=executor,
                       workers=workers, store=store, progress=progress,
-                      info={"purpose": "pattern-oriented filtering"})
+                      info={"purpose": "pattern-oriented filtering"}, desc="validate: filter")
     scenario = model.scenario()
     checks = [c for c in criteria(scenario) if c.kind != "fixed"]
     runs = sweep.runs

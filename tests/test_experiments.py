@@ -118,7 +118,7 @@ def test_experiment_window_must_fit(matched):
     ("personal-learning", "learning_heatmap.png"),
     ("natural", "comparison.png"),
 ])
-def test_command_writes_tables_and_figure(tmp_path, name, figure):
+def test_command_writes_tables_and_figure(tmp_path, capsys, name, figure):
     out = tmp_path / name
     args = ["experiment", name, "matched_peer_review", "--seed", "2", "--out", str(out),
             "--set", "run.months=24", "--set", "population.home_organisations=6",
@@ -128,6 +128,15 @@ def test_command_writes_tables_and_figure(tmp_path, name, figure):
     assert cli(args) == 0
     assert (out / figure).stat().st_size > 0
     assert json.loads((out / "summary.json").read_text())["experiment"] == name
+    # progress with the time left: the months run (start 12 + 3 observed), or the runs
+    done = "4/4 [" if name == "natural" else "15/15 ["
+    err = capsys.readouterr().err
+    assert f"experiment {name}" in err
+    assert done in err
+    assert ("run/s" in err or "s/run" in err) if name == "natural" else "month" in err
+    again = tmp_path / "quiet"
+    assert cli([*args[:6], str(again), *args[7:], "--no-progress"]) == 0
+    assert f"experiment {name}" not in capsys.readouterr().err
 
 
 def test_command_refuses_a_bad_window_in_one_line(tmp_path, capsys):

@@ -70,10 +70,15 @@ def test_p7_fails_when_peers_share_without_being_asked():
     assert not c.holds(*c.estimate(frame)[1:])
 
 
-def test_validate_command_writes_table_and_figure(tmp_path):
+def test_validate_command_writes_table_and_figure(tmp_path, capsys):
     out = tmp_path / "validation"
     assert cli(["validate", "--quick", "--replicates", "3", "--out", str(out), "--workers", "2",
                 "--set", "run.months=24"]) == 0
+    err = capsys.readouterr().err
+    # each long part shows its runs with the time left (the engine's bar)
+    for part in ("validate: replicates", "validate: P6 designs"):
+        assert part in err
+    assert "<?" in err or "<00:" in err
     table = pd.read_csv(out / "validation.csv")
     assert {"pattern", "criterion", "value", "ci_low", "ci_high", "holds"} <= set(table.columns)
     assert set(table["pattern"]) == {f"P{i}" for i in range(1, 10)}
@@ -86,13 +91,15 @@ def test_validate_refuses_one_replicate(tmp_path, capsys):
     assert "--replicates: expected a whole number >= 2, got '1'" in capsys.readouterr().err
 
 
-def test_filter_reports_ranges_of_accepted_points():
+def test_filter_reports_ranges_of_accepted_points(capsys):
     from hourglass.validation import assumption_space, filter_assumptions
 
     space = assumption_space()
     assert "home_organisations.background_adoption" in space.names
     assert not any(n.startswith(("run.", "population.")) for n in space.names)
-    result = filter_assumptions(4, 1, seed=2, workers=2, overrides={"run.months": 24})
+    result = filter_assumptions(4, 1, seed=2, workers=2, overrides={"run.months": 24},
+                                progress=True)
+    assert "validate: filter" in capsys.readouterr().err
     points, ranges = result["points"], result["ranges"]
     assert len(points) == 4
     assert set(ranges["parameter"]) == set(space.names)

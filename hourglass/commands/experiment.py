@@ -53,6 +53,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="natural: reviews (runs) whose officials are contacted (default 8)")
     parser.add_argument("--per-review", type=whole(1), default=8,
                         help="natural: officials contacted per review (default 8)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (months or runs done, time left)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -76,7 +78,8 @@ def main(args: argparse.Namespace) -> int:
     check_writable(out)
     announce_compilation()
     with staged_directory(out, "experiment") as staging:
-        result = run_experiment(args.name, scenario, args.seed, staging, **options)
+        result = run_experiment(args.name, scenario, args.seed, staging,
+                                progress=not args.no_progress, **options)
         written = result_files(staging)
     if args.name == "contact-intensity":
         print(f"participants (positions): {list(result['participants']['position'])}")

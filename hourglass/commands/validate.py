@@ -65,6 +65,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="worker processes (default: all cores)")
     parser.add_argument("--out", type=Path, default=None,
                         help="output directory (default results/validation)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bars (runs done, time left)")
 
 
 def _check(out: Path, scenario: Any, workers: int | None) -> None:
@@ -98,11 +100,13 @@ def main(args: argparse.Namespace) -> int:
     out = args.out or Path("results") / "validation"
     _check(out, scenario, args.workers)
     started = time.perf_counter()
-    frame = run_replicates(model, replicates, args.seed, workers=args.workers)
+    progress = not args.no_progress
+    frame = run_replicates(model, replicates, args.seed, workers=args.workers,
+                           progress=progress)
     table = evaluate(frame, scenario, args.seed)
     proxy, proxy_means = attendance_proxy(
         preset["proxy_samples"], preset["proxy_replicates"], args.seed, args.scenario,
-        workers=args.workers, overrides=overrides,
+        workers=args.workers, overrides=overrides, progress=progress,
     )
     table = pd.concat([table, proxy], ignore_index=True)
     table = table.sort_values("pattern", kind="stable").reset_index(drop=True)
@@ -112,7 +116,8 @@ def main(args: argparse.Namespace) -> int:
         samples = args.samples or preset["filter_samples"]
         reps = args.filter_replicates or preset["filter_replicates"]
         filtered = filter_assumptions(samples, reps, args.seed, args.scenario,
-                                      workers=args.workers, overrides=overrides)
+                                      workers=args.workers, overrides=overrides,
+                                      progress=progress)
     took = time.perf_counter() - started
     shown = table[["pattern", "criterion", "value", "ci_low", "ci_high", "holds"]]
     with staged_directory(out, "validate", legacy=LEGACY) as tmp:
