@@ -24,15 +24,30 @@ MIN_FREE_BYTES = 16 * 2**20
 MEMORY_HEADROOM = 0.8
 """Share of the available memory a command may plan to use (the rest is for the system)."""
 
-# Bytes per pair of peers of one run: the peer-tie matrices (alive, trust, age, contract), the
-# month's contact, trust gain and reach by learning type, and the upper-triangle masks
-# (simulation/population.py, state.py, mechanisms/evaluation.py). A lower bound: the estimate
-# refuses only what cannot fit.
-_BYTES_PER_PEER_PAIR = 1 + 8 + 8 + 8 + 1 + 8 + 4 * 8 + 1 + 1
-# Bytes per staff member: adoption by learning type, traits, exposure, and the staff network
-# (two int64 per edge end).
-_BYTES_PER_STAFF = 4 + 1 + 3 * 8 + 4 * 8
-_BYTES_PER_STAFF_EDGE = 2 * 8
+# What one run holds at its peak, fitted to the peak resident memory of fresh processes
+# (benchmarks/_timing.py's method: ru_maxrss after a run of national_programme at 2,500 to
+# 20,000 peers, 100,000 to 2,000,000 staff and staff degree 6 or 12; non-negative least
+# squares over 8 sizes, each within 4 % of its measurement; commit message of this change).
+# The tie store (simulation/ties.py) grows by doubling: a month reserves a slot per peer and
+# encounter of the tools used, so a run holds at most 2 x peers x the tools' encounters slots
+# (measured: 42,500-520,000 slots, within this bound). Per slot: 90 bytes fitted (122 by
+# layout: pair, alive, trust, age, contract, links, free list, contact, gain, reach by type).
+_BYTES_PER_TIE_SLOT = 90
+# Per staff member: adoption, traits, exposure (11 bytes fitted) and per end of a staff-network
+# edge (CSR indices and the edge lists it is built from; 17.7 fitted).
+_BYTES_PER_STAFF = 11.3
+_BYTES_PER_STAFF_EDGE_END = 17.7
+# Fitted terms times this: the estimate stays above every measured peak of the fit.
+_SAFETY = 1.5
+# A process keeps the staff networks of its last runs (simulation/population.py keeps 16, each
+# float32 data and int64 indices per edge end, int64 row pointers per staff member): a worker
+# that makes many runs holds 15 more networks than a single run does.
+NETWORKS_KEPT = 16
+_NETWORK_BYTES_PER_EDGE_END = 4 + 8
+_NETWORK_BYTES_PER_STAFF = 8
+PROCESS_BYTES = 300 * 2**20
+"""A process's own memory before any run: Python, NumPy, Numba and the compiled kernels
+(measured 265 MiB after a one-month baseline run), counted once per run (:func:`run_bytes`)."""
 
 
 def parse_value(text: str) -> Any:
@@ -181,14 +196,39 @@ def available_memory() -> int:
         return 2**63 - 1  # unknown: refuse nothing
 
 
-def run_bytes(values: Mapping[str, Any]) -> int:
-    """A lower bound on the memory one run of a scenario needs (from its population sizes)."""
+def run_bytes(values: Mapping[str, Any], *, many: bool = False) -> int:
+    """The memory one run of a scenario needs at its peak, from its sizes (see the fit above).
+
+    With ``many``, the memory of a worker process that makes run after run on different seeds:
+    it keeps the staff networks of its last :data:`NETWORKS_KEPT` runs (measured: national
+    runs in one process peaked at 0.39, 0.46, 0.53, 0.63, 0.69 GiB after each of the first five).
+
+    Peers enter through the tie store (sparse: its slots grow with peers and the tools'
+    encounters, not with pairs of peers), staff through their arrays and the staff network
+    (``home_organisations.staff_degree`` edges each). With organisation sizes heavy-tailed the
+    mean size gives the staff count all the same. Includes the memory of the process that
+    runs it (:data:`PROCESS_BYTES`): n runs at a time are n processes.
+    """
+    from simulation import load_tools  # the parsers import only the standard library
+
     orgs = int(values["population.home_organisations"])
     peers = orgs * int(values["population.peers_per_organisation"])
     staff = orgs * int(values["population.staff_per_organisation"])
     degree = int(values.get("home_organisations.staff_degree", 0))
-    return (peers * peers * _BYTES_PER_PEER_PAIR + staff * _BYTES_PER_STAFF
-            + staff * degree * _BYTES_PER_STAFF_EDGE)
+    encounters = sum(int(tool.encounters) for tool in load_tools())
+    slots = max(64, 2 * peers, 2 * peers * encounters)
+    need = (slots * _BYTES_PER_TIE_SLOT + staff * _BYTES_PER_STAFF
+            + staff * degree * _BYTES_PER_STAFF_EDGE_END)
+    kept = (NETWORKS_KEPT - 1) * (staff * degree * _NETWORK_BYTES_PER_EDGE_END
+                                  + staff * _NETWORK_BYTES_PER_STAFF) if many else 0
+    return PROCESS_BYTES + int(_SAFETY * need) + kept
+
+
+def peer_matrix_bytes(values: Mapping[str, Any]) -> int:
+    """Dense peer-by-peer views an experiment reads once (live ties, trust, their product)."""
+    peers = int(values["population.home_organisations"]) * int(
+        values["population.peers_per_organisation"])
+    return peers * peers * (1 + 8 + 8)
 
 
 def check_memory(need: int, what: str, hint: str = "a smaller population") -> None:
@@ -320,7 +360,8 @@ def check_sweep_memory(model: Any, space: Any, designs: Iterable[tuple[str, int]
     n_outputs = len(summary_outputs()) * (1 + (months // every if every else 0))
     concurrent = workers or os.cpu_count() or 1
     # The run at the largest population the space allows sizes each worker.
-    one_run = max(run_bytes(scenario.values), run_bytes(_largest(scenario, space)))
+    one_run = max(run_bytes(scenario.values, many=True),
+                  run_bytes(_largest(scenario, space), many=True))
     for kind, samples in designs:
         if not samples:
             continue

@@ -93,7 +93,7 @@ def main(args: argparse.Namespace) -> int:
     check_output(out, "compare")  # before the runs, not after
     check_writable(out)
     concurrent = args.workers or os.cpu_count() or 1
-    check_memory(concurrent * max(run_bytes(s.values) for s in scenarios),
+    check_memory(concurrent * max(run_bytes(s.values, many=True) for s in scenarios),
                  f"{concurrent} runs at a time")
     models = [(HourglassModel(name, every=0, overrides=common), own)
               for name, own in zip(args.arms, sets, strict=True)]

@@ -121,7 +121,8 @@ def main(args: argparse.Namespace) -> int:
     model = HourglassModel(args.scenario, every=0, overrides=overrides)
     check_scheduler(args)
     concurrent = args.workers or os.cpu_count() or 1
-    check_memory(concurrent * run_bytes(model.scenario().values), f"{concurrent} runs at a time")
+    check_memory(concurrent * run_bytes(model.scenario().values, many=True),
+                 f"{concurrent} runs at a time")
     report = args.out / "report"
     check_output(report, "design")
     started = time.perf_counter()

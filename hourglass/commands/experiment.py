@@ -17,6 +17,7 @@ from hourglass.commands.common import (
     check_writable,
     load_scenario,
     parse_assignments,
+    peer_matrix_bytes,
     run_bytes,
     seed_type,
     whole,
@@ -63,7 +64,9 @@ def main(args: argparse.Namespace) -> int:
     from hourglass.experiments import run_experiment
 
     scenario = load_scenario(args.scenario, parse_assignments(args.overrides))
-    check_memory(run_bytes(scenario.values), f"one run of {scenario.name}")
+    check_memory(run_bytes(scenario.values, many=args.name == "natural")
+                 + peer_matrix_bytes(scenario.values),
+                 f"the {args.name} experiment on {scenario.name}")
     if args.name == "natural":
         options = {"reviews": args.reviews, "per_review": args.per_review}
     else:

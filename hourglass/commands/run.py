@@ -168,7 +168,7 @@ def _main_replicates(args: argparse.Namespace) -> int:
     arms = 2 if args.counterfactual else 1
     # every run's monthly outputs are held until the end: about 30 columns a month
     held = args.replicates * arms * (months + 1) * 30 * 8 * 4
-    check_memory(concurrent * run_bytes(scenario.values) + held,
+    check_memory(concurrent * run_bytes(scenario.values, many=True) + held,
                  f"{args.replicates} runs of {scenario.name} ({concurrent} at a time)",
                  "fewer replicates or a smaller population")
     single = default_out(scenario, args.seed)

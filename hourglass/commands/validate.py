@@ -73,7 +73,7 @@ def _check(out: Path, scenario: Any, workers: int | None) -> None:
     """Refuse, before any run, an output or a size that would fail; say if kernels compile."""
     check_output(out, "validate", legacy=LEGACY)
     check_writable(out)
-    check_memory((workers or os.cpu_count() or 1) * run_bytes(scenario.values),
+    check_memory((workers or os.cpu_count() or 1) * run_bytes(scenario.values, many=True),
                  f"runs of {scenario.name}, one per worker")
     announce_compilation()
 
