@@ -31,3 +31,18 @@ def test_odd_follows_the_protocol_and_names_every_parameter():
 def test_readme_starts_with_the_two_commands():
     readme = (ROOT / "README.md").read_text()
     assert readme.index("make run") < readme.index("make test") < readme.index("## ")
+
+
+def test_local_links_in_the_docs_resolve():
+    import re
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if "://" in target or target.startswith(("#", "mailto:")):
+                continue
+            path = (page.parent / target.split("#")[0]).resolve()
+            if not path.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+    assert not broken, broken
