@@ -54,8 +54,8 @@ class Staff:
     is_peer: np.ndarray  # (S,) bool
     org_size: np.ndarray  # (O,) staff of each organisation
     org_start: np.ndarray  # (O + 1,) first staff member of each organisation, then the total
-    # (S,) adopted neighbours each colleague needs under complex contagion (its threshold, in
-    # neighbours; a share threshold is converted with the colleague's degree). 0: adopts alone.
+    # (S,) int32 adopted neighbours each colleague needs under complex contagion (its threshold,
+    # in neighbours; a share threshold is converted with the colleague's degree). 0: adopts alone.
     threshold: np.ndarray
     # The staff who adopted a lesson of some type, ascending: kept up to date by every submodel
     # that changes ``adopted`` (``changed``), so a month's staff work follows the adopters.
@@ -77,8 +77,13 @@ class Staff:
         self.set_thresholds(self.threshold)
 
     def set_thresholds(self, threshold: np.ndarray) -> None:
-        """Give every colleague its threshold (adopted neighbours needed; 0 adopts alone)."""
-        self.threshold = np.asarray(threshold, dtype=np.float64)
+        """Give every colleague its threshold (adopted neighbours needed; 0 adopts alone).
+
+        Kept as whole numbers (a count of neighbours reaches a threshold exactly when it reaches
+        the threshold rounded up), in 4 bytes a colleague.
+        """
+        needed = np.ceil(np.asarray(threshold, dtype=np.float64))
+        self.threshold = np.minimum(needed, np.iinfo(np.int32).max).astype(np.int32)
         self.spontaneous = np.flatnonzero((self.threshold <= 0) & ~self.is_peer)
 
     def adopted_any(self) -> np.ndarray:

@@ -244,3 +244,11 @@ def test_cascade_refuses_bad_arguments_in_one_line(kwargs, message):
     arguments = {"graph": complete_graph(100), "thresholds": 1, "seeds": [0], "rng": 0}
     with pytest.raises(HourglassError, match=message):
         cascade(**{**arguments, **kwargs})
+
+
+def test_a_fractional_threshold_in_neighbours_is_reached_at_the_next_whole_number():
+    graph = nx.watts_strogatz_graph(200, 6, 0.0, seed=1)
+    half = cascade(graph, 1.5, [0, 1], rng=2)
+    two = cascade(graph, 2, [0, 1], rng=2)
+    assert half.curve.tolist() == two.curve.tolist()
+    assert half.adopted.all()
