@@ -300,9 +300,16 @@ def calibrate(
         bar = tqdm(total=settings.generations, initial=done, desc="calibrate (generations)",
                    unit="gen",
                    disable=not (sys.stderr.isatty() if progress is None else progress))
-        with _Watcher(db_file, bar, on_generation):
-            history = abc.run(max_nr_populations=settings.generations - done,
-                              max_walltime=timedelta(minutes=settings.walltime_minutes))
+        watcher = _Watcher(db_file, bar, on_generation,
+                           deadline=started + 60 * settings.walltime_minutes)
+        try:
+            with watcher:
+                history = abc.run(max_nr_populations=settings.generations - done,
+                                  max_walltime=timedelta(minutes=settings.walltime_minutes))
+        except KeyboardInterrupt:
+            if not watcher.stopping:
+                raise
+            history = abc.history  # the finished generations; the one just begun is dropped
         bar.close()
         if history.max_t + 1 < settings.generations:
             stopped = "walltime"
@@ -339,22 +346,41 @@ def _last_median(db: str) -> float:
 class _Watcher:
     """A thread that follows the history file and moves the progress bar (time left: tqdm)."""
 
-    def __init__(self, db_file: Path, bar: Any, on_generation: Callable[[int], None] | None):
+    def __init__(self, db_file: Path, bar: Any, on_generation: Callable[[int], None] | None,
+                 deadline: float = float("inf")) -> None:
         import threading  # noqa: PLC0415
 
         self.db_file, self.bar, self.on_generation = db_file, bar, on_generation
+        self.deadline = deadline
+        self.stopping = False
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._follow, daemon=True)
 
     def _follow(self) -> None:
+        import os  # noqa: PLC0415
+        import signal  # noqa: PLC0415
+
         seen = self.bar.n
+        last, before = time.monotonic(), None
         while not self.stop.wait(0.5):
             done = _generations_done(self.db_file)
             if done > seen:
+                now = time.monotonic()
                 self.bar.update(done - seen)
-                seen = done
+                seen, took, last = done, now - last, now
                 if self.on_generation is not None:
                     self.on_generation(done)
+                # Generations slow down as epsilon shrinks: the next is predicted to take the
+                # last one's time, grown by the last growth.
+                growth = max(1.0, took / before) if before else 1.0
+                before = took
+                if now + took * growth > self.deadline and done < self.bar.total:
+                    # The next generation would end past the walltime: stop now (pyabc checks
+                    # its own walltime only after a generation). A real SIGINT wakes the main
+                    # thread from waiting on the workers.
+                    self.stopping = True
+                    os.kill(os.getpid(), signal.SIGINT)
+                    return
 
     def __enter__(self) -> _Watcher:
         self.thread.start()

@@ -197,3 +197,12 @@ def test_a_directory_of_other_files_is_refused(tmp_path, capsys):
     assert main(["calibrate", "--quick", "--out", str(tmp_path), "--no-progress"]) == 2
     assert "not a calibration" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_walltime_stops_before_a_generation_that_would_not_fit(tmp_path):
+    meta = calibrate(tmp_path / "cal", settings=Settings(**{**QUICK.__dict__, "generations": 50,
+                                                           "walltime_minutes": 0.1}),
+                     workers=1, progress=False)
+    assert meta["stopped_by"] == "walltime"
+    assert 1 <= len(meta["generations"]) < 50
+    assert (tmp_path / "cal" / "posterior.parquet").is_file()
