@@ -74,13 +74,20 @@ def test_validate_command_writes_table_and_figure(tmp_path, capsys):
     out = tmp_path / "validation"
     assert cli(["validate", "--quick", "--replicates", "3", "--out", str(out), "--workers", "2",
                 "--set", "run.months=24"]) == 0
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     # each long part shows its runs with the time left (the engine's bar)
     for part in ("validate: replicates", "validate: P6 designs"):
         assert part in err
     assert "<?" in err or "<00:" in err
     table = pd.read_csv(out / "validation.csv")
-    assert {"pattern", "criterion", "value", "ci_low", "ci_high", "holds"} <= set(table.columns)
+    assert {"pattern", "criterion", "kind", "value", "ci_low", "ci_high", "holds"} <= set(
+        table.columns)
+    # only held-out criteria count as validation; the rest are reported apart, never summed in
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["held-out_criteria"] == (table["kind"] == "held-out").sum() > 0
+    assert summary["verification_criteria"] == (table["kind"] == "verification").sum() > 0
+    assert "held-out validation: " in captured.out
     assert set(table["pattern"]) == {f"P{i}" for i in range(1, 10)}
     assert (out / "validation.png").stat().st_size > 0
     assert json.loads((out / "summary.json").read_text())["replicates"] == 3
@@ -108,3 +115,25 @@ def test_filter_reports_ranges_of_accepted_points(capsys):
         assert r["explored_low"] <= r["scenario_value"] <= r["explored_high"]
         if len(accepted):
             assert r["accepted_low"] == accepted[r["parameter"]].min()
+
+
+def test_every_criterion_is_classified_once():
+    from hourglass.commands.validate import KINDS
+    from hourglass.targets import KINDS as TARGET_KINDS
+    from hourglass.targets import classification
+
+    assert set(KINDS) == set(TARGET_KINDS)
+    kinds = classification()
+    names = {f"{c.pattern}:{c.name}" for c in criteria(Scenario.load("baseline"))}
+    names |= {"P6:attendance_weak_proxy", "P6:learning_better_proxy"}
+    assert names <= set(kinds), names - set(kinds)
+    assert set(kinds.values()) <= set(KINDS)
+
+
+def test_an_unclassified_criterion_is_refused():
+    from hourglass.commands.validate import kinds_of
+    from simulation.errors import HourglassError
+
+    table = pd.DataFrame({"pattern": ["P0"], "criterion": ["made_up"]})
+    with pytest.raises(HourglassError, match="does not name 'P0:made_up'"):
+        kinds_of(table)

@@ -14,7 +14,10 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from analysis.output import Legacy, check_output, staged_directory
 from hourglass.commands._options import markdown
@@ -29,6 +32,9 @@ from hourglass.commands.common import (
     whole,
 )
 
+# How a criterion counts (hourglass/targets.toml [classification]; docs/validation.md): only
+# held-out criteria are validation.
+KINDS = ("held-out", "verification", "calibration", "retired")
 QUICK = {"replicates": 12, "proxy_samples": 24, "proxy_replicates": 2,
          "filter_samples": 8, "filter_replicates": 2}
 # a result of hourglass before results carried a marker: only these files
@@ -111,6 +117,7 @@ def main(args: argparse.Namespace) -> int:
     table = pd.concat([table, proxy], ignore_index=True)
     table = table.sort_values("pattern", kind="stable").reset_index(drop=True)
     table["threshold"] = table["criterion"].map(_thresholds(scenario))
+    table.insert(2, "kind", kinds_of(table))
     filtered = None
     if args.filter:
         samples = args.samples or preset["filter_samples"]
@@ -119,22 +126,26 @@ def main(args: argparse.Namespace) -> int:
                                       workers=args.workers, overrides=overrides,
                                       progress=progress)
     took = time.perf_counter() - started
-    shown = table[["pattern", "criterion", "value", "ci_low", "ci_high", "holds"]]
+    shown = table[["pattern", "criterion", "kind", "value", "ci_low", "ci_high", "holds"]]
     with staged_directory(out, "validate", legacy=LEGACY) as tmp:
         table.to_csv(tmp / "validation.csv", index=False)
         frame.to_csv(tmp / "replicates.csv")
         proxy_means.to_csv(tmp / "p6_scenarios.csv")
         (tmp / "validation.md").write_text(
             f"Validation of '{scenario.name}': {replicates} replicates (common random numbers), "
-            f"seed {args.seed}; {int(table['holds'].sum())} of {len(table)} criteria hold.\n\n"
+            f"seed {args.seed}; {tally(table)}.\n\n"
             + markdown(table.set_index(["pattern", "criterion"])[
-                ["text", "value", "ci_low", "ci_high", "holds"]], digits=4),
+                ["kind", "text", "value", "ci_low", "ci_high", "holds"]], digits=4),
             encoding="utf-8",
         )
         save(validation_figure(table, f"Patterns P1-P9: {scenario.name}, {replicates} replicates"),
              tmp / "validation.png")
         summary = {"scenario": scenario.name, "replicates": replicates, "seed": args.seed,
                    "criteria": len(table), "hold": int(table["holds"].sum()),
+                   **{f"{kind}_criteria": int((table["kind"] == kind).sum())
+                      for kind in KINDS},
+                   **{f"{kind}_hold": int(table.loc[table["kind"] == kind, "holds"].sum())
+                      for kind in KINDS},
                    "seconds": round(took, 1)}
         if filtered is not None:
             filtered["points"].to_csv(tmp / "filter_points.csv")
@@ -148,14 +159,46 @@ def main(args: argparse.Namespace) -> int:
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     with pd.option_context("display.width", 140):
         print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(f"{summary['hold']} of {summary['criteria']} criteria hold ({replicates} replicates, "
-          f"{took:.0f} s)")
+    print(f"{tally(table)} ({replicates} replicates, {took:.0f} s)")
     if filtered is not None:
         print(f"filter: {summary['filter_accepted']} of {summary['filter_points']} design points "
               f"meet every criterion; scenario inside the accepted ranges: "
               f"{summary['scenario_inside_accepted']}")
     print(f"written to {out}")
     return 0
+
+
+def kinds_of(table: pd.DataFrame) -> list[str]:
+    """Each criterion's kind from ``hourglass/targets.toml``: only held-out ones are validation.
+
+    Raises:
+        HourglassError: A criterion the classification does not name (it must be decided, not
+            defaulted).
+    """
+    from hourglass.targets import classification
+    from simulation.errors import HourglassError
+
+    kinds = classification()
+    names = [f"{p}:{c}" for p, c in zip(table["pattern"], table["criterion"], strict=True)]
+    missing = [name for name in names if name not in kinds]
+    if missing:
+        raise HourglassError(
+            f"hourglass/targets.toml: [classification] does not name {missing[0]!r}; each "
+            "criterion must be classed as verification, held-out, calibration or retired"
+        )
+    return [kinds[name] for name in names]
+
+
+def tally(table: pd.DataFrame) -> str:
+    """One line: held-out validation first, then what does not count as validation."""
+    def part(kind: str) -> tuple[int, int]:
+        rows = table[table["kind"] == kind]
+        return int(rows["holds"].sum()), len(rows)
+
+    held, checks, fitted, retired = (part(k) for k in KINDS)
+    return (f"held-out validation: {held[0]} of {held[1]} criteria hold; verification checks "
+            f"(true by construction, not validation): {checks[0]} of {checks[1]}; replaced by "
+            f"calibration targets: {fitted[1]}; retired: {retired[1]}")
 
 
 def _thresholds(scenario: object) -> dict[str, float]:
