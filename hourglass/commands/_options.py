@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "add_run_options", "check_output", "executor_from", "markdown", "parse_assignments",
-    "staged_directory",
+    "add_executor_options", "add_run_options", "check_output", "executor_from", "markdown",
+    "parse_assignments", "staged_directory",
 ]
 
 
@@ -27,6 +27,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="fixed scenario override for every run, e.g. run.months=24 (repeatable)",
     )
+    add_executor_options(parser)
+
+
+def add_executor_options(parser: Any) -> None:
+    """``--workers``, ``--scheduler``, ``--no-progress`` on a parser or an argument group."""
     parser.add_argument("--workers", type=whole(1), default=None,
                         help="local worker processes (default: all cores; with --scheduler "
                         "local: 2)")

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hourglass.commands._options import add_executor_options
 from hourglass.commands.common import (
     announce_compilation,
     check_memory,
@@ -22,7 +23,6 @@ from hourglass.commands.common import (
     load_scenario,
     parse_assignments,
     run_bytes,
-    scheduler_type,
     seed_type,
     whole,
 )
@@ -82,13 +82,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     many.add_argument("--store", type=Path, default=None, metavar="DIR",
                       help="keep every run in DIR as it finishes; the same command run again "
                       "resumes an interrupted one (default: runs kept in memory only)")
-    many.add_argument("--workers", type=whole(1), default=None,
-                      help="local worker processes (default: all cores; with --scheduler "
-                      "local: 2)")
-    many.add_argument("--scheduler", type=scheduler_type, default=None, metavar="ADDRESS",
-                      help="run on a Dask cluster at ADDRESS, e.g. tcp://HOST:8786 ('local': "
-                      "start a local one)")
-    many.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_executor_options(many)
 
 
 def default_out(scenario: Any, seed: int) -> Path:
