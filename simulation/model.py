@@ -7,6 +7,8 @@ transfer, reflection, share forward and diffusion with change at scale, then obs
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from types import SimpleNamespace
 
@@ -67,6 +69,20 @@ def _seed(rng: object) -> int | dict | None:
     )
 
 
+def _background_stream(rng: np.random.Generator, seed: int | dict | None) -> np.random.Generator:
+    """The generator background adoption draws from: a stream of its own, off ``rng``'s path.
+
+    For a whole-number seed it is spawned from the seed's sequence (spawning does not move
+    ``rng``). A generator passed in is known only by its state, which does not hold the seed
+    sequence it may spawn from (a generator rebuilt from the recorded state has another one), so
+    its stream is derived from that starting state instead: the same state, the same run.
+    """
+    if isinstance(seed, dict):
+        digest = hashlib.sha256(json.dumps(seed, sort_keys=True).encode()).digest()
+        return np.random.default_rng(np.frombuffer(digest, dtype=np.uint32))
+    return rng.spawn(1)[0]
+
+
 def _plain(value: object) -> object:
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
@@ -108,8 +124,7 @@ class PeerLearningModel(mesa.Model):
         self.tool_table = load_tools()
         self.tools = ToolArrays.from_table(self.tool_table)
         self.state = initial_state(self.params, self.rng)
-        # Background adoption draws from a stream of its own (spawning does not move self.rng).
-        self.background_rng = self.rng.spawn(1)[0]
+        self.background_rng = _background_stream(self.rng, self.seed)
         intensity = np.array([getattr(self.params.tools, tool.name) for tool in self.tool_table])
         calendar = events.plan_calendar(intensity, self.tools, self.months, self.rng)
         self.facilitator = Facilitator(self, intensity, calendar)
