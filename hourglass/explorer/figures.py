@@ -9,6 +9,7 @@ figures can be drawn from several browser sessions at once. The Solara component
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -76,11 +77,13 @@ def network_figure(model: PeerLearningModel, layout: np.ndarray) -> Figure:
     """
     fig = Figure(figsize=FIGSIZE, layout="constrained")
     ax = fig.add_subplot()
-    ties, contact = model.state.ties, model.state.month.contact
-    rows, cols = np.nonzero(np.triu(ties.alive, 1))
+    # From the tie store's edge list: a national programme has thousands of peers, and an
+    # N x N view of them would cost more than the run.
+    ties = model.state.ties
+    rows, cols, slots = ties.live()
     if len(rows):
-        trust = ties.trust[rows, cols]
-        met = contact[rows, cols]
+        trust = ties.arrays.trust[slots]
+        met = ties.arrays.contact[slots]
         segments = np.stack([layout[rows], layout[cols]], axis=1)
         colours = np.where(met[:, None], [[0.85, 0.4, 0.05, 1.0]], [[0.3, 0.3, 0.3, 1.0]])
         colours[:, 3] = 0.15 + 0.75 * trust
@@ -88,7 +91,7 @@ def network_figure(model: PeerLearningModel, layout: np.ndarray) -> Figure:
             LineCollection(segments, colors=colours, linewidths=0.4 + 2.6 * trust, zorder=1)
         )
     stage = stages(model)
-    degree = ties.alive.sum(axis=1)
+    degree = ties.arrays.degree
     ax.scatter(
         layout[:, 0],
         layout[:, 1],
@@ -181,6 +184,36 @@ def organisations_figure(model: PeerLearningModel) -> Figure:
     return fig
 
 
+PEER_HEATMAP_LIMIT = 300
+"""Largest number of peers the heat map shows one by one; above it, organisation by organisation."""
+
+
+def _contacted(ties: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ties with contact this month: ``(i, j, slots)``."""
+    i, j, slots = ties.live()
+    met = ties.arrays.contact[slots]
+    return i[met], j[met], slots[met]
+
+
+def _organisation_blocks(
+    model: PeerLearningModel, i: np.ndarray, j: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Organisation x organisation means over peer pairs, organisations sorted by country."""
+    peers, orgs = model.state.peers, model.state.orgs
+    count = np.bincount(peers.org, minlength=len(orgs.country)).astype(float)
+    order = np.lexsort((np.arange(len(count)), orgs.country))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    a, b = rank[peers.org[i]], rank[peers.org[j]]
+    total = np.zeros((len(order), len(order)))
+    np.add.at(total, (a, b), values)
+    np.add.at(total, (b, a), np.where(a == b, 0.0, values))
+    sizes = count[order]
+    pairs = np.outer(sizes, sizes)
+    np.fill_diagonal(pairs, sizes * (sizes - 1) / 2)
+    return np.divide(total, pairs, out=np.zeros_like(total), where=pairs > 0), orgs.country[order]
+
+
 def heatmap_figure(model: PeerLearningModel, what: str = "trust") -> Figure:
     """The report's contact heat map, peer by peer, grouped by home organisation.
 
@@ -196,28 +229,45 @@ def heatmap_figure(model: PeerLearningModel, what: str = "trust") -> Figure:
     """
     if what not in HEATMAPS:
         raise ValueError(f"heat map {what!r} is unknown; expected one of {HEATMAPS}")
-    order = peer_order(model)
-    if what == "trust":
-        matrix = np.where(model.state.ties.alive, model.state.ties.trust, 0.0)
-        cmap, label = "viridis", "trust on live ties"
+    ties = model.state.ties
+    i, j, slots = ties.live() if what == "trust" else _contacted(ties)
+    values = ties.arrays.trust[slots] if what == "trust" else np.ones(len(slots))
+    cmap, label = (
+        ("viridis", "trust on live ties")
+        if what == "trust"
+        else ("Oranges", "contact this month (formal or informal)")
+    )
+    peers = model.state.peers
+    if peers.n <= PEER_HEATMAP_LIMIT:
+        order = peer_order(model)
+        rank = np.empty(peers.n, dtype=np.int64)
+        rank[order] = np.arange(peers.n)
+        matrix = np.zeros((peers.n, peers.n))
+        matrix[rank[i], rank[j]] = matrix[rank[j], rank[i]] = values
+        groups = peers.org[order]
+        axis = "peer"
     else:
-        matrix = model.state.month.contact.astype(float)
-        cmap, label = "Oranges", "contact this month (formal or informal)"
-    matrix = matrix[np.ix_(order, order)]
+        # Too many peers to tell apart on a screen: one cell per pair of organisations, the
+        # mean over its peer pairs, built from the edge list (no N x N array).
+        matrix, groups = _organisation_blocks(model, i, j, values)
+        axis = "home organisation"
+        label = f"{label}, mean over peer pairs"
     fig = Figure(figsize=(FIGSIZE[0], FIGSIZE[1] - 0.5), layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(matrix, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
-    orgs = model.state.peers.org[order]
-    for edge in np.flatnonzero(np.diff(orgs)) + 0.5:
+    for edge in (np.flatnonzero(np.diff(groups)) + 0.5) if axis == "peer" else ():
         ax.axhline(edge, color="white", linewidth=0.4)
         ax.axvline(edge, color="white", linewidth=0.4)
     fig.colorbar(image, ax=ax, shrink=0.8, label=label)
-    ax.set_xlabel("peer (grouped by home organisation)", fontsize=8)
-    ax.set_ylabel("peer", fontsize=8)
+    grouped = " (grouped by home organisation)" if axis == "peer" else " (by country)"
+    ax.set_xlabel(axis + grouped, fontsize=8)
+    ax.set_ylabel(axis, fontsize=8)
     ax.tick_params(labelsize=7)
-    share = matrix[~np.eye(len(matrix), dtype=bool)].astype(bool).mean() if len(matrix) > 1 else 0
+    pairs = peers.n * (peers.n - 1) / 2
+    share = len(slots) / pairs if pairs else 0.0
     ax.set_title(
-        f"Contact heat map: {label}, month {model.month} ({share:.0%} of cells)", fontsize=10
+        f"Contact heat map: {label}, month {model.month} ({share:.0%} of peer pairs)",
+        fontsize=10,
     )
     return fig
 
