@@ -65,6 +65,7 @@ def run_all_arms(
     workers: int | None = None,
     chunk_size: int | None = None,
     progress: bool | None = None,
+    replicate_params: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Run every arm with the same replicate seeds, all in one fan-out.
 
@@ -77,13 +78,17 @@ def run_all_arms(
         workers: Process count for ``"processes"``.
         chunk_size: Runs per task (default: shrinking tasks).
         progress: A bar with time left (``None``: when standard error is a terminal).
+        replicate_params: Params of each replicate, the same in every arm (e.g.
+            ``{"parameter_set": k}``: a pair is then one parameter set and one seed), applied
+            before each arm's own params; one mapping per replicate.
 
     Returns:
-        Label -> frame indexed by replicate, with the ``seed`` each replicate ran with and the
-        outputs.
+        Label -> frame indexed by replicate, with the ``seed`` each replicate ran with, the
+        replicate params and the outputs.
 
     Raises:
-        AnalysisError: Fewer than two arms, a malformed arm or too few replicates.
+        AnalysisError: Fewer than two arms, a malformed arm, too few replicates or replicate
+            params of another length.
     """
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2:
         raise AnalysisError(f"compare: replicates must be an integer >= 2, got {replicates!r}")
@@ -92,13 +97,16 @@ def run_all_arms(
     if len(labelled) < 2:
         raise AnalysisError(f"compare: needs at least two arms, got {len(labelled)}")
     resolved = [_arm(arm, label) for label, arm in labelled.items()]
+    shared = _replicate_params(replicate_params, replicates)
     for model, params in resolved:
         check = getattr(model, "check", None)
         if callable(check):
-            check(params)
+            for extra in {repr(p): p for p in shared}.values():
+                check({**extra, **params})
     seeds = replicate_seeds(seed, replicates)
     groups = [
-        (model, [(arm * replicates + r, params, seeds[r]) for r in range(replicates)])
+        (model, [(arm * replicates + r, {**shared[r], **params}, seeds[r])
+                 for r in range(replicates)])
         for arm, (model, params) in enumerate(resolved)
     ]
     results: dict[int, RunResult] = {}
@@ -113,9 +121,22 @@ def run_all_arms(
         done = [results[arm * replicates + r] for r in range(replicates)]
         frame = pd.DataFrame([r.outputs for r in done], dtype=float)
         frame.insert(0, "seed", np.array([r.seed for r in done], dtype=np.int64))
+        for k, key in enumerate(sorted({k for p in shared for k in p})):
+            frame.insert(1 + k, key, [p.get(key) for p in shared])
         frame.index.name = "replicate"
         frames[label] = frame
     return frames
+
+
+def _replicate_params(params: Sequence[Mapping[str, Any]] | None,
+                      replicates: int) -> list[dict[str, Any]]:
+    if params is None:
+        return [{} for _ in range(replicates)]
+    shared = [dict(p) for p in params]
+    if len(shared) != replicates:
+        raise AnalysisError(f"compare: replicate_params has {len(shared)} entries for "
+                            f"{replicates} replicates")
+    return shared
 
 
 def run_arms(
@@ -140,14 +161,23 @@ def run_arms(
 
 
 def paired_summary(
-    runs_a: pd.DataFrame, runs_b: pd.DataFrame, conf_level: float = 0.95
+    runs_a: pd.DataFrame, runs_b: pd.DataFrame, conf_level: float = 0.95,
+    by: str | None = None,
 ) -> pd.DataFrame:
     """Paired differences B - A per outcome (see the module docstring).
+
+    With ``by`` (a column naming each pair's parameter set, the same in both arms) the pairs
+    are clustered: pairs of one set share what the set does to the difference. The interval and
+    p-value then come from the sets' mean differences (t with ``sets - 1`` degrees of freedom),
+    which carries both the variance between sets and the seeds' (their mean is ``diff``, each
+    set weighted equally); a t interval over the pairs would count a set's seeds as independent
+    draws of the world and be too narrow.
 
     Args:
         runs_a: Arm A, one row per replicate, aligned with ``runs_b`` by index.
         runs_b: Arm B.
         conf_level: Level of the t interval.
+        by: The parameter-set column, or ``None`` (independent pairs).
 
     Returns:
         DataFrame indexed by outcome with columns mean_a, mean_b, diff, ci_low,
@@ -155,20 +185,27 @@ def paired_summary(
     """
     if not runs_a.index.equals(runs_b.index):
         raise AnalysisError("compare: arms A and B have different replicates")
-    outcomes = [c for c in runs_a.columns if c != "seed" and c in runs_b.columns]
+    keys = {"seed", "parameter_set"} | ({by} if by else set())
+    if by is not None and (by not in runs_a.columns
+                           or not runs_a[by].equals(runs_b.get(by, pd.Series(dtype=float)))):
+        raise AnalysisError(f"compare: column {by!r} must name the same set in both arms")
+    outcomes = [c for c in runs_a.columns if c not in keys and c in runs_b.columns]
     rows = []
     for name in outcomes:
         ya = runs_a[name].to_numpy(dtype=float)
         yb = runs_b[name].to_numpy(dtype=float)
         d = yb - ya
         n = len(d)
-        diff = float(d.mean())
         sd = float(d.std(ddof=1))
-        t = float(stats.t.ppf(0.5 + conf_level / 2, n - 1))
-        half = t * sd / np.sqrt(n)
-        if sd > 0:
+        units = d if by is None else pd.Series(d).groupby(runs_a[by].to_numpy()).mean().to_numpy()
+        diff = float(units.mean())
+        spread = float(units.std(ddof=1))
+        m = len(units)
+        t = float(stats.t.ppf(0.5 + conf_level / 2, m - 1))
+        half = t * spread / np.sqrt(m)
+        if spread > 0:
             d_z = diff / sd
-            p = float(2 * stats.t.sf(abs(diff) / (sd / np.sqrt(n)), n - 1))
+            p = float(2 * stats.t.sf(abs(diff) / (spread / np.sqrt(m)), m - 1))
         else:
             d_z, p = (0.0, 1.0) if diff == 0 else (np.nan, np.nan)
         spread = (float(ya.std(ddof=1)) + float(yb.std(ddof=1))) / 2
@@ -177,6 +214,41 @@ def paired_summary(
                      sd, d_z, d_av, p, n])
     frame = pd.DataFrame(rows, columns=COLUMNS, index=pd.Index(outcomes, name="outcome"))
     return frame.astype({"n": int})
+
+
+def paired_split(
+    runs_a: pd.DataFrame, runs_b: pd.DataFrame, by: str = "parameter_set",
+    outcomes: Sequence[str] | None = None, level: float = 0.95, seed: int = 0,
+) -> pd.DataFrame:
+    """Each outcome's variance between parameter sets and between seeds, per arm and paired.
+
+    Args:
+        runs_a: Arm A's runs with the column ``by``.
+        runs_b: Arm B's runs, the same pairs (same seeds and sets, row by row).
+        by: The parameter-set column.
+        outcomes: Outcomes (default: every column both arms have but ``seed`` and ``by``).
+        level: Interval level.
+        seed: Seed of the bootstrap.
+
+    Returns:
+        :func:`analysis.uncertainty.decompose` rows indexed by (``quantity``, ``outcome``),
+        quantity ``a`` (arm A's outcome), ``b`` (arm B's) and ``diff`` (B - A, pair by pair:
+        its between part is how much the effect depends on what we do not know about the
+        world, its within part the chance left after common random numbers).
+    """
+    from analysis.uncertainty import decompose  # noqa: PLC0415
+
+    paired_summary(runs_a.head(2), runs_b.head(2), by=by)  # the same pairs, by name
+    names = list(outcomes) if outcomes is not None else [
+        c for c in runs_a.columns if c not in ("seed", by) and c in runs_b.columns]
+    diff = runs_b[names] - runs_a[names]
+    diff[by] = runs_a[by]
+    frames = {
+        "a": decompose(runs_a, names, by=by, level=level, seed=seed),
+        "b": decompose(runs_b, names, by=by, level=level, seed=seed),
+        "diff": decompose(diff, names, by=by, level=level, seed=seed),
+    }
+    return pd.concat(frames, names=["quantity", "outcome"])
 
 
 def compare(

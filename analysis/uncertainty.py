@@ -23,6 +23,8 @@ outcome; nothing here knows the model.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -78,7 +80,7 @@ def variance_split(
         seed: Seed of the bootstrap's generator.
 
     Returns:
-        The :data:`COLUMNS` for this outcome.
+        The :data:`COLUMNS` for this outcome (the shares are NaN when it does not vary at all).
 
     Raises:
         AnalysisError: Fewer than 2 sets, a set with fewer than 2 seeds, a bad level or
@@ -108,13 +110,15 @@ def variance_split(
     share_low = max(0.0, (f_low - 1) / (f_low + n0 - 1)) if np.isfinite(f_low) else 1.0
     share_high = min(1.0, (f_high - 1) / (f_high + n0 - 1)) if np.isfinite(f_high) else 1.0
     share_high = max(share_high, 0.0)
+    if msb == 0 and msw == 0:  # the outcome does not vary at all: no share to estimate
+        share_low = share_high = np.nan
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 15, 3]))
     pick = rng.integers(0, k, size=(int(bootstrap), k))
     _, b_between, b_within, _, _ = _anova(n[pick], mean[pick], ss[pick])
     lo_q, hi_q = 100 * alpha / 2, 100 * (1 - alpha / 2)
     total = float(between + msw)
     boot_total = b_between + b_within
-    share = float(between / total) if total > 0 else 0.0
+    share = float(between / total) if total > 0 else np.nan
     return {
         "mean": float(grand), "between": float(between),
         "between_low": float(np.percentile(b_between, lo_q)),
@@ -142,3 +146,62 @@ def decompose(
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "outcome"
     return table
+
+
+def run_ensemble(
+    model: Any, sets: Sequence[Any], replicates: int, *, by: str = "parameter_set",
+    outcomes: Sequence[str] | None = None, seed: int = 1, executor: Any = "processes",
+    workers: int | None = None, progress: bool | None = None, store: str | Path | None = None,
+    level: float = 0.95, desc: str = "ensemble",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run ``model`` ``replicates`` times for each of ``sets``; split every outcome's variance.
+
+    The model receives ``{by: set}`` (e.g. a row number of a posterior ensemble). The runs are a
+    grid over the sets through :func:`analysis.sweep.run_sweep` (resumable in ``store``, any
+    executor) with **independent seeds for every (set, replicate)**: a seed shared by every set
+    would remove the seeds' own spread from the differences between set means, so the between
+    part would be underestimated by the seed variance over the replicates.
+
+    Args:
+        model: ``model(params, seed) -> {output: float}``, taking the parameter ``by``.
+        sets: The set identifiers (at least 2, distinct).
+        replicates: Seeds per set (at least 2).
+        by: The parameter naming the set.
+        outcomes: Outcomes to split (default: every output not of the ``name@month`` form).
+        seed: Root seed of the runs and of the bootstrap.
+        executor: ``"serial"``, ``"processes"``, a Dask client or an executor.
+        workers: Process count for ``"processes"``.
+        progress: A bar with time left (``None``: when standard error is a terminal).
+        store: Directory the runs stream into (resumable), or ``None``.
+        level: Interval level of the split.
+        desc: The progress bar's label.
+
+    Returns:
+        The :func:`decompose` table (one row per outcome) and the runs (one row per run, with
+        ``by``, ``seed`` and the outputs).
+
+    Raises:
+        AnalysisError: Fewer than 2 distinct sets or replicates, or an unknown outcome.
+    """
+    from analysis.space import Space  # noqa: PLC0415 - the sweep engine only when running
+    from analysis.sweep import run_sweep  # noqa: PLC0415
+
+    chosen = [v.item() if hasattr(v, "item") else v for v in sets]
+    if len(set(chosen)) != len(chosen) or len(chosen) < 2:
+        raise AnalysisError(
+            f"uncertainty: need >= 2 distinct parameter sets, got {len(set(chosen))}")
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2:
+        raise AnalysisError(
+            f"uncertainty: need >= 2 replicates per parameter set, got {replicates!r}")
+    space = Space({by: chosen}, source="parameter sets")
+    sweep = run_sweep(model, space, "grid", 2, replicates, seed=seed, executor=executor,
+                      workers=workers, progress=progress, store=store,
+                      common_random_numbers=False, desc=desc)
+    runs = sweep.runs.drop(columns=["run_id", "row", "replicate"])
+    names = list(outcomes) if outcomes is not None else [
+        c for c in sweep.outputs if "@" not in c]
+    unknown = [o for o in names if o not in sweep.outputs]
+    if unknown:
+        raise AnalysisError(f"uncertainty: outcome {unknown[0]!r} is unknown; allowed: "
+                            f"{', '.join(sweep.outputs)}")
+    return decompose(runs, names, by=by, level=level, seed=seed), runs

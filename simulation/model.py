@@ -16,6 +16,7 @@ import mesa
 import numpy as np
 
 from simulation.agents import Facilitator, HomeOrganisation, Peer
+from simulation.convening import only_convenes
 from simulation.errors import HourglassError
 from simulation.mechanisms import contact, diffusion, events, reflection, transfer, turnover
 from simulation.mechanisms.evaluation import MonthRecord, Observer, informal_matrix
@@ -127,6 +128,8 @@ class PeerLearningModel(mesa.Model):
         self.background_rng = _background_stream(self.rng, self.seed)
         intensity = np.array([getattr(self.params.tools, tool.name) for tool in self.tool_table])
         calendar = events.plan_calendar(intensity, self.tools, self.months, self.rng)
+        if not self.params.facilitator.intends_sustained_contacts:  # Figure 14's first fork
+            calendar, self.tools = only_convenes(calendar, self.tools, self.tool_table, self.params)
         self.facilitator = Facilitator(self, intensity, calendar)
         self.organisations = [
             HomeOrganisation(self, j) for j in range(self.params.population.home_organisations)

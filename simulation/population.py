@@ -296,6 +296,8 @@ def initial_state(p: SimpleNamespace, rng: np.random.Generator) -> State:
         time_and_space=beta_around(rng, p.home_organisations.time_and_space, c, n_orgs),
         changed=np.zeros((n_orgs, N_TYPES), dtype=bool),
         changed_month=np.full((n_orgs, N_TYPES), -1),
+        foundational=np.zeros(n_orgs, dtype=np.int64),
+        engaged=np.zeros(n_orgs, dtype=bool),
     )
 
     sizes = organisation_sizes(p, rng)
@@ -349,6 +351,10 @@ def initial_state(p: SimpleNamespace, rng: np.random.Generator) -> State:
         sustained=np.zeros(n, dtype=bool),
         practical=np.zeros(n, dtype=bool),
         applied=np.zeros(n, dtype=bool),
+        sustained_contact=np.zeros(n, dtype=bool),
+        learned_with_contacts=np.zeros(n),
+        learned_alone=np.zeros(n),
+        shares=np.zeros(n, dtype=np.int64),
     )
     ties = Ties(n, profile)
     return State(

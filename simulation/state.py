@@ -33,10 +33,19 @@ class Peers(NamedTuple):
     exposure: np.ndarray  # (N, 4) exposure E
     learning: np.ndarray  # (N, 4) practical learning L <= E
     person: np.ndarray  # (N,) Mesa unique_id of the official in post
-    engaged: np.ndarray  # (N,) stage flags of the official in post, cumulative
+    # (N,) the official in post took part in a gathering (a participant; set by the events).
+    # Stage 1 is an organisation's, not a peer's: Organisations.engaged (simulation/stages.py).
+    engaged: np.ndarray
+    # (N,) stage flags of the official in post, cumulative, set only by the observer
+    # (simulation/stages.py) from what the mechanisms did.
     sustained: np.ndarray
     practical: np.ndarray
     applied: np.ndarray
+    # What the mechanisms record of the official in post, the causes the stages read:
+    sustained_contact: np.ndarray  # (N,) bool: holds a sustained contact this month (contact)
+    learned_with_contacts: np.ndarray  # (N,) practical learning gained with one (reflection)
+    learned_alone: np.ndarray  # (N,) practical learning gained by reflection tools without one
+    shares: np.ndarray  # (N,) int64: times the official shared a lesson at home (diffusion)
 
     @property
     def n(self) -> int:
@@ -220,6 +229,10 @@ class Organisations(NamedTuple):
     time_and_space: np.ndarray  # (O,)
     changed: np.ndarray  # (O, 4) bool, persists once institutionalised
     changed_month: np.ndarray  # (O, 4) month of change, -1 if none
+    # (O,) int64 foundational group gatherings (two organisations or more) its officials took
+    # part in, and stage 1, peer group foundational engagement established (simulation/stages.py)
+    foundational: np.ndarray
+    engaged: np.ndarray
 
 
 class Attendance(NamedTuple):

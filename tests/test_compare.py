@@ -114,3 +114,44 @@ def test_several_arms_refusals():
         compare_arms([A, B, "x"], replicates=3, executor="serial")
     with pytest.raises(AnalysisError, match="outcome 'z' is unknown; allowed: y, same"):
         compare_arms([A, B, C], replicates=3, executor="serial", outcomes=["z"])
+
+
+# -- pairs over parameter sets: (set, seed) pairs, clustered intervals, the split ---------------
+
+EFFECT = {10: 0.0, 11: 1.0, 12: 2.0, 13: 3.0}
+"""B - A in each parameter set: the effect depends on what we do not know about the world."""
+
+
+def set_arm(params, seed):
+    noise = float(np.random.default_rng(seed).normal())
+    lift = params.get("b", 0.0) * EFFECT[params["parameter_set"]]
+    return {"y": 5.0 + noise + lift, "flat": 1.0}
+
+
+def test_pairs_over_parameter_sets_use_the_set_means():
+    from analysis.compare import paired_split, paired_summary, run_all_arms
+
+    shared = [{"parameter_set": 10 + r % 4} for r in range(40)]
+    runs = run_all_arms([(set_arm, {}), (set_arm, {"b": 1.0})], 40, seed=2, executor="serial",
+                        progress=False, replicate_params=shared)
+    a, b = runs["A"], runs["B"]
+    assert list(a.columns[:2]) == ["seed", "parameter_set"]
+    assert a["parameter_set"].tolist() == [10 + r % 4 for r in range(40)]
+    assert a["seed"].equals(b["seed"])
+    assert a["seed"].nunique() == 40
+    clustered = paired_summary(a, b, by="parameter_set").loc["y"]
+    naive = paired_summary(a, b).loc["y"]
+    assert "parameter_set" not in paired_summary(a, b, by="parameter_set").index
+    # The interval is the t interval over the 4 sets' mean differences (3 degrees of freedom) ...
+    means = (b["y"] - a["y"]).groupby(a["parameter_set"]).mean()
+    half = stats.t.ppf(0.975, 3) * means.std(ddof=1) / 2
+    assert clustered["ci_high"] - clustered["diff"] == pytest.approx(half)
+    assert clustered["diff"] == pytest.approx(1.5)  # common random numbers: noise cancels
+    # ... far wider than counting 40 pairs as 40 independent worlds
+    assert clustered["ci_high"] - clustered["ci_low"] > 5 * (naive["ci_high"] - naive["ci_low"])
+    split = paired_split(a, b, outcomes=["y", "flat"])
+    assert split.loc[("diff", "y"), "share_between"] == pytest.approx(1.0)  # all from the sets
+    assert split.loc[("a", "y"), "share_between"] < 0.5  # arm A's level: chance only
+    with pytest.raises(AnalysisError, match="replicate_params has 3 entries for 40"):
+        run_all_arms([(set_arm, {}), (set_arm, {})], 40, executor="serial",
+                     replicate_params=shared[:3])

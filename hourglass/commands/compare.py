@@ -27,6 +27,7 @@ from hourglass.commands.common import (
     run_bytes,
     whole,
 )
+from hourglass.posterior import BY, add_posterior_options
 from simulation.errors import HourglassError
 
 SHOWN = ["mean_a", "mean_b", "diff", "ci_low", "ci_high", "d_z", "p_value"]
@@ -61,6 +62,7 @@ def add_parser(subparsers: Any) -> None:
                         help="directory for tables, figure and runs (default "
                         "results/compare-A-vs-B[-vs-C...])")
     add_run_options(parser)
+    add_posterior_options(parser)
 
 
 def _label(name: str, sets: dict[str, Any]) -> str:
@@ -70,9 +72,10 @@ def _label(name: str, sets: dict[str, Any]) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """Check everything, run the arms, print the tables, write tables, figure and runs."""
-    from analysis.compare import paired_summary, run_all_arms
+    from analysis.compare import paired_split, paired_summary, run_all_arms
     from hourglass.adapter import HourglassModel
     from hourglass.commands._options import check_output, executor_from
+    from hourglass.posterior import choose, describe, refuse_fixed_overrides
 
     if not 2 <= len(args.arms) <= len(LETTERS):
         raise HourglassError(
@@ -95,42 +98,106 @@ def main(args: argparse.Namespace) -> int:
     concurrent = args.workers or os.cpu_count() or 1
     check_memory(concurrent * max(run_bytes(s.values, many=True) for s in scenarios),
                  f"{concurrent} runs at a time")
-    models = [(HourglassModel(name, every=0, overrides=common), own)
+    ensemble, shared = _ensemble(args, choose, refuse_fixed_overrides, common)
+    replicates = len(shared) if shared else args.replicates
+    path = ensemble.path if ensemble is not None else None
+    models = [(HourglassModel(name, every=0, overrides=common, parameter_sets=path), own)
               for name, own in zip(args.arms, sets, strict=True)]
     labels = [f"{x.upper()}: {_label(name, own)}"
               for x, name, own in zip(letters, args.arms, sets, strict=True)]
+    print(describe(ensemble, args, "compare"), flush=True)
     announce_compilation()
     with executor_from(args) as executor:  # every arm in one fan-out, on the same seeds
-        runs = run_all_arms(dict(zip(labels, models, strict=True)), args.replicates, args.seed,
-                            executor, workers=args.workers, progress=not args.no_progress)
-    tables = {label: paired_summary(runs[labels[0]], runs[label]).loc[outputs]
+        runs = run_all_arms(dict(zip(labels, models, strict=True)), replicates, args.seed,
+                            executor, workers=args.workers, progress=not args.no_progress,
+                            replicate_params=shared)
+    by = BY if ensemble is not None else None
+    tables = {label: paired_summary(runs[labels[0]], runs[label], by=by).loc[outputs]
               for label in labels[1:]}
-    _write(out, args, labels, tables, runs)
+    splits = {} if ensemble is None else {
+        label: paired_split(runs[labels[0]], runs[label], by=BY, outcomes=outputs,
+                            seed=args.seed) for label in labels[1:]}
+    pairs = _pairs_line(replicates, ensemble)
+    _write(out, args, labels, tables, runs, splits, pairs, describe(ensemble, args, "compare"))
     for k, (label, table) in enumerate(tables.items(), start=1):
-        print(f"A = {labels[0][3:]}; {letters[k].upper()} = {label[3:]}; {args.replicates} "
-              f"paired replicates ({letters[k].upper()} - A)")
+        print(f"A = {labels[0][3:]}; {letters[k].upper()} = {label[3:]}; {pairs} "
+              f"({letters[k].upper()} - A)")
         print(table[SHOWN].to_string(float_format=lambda v: f"{v:.4g}"))
+        if label in splits:
+            print(f"variance of {letters[k].upper()} - A: between parameter sets (what we do "
+                  "not know about the world) and between seeds (chance)")
+            print(splits[label].loc["diff", SPLIT_SHOWN].to_string(
+                float_format=lambda v: f"{v:.4g}"))
     print(f"written to {out}")
     return 0
 
 
+SPLIT_SHOWN = ["mean", "between", "within", "share_between", "share_low", "share_high"]
+
+
+def _ensemble(args: argparse.Namespace, choose: Any, refuse: Any,
+              common: dict[str, Any]) -> tuple[Any, list[dict[str, int]] | None]:
+    """The ensemble (or ``None``) and each replicate's parameter set: set ``r % K``.
+
+    ``K`` sets of ``R // K`` seeds each (at least 2), so every set has the same number of pairs.
+    """
+    sets = min(args.sets, args.replicates // 2)
+    if sets < 2 and not args.point_defaults and (args.posterior is not None or _shipped()):
+        raise HourglassError(
+            f"--replicates {args.replicates}: over a posterior a comparison needs at least "
+            "4 pairs (2 parameter sets x 2 seeds); add replicates or --point-defaults")
+    ensemble = choose(args, args.seed, sets=max(sets, 2))
+    refuse(ensemble, common)
+    if ensemble is None:
+        return None, None
+    k = len(ensemble.rows)
+    per = args.replicates // k
+    return ensemble, [{BY: ensemble.rows[r % k]} for r in range(k * per)]
+
+
+def _shipped() -> bool:
+    from hourglass.calibration import shipped_posterior
+
+    return shipped_posterior() is not None
+
+
+def _pairs_line(replicates: int, ensemble: Any) -> str:
+    if ensemble is None:
+        return f"{replicates} paired replicates"
+    k = len(ensemble.rows)
+    return (f"{replicates} paired replicates ({k} parameter sets x {replicates // k} seeds; "
+            "intervals over the sets' mean differences)")
+
+
 def _write(out: Path, args: argparse.Namespace, labels: list[str], tables: dict[str, Any],
-           runs: dict[str, Any]) -> None:
-    """The tables, the forest plot and every arm's per-replicate runs, into ``out``."""
+           runs: dict[str, Any], splits: dict[str, Any], pairs: str, sets_line: str) -> None:
+    """The tables, the figures and every arm's per-replicate runs, into ``out``."""
     import pandas as pd
 
     from analysis import plots
+    from analysis.uncertainty_plots import ensemble_figure
     from hourglass.commands._options import markdown, staged_directory
 
     long = pd.concat(tables, names=["arm", "outcome"])
     paired = pd.concat(runs, names=["arm"])
     with staged_directory(out, "compare") as tmp:
         long.to_csv(tmp / "compare.csv")
-        (tmp / "compare.md").write_text(
-            f"Each arm - A with common random numbers: A = {labels[0]}; "
-            f"{args.replicates} paired replicates, seed {args.seed}\n\n" + markdown(long),
-            encoding="utf-8",
-        )
-        title = f"{' / '.join(labels[1:])} vs {labels[0]} ({args.replicates} paired seeds)"
+        text = (f"Each arm - A with common random numbers: A = {labels[0]}; {pairs}, seed "
+                f"{args.seed}\n\n{sets_line}\n\n" + markdown(long))
+        if splits:
+            split = pd.concat(splits, names=["arm"])
+            split.to_csv(tmp / "uncertainty.csv")
+            text += ("\n## Variance between parameter sets (world) and between seeds (chance)"
+                     "\n\nquantity a: arm A's outcome, b: this arm's, diff: this arm - A, pair "
+                     "by pair\n\n" + markdown(split[SPLIT_SHOWN]))
+            for label, table in splits.items():
+                a, b = runs[labels[0]], runs[label]
+                diff = b[list(table.loc["diff"].index)] - a[list(table.loc["diff"].index)]
+                diff[BY] = a[BY]
+                plots.save(ensemble_figure(diff, table.loc["diff"],
+                                           f"{label[:1]} - A by parameter set"),
+                           tmp / f"uncertainty_{label[:1]}.png")
+        (tmp / "compare.md").write_text(text, encoding="utf-8")
+        title = f"{' / '.join(labels[1:])} vs {labels[0]} ({pairs.split(' (', maxsplit=1)[0]})"
         plots.save(plots.forest_panels(tables, title, reference="A"), tmp / "forest.png")
         paired.to_csv(tmp / "runs.csv")

@@ -8,7 +8,10 @@ contact the experience is positive with chance pi+ and trust grows, T <- T + alp
 otherwise it falls, T <- (1 - beta) T, beta = negative_factor x alpha (Slovic 1993). Without
 contact trust decays, T <- (1 - delta) T. A tie is lost with hazard h0 (1 - T)(1 - e x
 embeddedness), embeddedness being the Jaccard overlap of the two peers' other contacts (Burt
-2000, 2002).
+2000, 2002). A tie that has lasted ``observation.sustained_months`` is a sustained individual
+contact: this month both its peers hold one (``Peers.sustained_contact``), which is what lets them
+turn exposure into practical learning (``reflection.py``; report Figure 13: "Sustained individual
+contacts lead to practical peer learning").
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ class Settings(NamedTuple):
     negative_factor: float  # contact.negative_factor
     trust_decay: float  # contact.trust_decay
     tie_hazard: float  # contact.tie_hazard
-    sustained_months: int  # observation.sustained_months
+    sustained_months: int  # observation.sustained_months: a tie this old is a sustained contact
 
     @classmethod
     def of(cls, p: SimpleNamespace) -> Settings:
@@ -107,7 +110,12 @@ def _informal(
 
 
 def update_trust(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
-    """Trust grows or falls on contact and decays without; ties are lost; ties age."""
+    """Trust grows or falls on contact and decays without; ties are lost; ties age.
+
+    Afterwards ``peers.sustained_contact`` holds who has a live tie at least
+    ``observation.sustained_months`` old.
+    """
+    state.peers.sustained_contact[:] = False
     _, _, slots = state.ties.live()
     if len(slots) == 0:
         return
@@ -124,9 +132,10 @@ def _tie_month(
 
     A loop over ties compiled, because per tie it is a dozen scalar steps that NumPy would spend
     a dozen passes on. ``draws[0]`` decides whether a contact is a positive experience,
-    ``draws[1]`` whether the tie is lost; embeddedness is read before any tie is lost.
+    ``draws[1]`` whether the tie is lost; embeddedness is read before any tie is lost. Both
+    peers of a surviving tie of age ``sustained_months`` or more hold a sustained contact.
     """
-    engaged, sustained = peers.engaged, peers.sustained
+    holds = peers.sustained_contact
     protection = np.ones(len(slots), dtype=np.float32)
     if q.embeddedness > 0:
         # Jaccard overlap of the two peers' other contacts, in float32 (exact for counts),
@@ -166,8 +175,8 @@ def _tie_month(
         ties.age[s] = months
         ties.contract[s] = max(ties.contract[s] - 1, 0)
         if months >= q.sustained_months:
-            sustained[a] |= engaged[a]
-            sustained[b] |= engaged[b]
+            holds[a] = True
+            holds[b] = True
 
 
 @njit(cache=True)

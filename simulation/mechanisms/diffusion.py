@@ -1,6 +1,9 @@
 """Submodel: share forward into the home organisation, diffusion through its staff, change at scale.
 
-A peer carries a lesson of type k when L_ik >= theta_L. Each month a carrier shares forward with
+What a peer can share forward is what it learned practically: it carries a lesson of type k
+when its practical learning L_ik >= theta_L (``simulation.stages.carried_lessons``, the same
+definition the observer's practical-learning stage uses), and a peer with none has nothing to
+share. Each month a carrier shares forward with
 chance w_i x (time and space of the home organisation): the peer applies the lesson at work, so
 the peer's own node in the staff network becomes an adopter and its colleagues see it (report
 Figure 12, horizontal connections). Colleagues adopt by simple contagion, 1 - (1 - beta_o
@@ -30,6 +33,7 @@ from numba import njit
 from scipy import sparse
 
 from simulation.errors import HourglassError
+from simulation.stages import carried_lessons
 from simulation.state import Organisations, Peers, Staff, State
 from simulation.ties import TieArrays
 
@@ -123,9 +127,9 @@ def needed_neighbours(theta: np.ndarray, degree: np.ndarray, unit: str) -> np.nd
 
 
 def share_forward(state: State, p: SimpleNamespace, month: int, rng: np.random.Generator) -> None:
-    """Carriers share their lessons at home."""
+    """Carriers of practical lessons share them at home; each share is counted for the sharer."""
     peers = state.peers
-    carries = peers.learning >= p.reflection.carry_threshold
+    carries = carried_lessons(peers.learning, p.reflection.carry_threshold)
     carriers = carries.any(axis=1)
     if not carriers.any():
         return
@@ -186,7 +190,7 @@ def _share(
             shares[i] = True
             for k in range(carries.shape[1]):
                 adopted[peers.staff_node[i], k] |= carries[i, k]
-            peers.applied[i] |= peers.practical[i]
+            peers.shares[i] += 1
     return shares
 
 

@@ -1,8 +1,9 @@
 """Submodel: observation of the stages, the true outcomes and the facilitator's reported metrics.
 
-Recorded at the end of every month. Stage shares are of the positions whose official in post has
-reached the stage (cumulative for that official; stages are nested: engaged, then sustained
-contacts, then practical learning, then applied). Beside the true outcomes the facilitator's
+Recorded at the end of every month. The hourglass stages are observer thresholds defined once in
+``simulation/stages.py`` (stage 1 a share of organisations and countries, stages 2 to 4 shares of
+positions, with appliers by path); they read what the mechanisms did and gate nothing. Beside the
+true outcomes the facilitator's
 reported metrics (events held, products released, attendance) are kept, so the evaluation gap
 (report Figure 11) can be measured.
 """
@@ -16,14 +17,16 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from simulation import stages
 from simulation.result import timeseries_frame
 from simulation.state import Organisations, Peers, State
+from simulation.tools import load_tools
 from simulation.vocabulary import LEARNING_TYPES, STAGES
 
 __all__ = ["COLUMNS", "STAGES", "MonthRecord", "Observer"]
 COLUMNS = (
     "month",
-    *STAGES,
+    *stages.STAGE_COLUMNS,
     "ties_alive",
     "mean_trust",
     *(f"learning_{k}" for k in LEARNING_TYPES),
@@ -45,7 +48,6 @@ _COUNTED = np.array(
     [
         COLUMNS.index(name)
         for name in (
-            *STAGES,
             "ties_alive",
             *(f"learning_{k}" for k in LEARNING_TYPES),
             *(f"staff_adopted_{k}" for k in LEARNING_TYPES),
@@ -101,6 +103,9 @@ class Observer:
         self._invited = 0
         self._attendance = 0
         self._per_country: np.ndarray | None = None
+        self._stages: stages.Settings | None = None
+        self._foundational = stages.foundational_gatherings(load_tools())
+        self._stage_columns = np.array([COLUMNS.index(name) for name in stages.STAGE_COLUMNS])
 
     def observe(self, state: State, p: SimpleNamespace, month: int) -> None:
         """Record the state at the end of ``month``."""
@@ -110,6 +115,10 @@ class Observer:
         t = self.table
         if self._per_country is None:
             self._per_country = np.bincount(orgs.country)
+            self._stages = stages.Settings.of(p)
+        self.values[row, self._stage_columns] = stages.observe(
+            state, self._stages, self._foundational, self._per_country
+        )
         self.values[row, _COUNTED] = _counts(
             peers, ties.count, orgs, self._per_country,
             float(p.home_organisations.national_share), staff.adopted, staff.is_peer,
@@ -161,26 +170,16 @@ def _counts(
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through observe
     """The month's counts and shares, in the order of ``_COUNTED``, in one pass over each array.
 
-    Stage shares are of positions; staff shares are of colleagues (staff who are not peers),
-    counted over the adopters only.
+    Staff shares are of colleagues (staff who are not peers), counted over the adopters only.
     """
-    engaged, sustained, practical, applied = (
-        peers.engaged, peers.sustained, peers.practical, peers.applied
-    )
     learning, changed, country = peers.learning, orgs.changed, orgs.country
     n, n_types = learning.shape
-    out = np.zeros(8 + 3 * n_types)
-    for i in range(n):
-        out[0] += engaged[i]
-        out[1] += sustained[i]
-        out[2] += practical[i]
-        out[3] += applied[i]
-    out[4] = n_ties
-    out[:4] /= n
+    out = np.zeros(4 + 3 * n_types)
+    out[0] = n_ties
     total = np.zeros(n_types)
     for i in range(n):  # row by row, as NumPy sums along the first axis
         total += learning[i]
-    out[5 : 5 + n_types] = total / n
+    out[1 : 1 + n_types] = total / n
     reached = 0
     by_type = np.zeros(n_types, dtype=np.int64)
     for node in adopters:
@@ -192,8 +191,8 @@ def _counts(
                 by_type[k] += 1
                 some = True
         reached += some
-    out[5 + n_types : 5 + 2 * n_types] = by_type / colleagues
-    out[5 + 2 * n_types] = reached / colleagues
+    out[1 + n_types : 1 + 2 * n_types] = by_type / colleagues
+    out[1 + 2 * n_types] = reached / colleagues
     n_orgs = len(changed)
     changed_by_type = np.zeros(n_types, dtype=np.int64)
     changed_in_country = np.zeros(len(per_country))
@@ -206,9 +205,9 @@ def _counts(
                 some = True
         n_changed += some
         changed_in_country[country[o]] += some
-    out[6 + 2 * n_types : 6 + 3 * n_types] = changed_by_type / n_orgs
-    out[6 + 3 * n_types] = n_changed / n_orgs
-    out[7 + 3 * n_types] = (changed_in_country / per_country >= national_share).sum() / len(
+    out[2 + 2 * n_types : 2 + 3 * n_types] = changed_by_type / n_orgs
+    out[2 + 3 * n_types] = n_changed / n_orgs
+    out[3 + 3 * n_types] = (changed_in_country / per_country >= national_share).sum() / len(
         per_country
     )
     return out

@@ -80,8 +80,10 @@ def officials_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) 
         ties.arrays,
     )
     state.staff.changed(peers.staff_node[leavers])
-    for flag in (peers.engaged, peers.sustained, peers.practical, peers.applied):
-        flag[leavers] = False
+    for record in (peers.engaged, peers.sustained, peers.practical, peers.applied,
+                   peers.sustained_contact, peers.learned_with_contacts, peers.learned_alone,
+                   peers.shares):
+        record[leavers] = 0
     return leavers
 
 

@@ -1,0 +1,84 @@
+"""Figures of the two parts of the variance (matplotlib, Agg backend; no pyplot).
+
+:func:`ensemble_figure` draws, per outcome, every parameter set's mean with the interval its
+seeds give (chance), against the grand mean, and states the share of the variance between sets
+(what we do not know about the world) with its interval in the panel's title: the spread of the
+points beyond their own intervals is the epistemic part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib as mpl
+
+mpl.use("Agg")
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy import stats
+
+
+def ensemble_figure(runs: pd.DataFrame, split: pd.DataFrame, title: str = "",
+                    by: str = "parameter_set", outcomes: Sequence[str] | None = None,
+                    columns: int = 3, level: float = 0.95) -> Figure:
+    """Per outcome: each set's mean with its seeds' t interval, sets ordered by their mean.
+
+    Args:
+        runs: One row per run with ``by`` and the outcomes.
+        split: The :func:`analysis.uncertainty.decompose` table of the same runs.
+        title: Figure title.
+        by: The parameter-set column.
+        outcomes: Outcomes to draw (default: the split's rows).
+        columns: Panels per row.
+        level: Level of each set's interval.
+    """
+    names = list(outcomes) if outcomes is not None else list(split.index)
+    cols = max(1, min(columns, len(names)))
+    rows = -(-len(names) // cols)
+    fig = Figure(figsize=(4.0 * cols + 0.8, 0.6 + 3.0 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
+    for ax, name in zip(axes, names, strict=False):
+        groups = runs.groupby(by)[name]
+        mean = groups.mean().sort_values()
+        n = groups.count().reindex(mean.index).to_numpy(dtype=float)
+        sd = groups.std(ddof=1).reindex(mean.index).to_numpy(dtype=float)
+        t = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
+        half = np.where(n > 1, t * sd / np.sqrt(n), np.nan)
+        x = np.arange(len(mean))
+        ax.errorbar(x, mean.to_numpy(), yerr=half, fmt="o", ms=3, capsize=2, lw=0.8)
+        ax.axhline(float(split.loc[name, "mean"]), color="grey", lw=0.8, ls="--")
+        row = split.loc[name]
+        ax.set_title(f"{name.replace('_', ' ')}\nbetween sets {100 * row['share_between']:.0f} % "
+                     f"[{100 * row['share_low']:.0f}, {100 * row['share_high']:.0f}]",
+                     fontsize=9)
+        ax.set_xticks([])
+        ax.set_xlabel(f"parameter sets ({len(mean)}), by mean", fontsize=8)
+        ax.grid(alpha=0.3, axis="y")
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    fig.supylabel(f"set mean, {100 * level:.0f} % interval over its seeds", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def split_bars(split: pd.DataFrame, title: str = "") -> Figure:
+    """Share of each outcome's variance between parameter sets, with its interval (bars)."""
+    fig = Figure(figsize=(6.5, 1.0 + 0.4 * len(split)), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(split))[::-1]
+    share = split["share_between"].to_numpy(dtype=float)
+    ax.barh(y, share, color="tab:blue", label="between parameter sets (world)")
+    ax.barh(y, 1 - share, left=share, color="tab:orange", alpha=0.6,
+            label="between seeds (chance)")
+    ax.errorbar(share, y, xerr=[share - split["share_low"].to_numpy(dtype=float),
+                                split["share_high"].to_numpy(dtype=float) - share],
+                fmt="none", color="black", capsize=3, lw=0.8)
+    ax.set_yticks(y, list(split.index))
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of the outcome's variance (95 % interval of the share between)")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.set_title(title)
+    return fig
