@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from simulation.initiative import GATHERINGS
+from simulation.mechanisms.events import new_cohorts
 from simulation.ties import ties_of
-from simulation.vocabulary import LEARNING_TYPES, PATHS
+from simulation.vocabulary import LEARNING_TYPES
 
 if TYPE_CHECKING:
+    from simulation.initiative import Initiative
     from simulation.model import PeerLearningModel
 
 
@@ -52,30 +55,13 @@ class Peer(mesa.Agent):
 
     @property
     def stage(self) -> int:
-        """The furthest hourglass stage reached (simulation/stages.py), 0 to 4.
+        """Hourglass stage reached, 0 to 4.
 
-        0 none, 1 its organisation's peer group foundational engagement is established, 2
-        sustained contacts, 3 practical learning, 4 applied at home. The stages are observed,
-        not imposed: a peer may learn practically by reflection tools alone, without stage 2.
+        0 none, 1 engaged, 2 sustained contacts, 3 practical learning, 4 applied at home.
         """
-        peers, i = self.model.state.peers, self.position
-        reached = (
-            bool(self.model.state.orgs.engaged[peers.org[i]]),
-            peers.sustained[i], peers.practical[i], peers.applied[i],
-        )
-        return max((s + 1 for s, flag in enumerate(reached) if flag), default=0)
-
-    @property
-    def path(self) -> str | None:
-        """How this official learned practically: ``"contacts"`` or ``"reflection"`` (PATHS).
-
-        The path that brought most of its practical learning; None before practical learning.
-        """
-        peers, i = self.model.state.peers, self.position
-        if not peers.practical[i]:
-            return None
-        with_contacts = peers.learned_with_contacts[i] >= peers.learned_alone[i]
-        return PATHS[0] if with_contacts else PATHS[1]
+        peers = self.model.state.peers
+        flags = (peers.engaged, peers.sustained, peers.practical, peers.applied)
+        return int(sum(flag[self.position] for flag in flags))
 
     @property
     def contacts(self) -> list[Peer]:
@@ -125,14 +111,28 @@ class HomeOrganisation(mesa.Agent):
 
 
 class Facilitator(mesa.Agent):
-    """Runs the tool mix on a calendar and reports events, products and attendance."""
+    """Runs its initiative's tools on a calendar and reports what its evaluation reports.
+
+    Attributes:
+        initiative: The initiative the run follows (``simulation/initiative.py``).
+        intensity: (tools,) its tool intensities.
+        calendar: (months, tools) bool, which tools run in which month.
+        cohorts: (tools, positions) the standing pairs and small groups of the tools serving
+            sustained contacts (-1 until a tool's first use).
+    """
 
     def __init__(
-        self, model: PeerLearningModel, intensity: np.ndarray, calendar: np.ndarray
+        self, model: PeerLearningModel, initiative: Initiative, calendar: np.ndarray
     ) -> None:
         super().__init__(model)
-        self.intensity = intensity
+        self.initiative = initiative
+        self.intensity = initiative.intensity
         self.calendar = calendar
+        self.cohorts = new_cohorts(len(initiative.intensity), model.state.peers.n)
+        parts = np.array([tool.process_part for tool in model.tool_table])
+        self._gathers_by_part = {
+            key: model.tools.gathers & (parts == key.split("_")[0]) for key in GATHERINGS
+        }
 
     def tools_for(self, month: int) -> np.ndarray:
         """Which tools run in ``month`` (1-based), as a bool mask over the tool table."""
@@ -140,7 +140,30 @@ class Facilitator(mesa.Agent):
 
     @property
     def reported(self) -> dict[str, float]:
-        """What the facilitator reports so far: events held, products released, attendance."""
+        """What the facilitator reports so far: events held, products released, attendance.
+
+        The measures of activity every facilitator keeps; which of them, and of impact and
+        learning, its evaluation shows is :attr:`reports` (Figure 11).
+        """
         latest = self.model.observer.summary()
         keys = ("events_held", "products_released", "reported_attendance")
         return {k: latest.get(k, 0.0) for k in keys}
+
+    @property
+    def reports(self) -> dict[str, bool]:
+        """Which metrics its evaluation reports (Figure 11; ``initiative.reports_*``)."""
+        return dict(self.initiative.reports)
+
+    def record(self) -> dict[str, float]:
+        """The initiative and its gatherings so far, for the run's summary.
+
+        Gatherings are tool uses that bring peers together, by the main Table 2 cell of the tool
+        (foundational engagement or sustained individual contacts), in the months run.
+        """
+        run = self.calendar[: self.model.steps]
+        return {
+            **self.initiative.summary(self.model.tool_table),
+            **{
+                key: float(run[:, mask].sum()) for key, mask in self._gathers_by_part.items()
+            },
+        }

@@ -16,8 +16,8 @@ import mesa
 import numpy as np
 
 from simulation.agents import Facilitator, HomeOrganisation, Peer
-from simulation.convening import only_convenes
 from simulation.errors import HourglassError
+from simulation.initiative import draw_initiative, initiative_stream
 from simulation.mechanisms import contact, diffusion, events, reflection, transfer, turnover
 from simulation.mechanisms.evaluation import MonthRecord, Observer, informal_matrix
 from simulation.population import initial_state
@@ -28,14 +28,17 @@ from simulation.tools import ToolArrays, load_tools
 
 
 def _namespace(scenario: Scenario) -> SimpleNamespace:
-    """The scenario's values by section (``p.contact.trust_decay``).
-
-    Under ``p.settings``, the NamedTuples of them each compiled submodel reads, built once per
-    run and named as in the scenario.
-    """
-    p = SimpleNamespace(
+    """The scenario's values by section (``p.contact.trust_decay``)."""
+    return SimpleNamespace(
         **{section: SimpleNamespace(**keys) for section, keys in scenario.to_dict().items()}
     )
+
+
+def _settings(p: SimpleNamespace) -> SimpleNamespace:
+    """Under ``p.settings``, the NamedTuples of ``p`` each compiled submodel reads.
+
+    Built once per run, after the initiative is applied, and named as in the scenario.
+    """
     p.settings = SimpleNamespace(
         events=events.Settings.of(p),
         contact=contact.Settings.of(p),
@@ -123,14 +126,22 @@ class PeerLearningModel(mesa.Model):
         self.params = _namespace(self.scenario)
         self.months = self.params.run.months
         self.tool_table = load_tools()
-        self.tools = ToolArrays.from_table(self.tool_table)
-        self.state = initial_state(self.params, self.rng)
+        # The initiative is drawn first, from a stream of its own (simulation/initiative.py),
+        # and written into the parameters every submodel reads.
         self.background_rng = _background_stream(self.rng, self.seed)
-        intensity = np.array([getattr(self.params.tools, tool.name) for tool in self.tool_table])
-        calendar = events.plan_calendar(intensity, self.tools, self.months, self.rng)
-        if not self.params.facilitator.intends_sustained_contacts:  # Figure 14's first fork
-            calendar, self.tools = only_convenes(calendar, self.tools, self.tool_table, self.params)
-        self.facilitator = Facilitator(self, intensity, calendar)
+        initiative = draw_initiative(
+            self.params, self.tool_table, initiative_stream(self.rng, self.seed)
+        )
+        initiative.apply(self.params, self.tool_table)
+        _settings(self.params)
+        self.tools = ToolArrays.from_table(self.tool_table).scaled(
+            self.tool_table, vars(self.params.tool_effects)
+        )
+        self.state = initial_state(self.params, self.rng)
+        calendar = events.plan_calendar(
+            initiative.intensity, self.tools, self.months, self.rng, initiative.duration
+        )
+        self.facilitator = Facilitator(self, initiative, calendar)
         self.organisations = [
             HomeOrganisation(self, j) for j in range(self.params.population.home_organisations)
         ]
@@ -184,7 +195,8 @@ class PeerLearningModel(mesa.Model):
             state.peers.person[position] = self._peers[position].unique_id
         turnover.colleagues_leave(state, p, rng)
         events.run_tools(
-            state, self.facilitator.tools_for(month), self.tool_table, self.tools, p, rng
+            state, self.facilitator.tools_for(month), self.tool_table, self.tools, p, rng,
+            self.facilitator.cohorts,
         )
         formal = state.month.contact if self.month_observers else None
         informal = contact.informal_contact(state, p, rng)
@@ -222,7 +234,7 @@ class PeerLearningModel(mesa.Model):
     def result(self) -> Result:
         """The result so far: summary and monthly time series."""
         return Result(
-            summary=self.observer.summary(),
+            summary={**self.observer.summary(), **self.facilitator.record()},
             monthly=self.observer.monthly(),
             scenario=self.scenario,
             seed=self.seed,

@@ -174,8 +174,10 @@ def parameter_specs() -> dict[str, ParameterSpec]:
             low=0.0,
             high=1.0,
             source="report",
-            doc=f"Intensity of {tool.label.lower()} (0 = never used, 1 = {tool.uses_per_year:g} "
-            f"uses a year). Default: share of facilitators using it, Figure 7.",
+            doc=f"{tool.label}: in a population of initiatives (initiative.draw = 'population') "
+            f"the share of initiatives using it, each at {tool.uses_per_year:g} uses a year; in a "
+            f"fixed initiative its intensity (0 = never used, 1 = {tool.uses_per_year:g} uses a "
+            "year). Default: share of facilitators using it, Figure 7.",
         )
     return specs
 
@@ -255,6 +257,12 @@ def _check_consistency(values: Mapping[str, Any], where: str) -> None:
         raise HourglassError(
             f"{where}: population.peers_per_organisation must be below "
             f"population.staff_per_organisation ({staff})"
+        )
+    shortest, longest = values["initiative.duration_min"], values["initiative.duration_max"]
+    if shortest > longest:
+        raise HourglassError(
+            f"{where}: initiative.duration_min = {shortest} is not allowed; expected at most "
+            f"initiative.duration_max ({longest})"
         )
     degree = values["home_organisations.staff_degree"]
     if degree % 2 or degree >= staff:

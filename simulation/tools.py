@@ -7,6 +7,7 @@ with its provenance. Mechanisms read the table as NumPy arrays indexed by tool.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,6 +23,9 @@ __all__ = ["LEARNING_TYPES", "Tool", "ToolArrays", "load_tools"]
 TOOLS_FILE = Path(__file__).with_name("tools.toml")
 PROCESS_PARTS = ("foundational", "sustained")
 FUNCTIONS = ("interaction", "knowledge", "sharing", "reflection")
+CLUSTERS = ("convening", "review", "sustaining")
+EFFECTS = ("ties", "transfer", "broadcast", "reflection")
+"""What the ``tool_effects.<part>_<effect>`` multipliers scale (see :meth:`ToolArrays.scaled`)."""
 _VECTOR_FIELDS = ("transfer", "broadcast")
 _NUMBER_FIELDS = (
     "figure7_share",
@@ -53,6 +57,22 @@ class Tool:
     transfer: tuple[float, float, float, float]
     broadcast: tuple[float, float, float, float]
     reflection: float
+    also: tuple[tuple[str, str], ...] = ()
+    cluster: str = "convening"
+
+    @property
+    def cells(self) -> tuple[tuple[str, str], ...]:
+        """Every cell of Table 2 the tool sits in (process part, function), its main cell first."""
+        return ((self.process_part, self.function), *self.also)
+
+    @property
+    def sustains(self) -> bool:
+        """Whether a use acts on the same pairs or small groups as the last one (Table 2).
+
+        Tools whose main cell is sustained individual contacts and that bring a few peers
+        together (pairs, small groups) keep their groups from use to use.
+        """
+        return self.process_part == "sustained" and self.group_size >= 2 and self.encounters > 0
 
     @property
     def gathers_peers(self) -> bool:
@@ -62,13 +82,19 @@ class Tool:
 
 def _check_tool(name: str, entry: dict) -> Tool:
     where = f"{TOOLS_FILE.name}: [{name}]"
-    for field in (*_NUMBER_FIELDS, *_VECTOR_FIELDS, "label", "process_part", "function"):
+    for field in (*_NUMBER_FIELDS, *_VECTOR_FIELDS, "label", "process_part", "function", "also",
+                  "cluster"):
         if field not in entry:
             raise HourglassError(f"{where}: missing '{field}'")
     if entry["process_part"] not in PROCESS_PARTS:
         raise HourglassError(f"{where}: process_part must be one of {', '.join(PROCESS_PARTS)}")
     if entry["function"] not in FUNCTIONS:
         raise HourglassError(f"{where}: function must be one of {', '.join(FUNCTIONS)}")
+    for cell in entry["also"]:
+        if len(cell) != 2 or cell[0] not in PROCESS_PARTS or cell[1] not in FUNCTIONS:
+            raise HourglassError(f"{where}: also must list [process_part, function] cells")
+    if entry["cluster"] not in CLUSTERS:
+        raise HourglassError(f"{where}: cluster must be one of {', '.join(CLUSTERS)}")
     for field in _VECTOR_FIELDS:
         values = entry[field]
         if len(values) != len(LEARNING_TYPES) or not all(0 <= v <= 1 for v in values):
@@ -93,6 +119,8 @@ def _check_tool(name: str, entry: dict) -> Tool:
         transfer=tuple(float(v) for v in entry["transfer"]),
         broadcast=tuple(float(v) for v in entry["broadcast"]),
         reflection=float(entry["reflection"]),
+        also=tuple((str(part), str(function)) for part, function in entry["also"]),
+        cluster=entry["cluster"],
     )
 
 
@@ -125,6 +153,7 @@ class ToolArrays(NamedTuple):
     gathers: np.ndarray  # bool: a use brings peers together
     group_size: np.ndarray
     encounters: np.ndarray
+    sustains: np.ndarray  # bool: a use meets the same pairs or small groups as the last one
 
     @classmethod
     def from_table(cls, tools: tuple[Tool, ...]) -> ToolArrays:
@@ -140,4 +169,32 @@ class ToolArrays(NamedTuple):
             gathers=np.array([t.gathers_peers for t in tools]),
             group_size=np.array([t.group_size for t in tools], dtype=np.int64),
             encounters=np.array([t.encounters for t in tools], dtype=np.int64),
+            sustains=np.array([t.sustains for t in tools]),
+        )
+
+    def scaled(self, tools: tuple[Tool, ...], effects: Mapping[str, float]) -> ToolArrays:
+        """The arrays with each tool's effects times its process part's multipliers.
+
+        ``effects`` maps ``<part>_<effect>`` (``sustained_transfer``, ...) to a multiplier:
+        ``ties`` scales tie formation and the contact chance, ``transfer`` peer-to-peer transfer,
+        ``broadcast`` codified knowledge, ``reflection`` the reflection boost; chances are capped
+        at 1. A tool is scaled by the part of its main cell (Table 2). All 1: the table as is.
+        """
+        factor = {
+            effect: np.array([effects[f"{t.process_part}_{effect}"] for t in tools])
+            for effect in EFFECTS
+        }
+        if all((f == 1.0).all() for f in factor.values()):
+            return self
+
+        def times(values: np.ndarray, by: np.ndarray) -> np.ndarray:
+            shape = (-1,) + (1,) * (values.ndim - 1)
+            return np.minimum(values * by.reshape(shape), 1.0)
+
+        return self._replace(
+            tie_formation=times(self.tie_formation, factor["ties"]),
+            contact=times(self.contact, factor["ties"]),
+            transfer=times(self.transfer, factor["transfer"]),
+            broadcast=times(self.broadcast, factor["broadcast"]),
+            reflection=times(self.reflection, factor["reflection"]),
         )

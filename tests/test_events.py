@@ -137,3 +137,60 @@ def test_remembered_staff_network_is_the_one_built_and_leaves_the_generator_alik
         network = _cached_staff_network(3, 50, 4, 0.2, rng)
         assert (network != reference).nnz == 0
         assert rng.bit_generator.state == built.bit_generator.state
+
+
+def _pairs_met_by(name, months, seed=4):
+    """Pairs brought together by one tool used every month of a fixed initiative, by month."""
+    tools = {f"tools.{n}": 0.0 for n in Scenario.load("baseline").to_dict()["tools"]}
+    scenario = Scenario.load("baseline").with_overrides({
+        **SMALL, **tools, f"tools.{name}": 1.0, "initiative.draw": "fixed",
+        "run.months": months, "levers.turnover": 0.0, "contact.tie_hazard": 0.0,
+    })
+    model = PeerLearningModel(scenario, rng=seed)
+    met = []
+    model.month_observers.append(lambda record: met.append(np.argwhere(np.triu(record.formal))))
+    model.run()
+    return model, [{tuple(p) for p in pairs} for pairs in met]
+
+
+def test_a_sustaining_tool_meets_the_same_small_groups_use_after_use():
+    model, met = _pairs_met_by("joint_peer_activities", 12)  # 12 uses a year: every month
+    g = [t.name for t in model.tool_table].index("joint_peer_activities")
+    cohort = model.facilitator.cohorts[g]
+    assert (cohort >= 0).all()
+    assert (np.bincount(cohort) <= 4).all()  # small groups of the tool's group_size
+    every = set().union(*met)
+    assert every
+    assert all(cohort[a] == cohort[b] for a, b in every)
+    assert _largest_component(model.state.peers.n, every) <= 4
+    assert len(every) <= sum(k * (k - 1) // 2 for k in np.bincount(cohort))
+
+
+def test_a_foundational_tool_forms_its_groups_afresh():
+    model, met = _pairs_met_by("small_group_meetings", 36)  # 4 uses a year, groups of 6
+    assert not model.tool_table[1].sustains
+    # Under standing groups of 6, who met whom would fall apart into groups of at most 6.
+    assert _largest_component(model.state.peers.n, set().union(*met)) > 6
+
+
+def _largest_component(n, pairs):
+    root = list(range(n))
+
+    def find(x):
+        while root[x] != x:
+            x = root[x]
+        return x
+
+    for a, b in pairs:
+        root[find(a)] = find(b)
+    return max(np.bincount([find(x) for x in range(n)]))
+
+
+def test_the_calendar_stops_at_the_initiative_s_end_without_moving_the_draws():
+    model = _model()
+    intensity = np.full(len(model.tool_table), 1.0)
+    full = events.plan_calendar(intensity, model.tools, 24, np.random.default_rng(3))
+    short = events.plan_calendar(intensity, model.tools, 24, np.random.default_rng(3), 10)
+    assert full[:10].any()
+    assert np.array_equal(short[:10], full[:10])
+    assert not short[10:].any()

@@ -26,7 +26,7 @@ def _patched(model: PeerLearningModel, record: dict[str, Any]) -> Iterator[None]
     )
     n = model.state.peers.n
 
-    def recording_tools(state, used, table, tools, p, rng):
+    def recording_tools(state, used, table, tools, p, rng, cohorts=None):
         mask = np.zeros(n, dtype=np.int64)
         month = state.month
         for g in np.flatnonzero(used):
@@ -34,7 +34,7 @@ def _patched(model: PeerLearningModel, record: dict[str, Any]) -> Iterator[None]
             one[g] = True
             earlier = month.attended.copy()
             month.attended[:] = False
-            run_tools(state, one, table, tools, p, rng)
+            run_tools(state, one, table, tools, p, rng, cohorts)
             mask[month.attended] |= np.int64(1) << np.int64(g)
             month.attended |= earlier
         record["tools"] = mask

@@ -35,3 +35,17 @@ def test_the_library_orders_the_cases_as_the_report_does():
     structured = mean_practical("south_africa_structured_review")
     assert structured > hurried
     assert mean_practical("no_peer_learning") == 0.0
+
+
+POPULATION = {"baseline", "no_peer_learning", "national_programme", "toolkit_broad_cop",
+              "toolkit_canvass_topics", "toolkit_joint_activities", "toolkit_peer_contracts",
+              "toolkit_reflection", "toolkit_report_backs"}
+
+
+@pytest.mark.parametrize("name", [n for n in available_scenarios() if n != "only_convenes"])
+def test_case_studies_are_one_initiative_and_the_rest_the_population(name):
+    # The baseline is the population of initiatives (Figure 7's shares); the toolkit scenarios
+    # add their practice to every initiative of it; a case study is the one initiative it was.
+    # (only_convenes, Figure 14's fork, is decided in its own file.)
+    expected = "population" if name in POPULATION else "fixed"
+    assert Scenario.load(name)["initiative.draw"] == expected

@@ -278,10 +278,13 @@ def power_of_two(text: str) -> int:
 
 def summary_outputs() -> tuple[str, ...]:
     """The names in a run's summary (what ``--outputs`` may name), without running the model."""
+    from simulation import load_tools
+    from simulation.initiative import record_keys
     from simulation.mechanisms.evaluation import SUMMARY_FROM_FINAL_MONTH
 
     return tuple(dict.fromkeys(
-        (*SUMMARY_FROM_FINAL_MONTH, "months", "departures", "mean_attendance_rate")))
+        (*SUMMARY_FROM_FINAL_MONTH, "months", "departures", "mean_attendance_rate",
+         *record_keys(load_tools()))))
 
 
 def check_outputs(requested: Iterable[str] | None, flag: str = "--outputs") -> list[str]:

@@ -1,12 +1,16 @@
 """Submodel: the facilitator's tools (foundational engagement and sustaining tools).
 
-Each month the facilitator runs the tools its calendar holds. For each use, invited peers attend
-with a chance set by their time to engage, their organisation's willingness to invest and the
-facilitator's logistics support. Attendees of a gathering are split into groups (matched on the
-profile with chance ``levers.matching``, else around prior contacts or by luck); in a group
-members meet (encounters), encounters form new ties with chance pi_g x similarity^h and give
-existing ties a contact. Codified knowledge reaches attendees without a tie; reflection tools
-raise their reflection rate this month.
+Each month the facilitator runs the tools its calendar holds, until the initiative ends. For each
+use, invited peers attend with a chance set by their time to engage, their organisation's
+willingness to invest and the facilitator's logistics support. Attendees of a gathering are split
+into groups (matched on the profile with chance ``levers.matching``, else around prior contacts or
+by luck); in a group members meet (encounters), encounters form new ties with chance
+pi_g x similarity^h and give existing ties a contact. A tool whose main cell of Table 2 is
+sustained individual contacts and that brings pairs or small groups together keeps its groups:
+formed at its first use (by the same rule, over every position), they meet again at every later
+use, a successor taking the leaver's seat; foundational tools form their groups afresh at every
+use. Codified knowledge reaches attendees without a tie; reflection tools raise their reflection
+rate this month.
 """
 
 from __future__ import annotations
@@ -23,14 +27,28 @@ from simulation.tools import Tool, ToolArrays
 
 
 def plan_calendar(
-    intensity: np.ndarray, tools: ToolArrays, months: int, rng: np.random.Generator
+    intensity: np.ndarray,
+    tools: ToolArrays,
+    months: int,
+    rng: np.random.Generator,
+    duration: int | None = None,
 ) -> np.ndarray:
     """Draw which tools run in which month: (months, tools) bool.
 
-    A tool of intensity u and ``uses_per_year`` U runs in a month with chance u x U / 12.
+    A tool of intensity u and ``uses_per_year`` U runs in a month with chance u x U / 12, in the
+    initiative's first ``duration`` months (all ``months`` if None). Every month is drawn, so the
+    draws do not depend on the duration.
     """
     chance = np.clip(intensity * tools.monthly_use, 0.0, 1.0)
-    return rng.random((months, len(chance))) < chance
+    calendar = rng.random((months, len(chance))) < chance
+    if duration is not None:
+        calendar[max(duration, 0):] = False
+    return calendar
+
+
+def new_cohorts(n_tools: int, n_peers: int) -> np.ndarray:
+    """(tools, peers) groups of the tools that keep them, -1 until a tool's first use."""
+    return np.full((n_tools, n_peers), -1, dtype=np.int64)
 
 
 def attendance_chance(state: State, p: SimpleNamespace) -> np.ndarray:
@@ -64,13 +82,15 @@ def run_tools(
     tools: ToolArrays,
     p: SimpleNamespace,
     rng: np.random.Generator,
+    cohorts: np.ndarray | None = None,
 ) -> None:
     """Run this month's tool uses, in tool-table order.
 
     Each use: peers attend (one draw each); attendees of a gathering are flagged engaged and
     counted; codified knowledge reaches them; reflection tools set their reflection boost;
-    tools with encounters form groups, whose members meet, form ties and have contact; tools
-    with a contact chance give the ties among attendees contact.
+    tools with encounters form groups (a sustaining tool keeps its groups in ``cohorts``, from
+    :func:`new_cohorts`; fresh ones if None), whose members meet, form ties and have contact;
+    tools with a contact chance give the ties among attendees contact.
     """
     month, ties = state.month, state.ties
     uses = np.flatnonzero(used)
@@ -78,6 +98,8 @@ def run_tools(
         return
     # Each use forms at most one tie per attendee and encounter: make room before the month.
     ties.reserve(state.peers.n * int(tools.encounters[uses].sum()))
+    if cohorts is None:
+        cohorts = new_cohorts(len(table), state.peers.n)
     counts = _run_month(
         uses,
         attendance_chance(state, p),
@@ -86,6 +108,7 @@ def run_tools(
         state.peers,
         ties.arrays,
         month.arrays,
+        cohorts,
         rng,
     )
     month.events += int(counts[0])
@@ -136,6 +159,7 @@ def _run_month(
     peers: Peers,
     ties: TieArrays,
     month: Attendance,
+    cohorts: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through run_tools, form_groups, encounters
     """The loop over this month's tool uses (see ``run_tools``); returns the four counts.
@@ -161,7 +185,17 @@ def _run_month(
             continue
         _attend(attendees, g, tools, q, exposure, month)
         if tools.encounters[g] > 0 and m > 1:
-            labels = _group(attendees, tools.group_size[g], profile, ties, q.matching, prior, rng)
+            if tools.sustains[g]:
+                if cohorts[g, 0] < 0:  # first use: every position gets its group for good
+                    everyone = np.arange(n, dtype=np.int64)
+                    cohorts[g] = _group(
+                        everyone, tools.group_size[g], profile, ties, q.matching, prior, rng
+                    )
+                labels = cohorts[g][attendees]
+            else:
+                labels = _group(
+                    attendees, tools.group_size[g], profile, ties, q.matching, prior, rng
+                )
             i, j = _encounter_pairs(
                 attendees, labels, tools.encounters[g], profile, ties, q.matching, prior, rng
             )
