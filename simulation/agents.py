@@ -16,7 +16,7 @@ import numpy as np
 from simulation.initiative import GATHERINGS
 from simulation.mechanisms.events import new_cohorts
 from simulation.ties import ties_of
-from simulation.vocabulary import LEARNING_TYPES
+from simulation.vocabulary import LEARNING_TYPES, PATHS
 
 if TYPE_CHECKING:
     from simulation.initiative import Initiative
@@ -55,13 +55,30 @@ class Peer(mesa.Agent):
 
     @property
     def stage(self) -> int:
-        """Hourglass stage reached, 0 to 4.
+        """The furthest hourglass stage reached (simulation/stages.py), 0 to 4.
 
-        0 none, 1 engaged, 2 sustained contacts, 3 practical learning, 4 applied at home.
+        0 none, 1 its organisation's peer group foundational engagement is established, 2
+        sustained contacts, 3 practical learning, 4 applied at home. The stages are observed,
+        not imposed: a peer may learn practically by reflection tools alone, without stage 2.
         """
-        peers = self.model.state.peers
-        flags = (peers.engaged, peers.sustained, peers.practical, peers.applied)
-        return int(sum(flag[self.position] for flag in flags))
+        peers, i = self.model.state.peers, self.position
+        reached = (
+            bool(self.model.state.orgs.engaged[peers.org[i]]),
+            peers.sustained[i], peers.practical[i], peers.applied[i],
+        )
+        return max((s + 1 for s, flag in enumerate(reached) if flag), default=0)
+
+    @property
+    def path(self) -> str | None:
+        """How this official learned practically: ``"contacts"`` or ``"reflection"`` (PATHS).
+
+        The path that brought most of its practical learning; None before practical learning.
+        """
+        peers, i = self.model.state.peers, self.position
+        if not peers.practical[i]:
+            return None
+        with_contacts = peers.learned_with_contacts[i] >= peers.learned_alone[i]
+        return PATHS[0] if with_contacts else PATHS[1]
 
     @property
     def contacts(self) -> list[Peer]:

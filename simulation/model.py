@@ -16,6 +16,7 @@ import mesa
 import numpy as np
 
 from simulation.agents import Facilitator, HomeOrganisation, Peer
+from simulation.convening import only_convenes
 from simulation.errors import HourglassError
 from simulation.initiative import draw_initiative, initiative_stream
 from simulation.mechanisms import contact, diffusion, events, reflection, transfer, turnover
@@ -141,6 +142,8 @@ class PeerLearningModel(mesa.Model):
         calendar = events.plan_calendar(
             initiative.intensity, self.tools, self.months, self.rng, initiative.duration
         )
+        if not self.params.facilitator.intends_sustained_contacts:  # Figure 14's first fork
+            calendar, self.tools = only_convenes(calendar, self.tools, self.tool_table, self.params)
         self.facilitator = Facilitator(self, initiative, calendar)
         self.organisations = [
             HomeOrganisation(self, j) for j in range(self.params.population.home_organisations)
