@@ -40,13 +40,16 @@ def parameter_table() -> str:
 def tool_table() -> str:
     """Markdown table of the tools and their per-use effects."""
     lines = [
-        "| `tools.<name>` | report label | default intensity (Figure 7) | part | function | "
-        "uses/yr | group | encounters | pi | contact | alpha | transfer r | broadcast | rho_R |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| `tools.<name>` | report label | default share (Figure 7) | part | function | also | "
+        "cluster | uses/yr | group | encounters | pi | contact | alpha | transfer r | broadcast | "
+        "rho_R |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in load_tools():
+        also = ", ".join(f"{part} {function}" for part, function in t.also) or "-"
         lines.append(
             f"| `{t.name}` | {t.label} | {t.figure7_share:g} | {t.process_part} | {t.function} | "
+            f"{also} | {t.cluster} | "
             f"{t.uses_per_year:g} | {t.group_size or 'all'} | {t.encounters} | {t.tie_formation:g}"
             f" | {t.contact:g} | {t.trust_gain:g} | {_value(list(t.transfer))} | "
             f"{_value(list(t.broadcast))} | {t.reflection:g} |"
