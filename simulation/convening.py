@@ -1,4 +1,4 @@
-"""Figure 14's first fork: an initiative "not intended to ... achieve sustained individual contacts".
+"""Figure 14's first fork: an initiative "not intended to ... achieve sustained contacts".
 
 The report: "not all 'peer group engagement' is intended to lead to 'peer learning'" (OECD public
 governance peer reviews, the Pacific Forum Compact Peer Reviews, the Open Government Partnership,

@@ -121,34 +121,15 @@ def _observe(
     q: Settings,
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through observe
     """One pass over the positions, and one per foundational tool used this month."""
-    n, n_orgs = len(peers.org), len(orgs.country)
+    n = len(peers.org)
     out = np.zeros(_N_COLUMNS)
-    # Stage 1: the organisations present at each foundational gathering of the month.
-    used = np.int64(0)
-    for i in range(n):
-        used |= took_part[i] & foundational
-    stamp = np.full(n_orgs, -1, dtype=np.int64)
-    present = np.empty(n_orgs, dtype=np.int64)
-    g = 0
-    while used >> g:
-        if (used >> g) & 1:
-            count = 0
-            for i in range(n):
-                o = peers.org[i]
-                if (took_part[i] >> g) & 1 and stamp[o] != g:
-                    stamp[o] = g
-                    present[count] = o
-                    count += 1
-            if count >= GROUP:
-                for x in range(count):
-                    orgs.foundational[present[x]] += 1
-        g += 1
+    _count_group_gatherings(peers.org, orgs, took_part, foundational)
     engaged_in_country = np.zeros(len(per_country))
-    for o in range(n_orgs):
+    for o in range(len(orgs.country)):
         orgs.engaged[o] |= orgs.foundational[o] >= q.foundational_uses
         out[0] += orgs.engaged[o]
         engaged_in_country[orgs.country[o]] += orgs.engaged[o]
-    out[0] /= n_orgs
+    out[0] /= len(orgs.country)
     out[1] = (engaged_in_country / per_country >= q.national_share).sum() / len(per_country)
     # Stages 2 to 4, per official in post.
     for i in range(n):
@@ -169,3 +150,33 @@ def _observe(
                 out[7] += 1
     out[2:] /= n
     return out
+
+
+@njit(cache=True)
+def _count_group_gatherings(
+    org: np.ndarray, orgs: Organisations, took_part: np.ndarray, foundational: np.int64
+) -> None:  # pragma: no cover - compiled; tested through observe
+    """Count, for each organisation, this month's foundational uses it took part in as a group.
+
+    A use counts for the organisations whose officials took part in it when they are at least
+    :data:`GROUP` organisations. Each tool runs at most once a month (its calendar is by month).
+    """
+    used = np.int64(0)
+    for i in range(len(org)):
+        used |= took_part[i] & foundational
+    stamp = np.full(len(orgs.country), -1, dtype=np.int64)
+    present = np.empty(len(orgs.country), dtype=np.int64)
+    g = 0
+    while used >> g:
+        if (used >> g) & 1:
+            count = 0
+            for i in range(len(org)):
+                o = org[i]
+                if (took_part[i] >> g) & 1 and stamp[o] != g:
+                    stamp[o] = g
+                    present[count] = o
+                    count += 1
+            if count >= GROUP:
+                for x in range(count):
+                    orgs.foundational[present[x]] += 1
+        g += 1

@@ -105,7 +105,9 @@ def test_the_witness_would_catch_sharing_without_a_sustained_contact():
     model = PeerLearningModel(SCENARIOS["lively"], rng=3)
     witness = Witness(model)
     model.run()
-    assert witness.shared.any() and witness.carried.any() and witness.sustained.any()
+    assert witness.shared.any()
+    assert witness.carried.any()
+    assert witness.sustained.any()
 
 
 # With no tie ever old enough to be a sustained contact, the only path is reflection tools.
