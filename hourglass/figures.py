@@ -32,7 +32,9 @@ from simulation.result import Result
 
 # Top to bottom, the hourglass of report Figures 1 and 14.
 LEVELS = (
-    ("engaged", "Peers engaged\n(foundational engagement)"),
+    # Stage 1 is a share of organisations (peer group foundational engagement established),
+    # stages 2 to 4 shares of positions: the hourglass goes from groups to individuals and back.
+    ("engaged", "Organisations engaged\n(foundational engagement)"),
     ("sustained_contacts", "Sustained individual\ncontacts"),
     ("practical_learning", "Practical peer\nlearning"),
     ("applied", "Learning applied\nat home"),
