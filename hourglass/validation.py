@@ -15,12 +15,19 @@ adoption hazard (``home_organisations.background_adoption``) is not credited to 
 hypercube over the parameters whose source is "assumption", each replicate-averaged design point
 kept only if every per-scenario criterion holds there; the kept points give the ranges under
 which the patterns hold at once.
+
+Over a posterior ensemble (issue 15 §3) every parameter set runs with seeds of its own: the
+independent unit of a test is then a parameter set, and each criterion's per-run values split
+into variance between parameter sets and between seeds (:mod:`analysis.uncertainty`). Tests are
+one-sided and the held-out criteria are corrected together with Holm's method
+(:mod:`hourglass.validation_stats`; :func:`correct`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +36,10 @@ import pandas as pd
 from scipy import stats
 
 from analysis.executors import RunResult, executor_for
-from analysis.seeds import replicate_seeds, stream
-from analysis.space import Group, Space
+from analysis.seeds import replicate_seeds, run_seed, stream
+from analysis.space import Space
 from analysis.sweep import run_sweep
-from hourglass.adapter import tool_groups
+from hourglass import validation_stats as vs
 from hourglass.experiments import InstrumentedModel, no_peer_learning
 from simulation import PeerLearningModel, Scenario, load_tools, parameter_specs
 from simulation.errors import HourglassError
@@ -40,6 +47,13 @@ from simulation.errors import HourglassError
 SUMMARY_KEYS = (
     "engaged", "sustained_contacts", "practical_learning", "applied", "staff_reached",
     "orgs_changed", "reported_attendance",
+)
+# What a facilitator reports (report Figure 11: events, products, attendance; some overall
+# impact; few learning): the run's summary keys that are the facilitator's reported metrics.
+# Recorded for the base arm as ``base.reported.<key>`` when the run's summary has them; P6 reads
+# them across the initiatives of the population.
+REPORTED_METRICS = (
+    "events_held", "products_released", "reported_attendance",
 )
 # Equal effort for P3: the large group meetings' whole budget, 2 uses a year (intensity 1 x
 # uses_per_year 2), against the same 2 uses a year spent on joint activities and multi-peer
@@ -116,30 +130,94 @@ def _p8(model: PeerLearningModel) -> dict[str, float]:
     }
 
 
+@cache
+def _ensemble(path: str) -> tuple[dict[str, Any], ...]:
+    """The rows of a Parquet ensemble as scenario overrides (columns with a dot in the name)."""
+    frame = pd.read_parquet(path)
+    keys = [c for c in frame.columns if "." in c]  # scenario keys; bookkeeping columns have none
+    return tuple({k: v.item() if hasattr(v, "item") else v for k, v in row.items()}
+                 for row in frame[keys].to_dict("records"))
+
+
+def load_ensemble(path: str | Path, base: str = "baseline",
+                  overrides: Mapping[str, Any] | None = None) -> int:
+    """Check a Parquet ensemble of parameter sets before any run; return its number of rows.
+
+    Raises:
+        HourglassError: One line naming the file and what is wrong: missing, not Parquet, fewer
+            than 2 rows, no scenario keys, or a row that is not a valid scenario.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise HourglassError(f"--posterior: no file {str(path)!r}")
+    try:
+        rows = _ensemble(str(path))
+    except Exception as err:  # pyarrow raises many kinds; one line for all
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise HourglassError(f"--posterior: {path} is not a readable Parquet file ({first})"
+                             ) from None
+    if len(rows) < 2 or not rows[0]:
+        raise HourglassError(
+            f"--posterior: {path} needs at least 2 rows of dotted scenario keys (e.g. "
+            f"'peers.time_to_engage'); has {len(rows)} rows"
+            + ("" if not rows or rows[0] else " and no such column"))
+    model = PatternModel(base, overrides, parameter_sets=path)
+    for row in range(len(rows)):
+        model.scenario({"parameter_set": row})
+    return len(rows)
+
+
 class PatternModel:
     """Sweep model running every validation arm with one seed: ``model(params, seed)``.
 
-    Outputs are ``"<arm>.<summary key>"`` for :data:`SUMMARY_KEYS` plus the P4 counts of the
-    base arm (``p4.*``) and the P8 counts of the peer-only arm (``p8.*``). Picklable.
+    Outputs are ``"<arm>.<summary key>"`` for :data:`SUMMARY_KEYS`, the base arm's reported
+    metrics (``base.reported.<key>``, :data:`REPORTED_METRICS`), the P4 counts of the base arm
+    (``p4.*``) and the P8 counts of the peer-only arm (``p8.*``). Picklable.
 
     Args:
         base: Scenario name or path.
         overrides: Fixed overrides applied before ``params``.
+        parameter_sets: Parquet ensemble of parameter sets (e.g. a calibration's posterior):
+            ``params`` may then hold ``"parameter_set"`` (row number), whose values apply
+            after ``overrides`` and before the other params.
     """
 
-    def __init__(self, base: str = "baseline", overrides: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, base: str = "baseline", overrides: Mapping[str, Any] | None = None,
+                 parameter_sets: str | Path | None = None) -> None:
         self.base = str(base)
         self.overrides = dict(overrides or {})
+        self.parameter_sets = None if parameter_sets is None else str(parameter_sets)
 
     def describe(self) -> dict[str, Any]:
         """Identity recorded in sweep stores."""
-        return {"model": "hourglass-patterns", "base": self.base,
-                "overrides": dict(sorted(self.overrides.items()))}
+        identity = {"model": "hourglass-patterns", "base": self.base,
+                    "overrides": dict(sorted(self.overrides.items()))}
+        if self.parameter_sets is not None:
+            identity["parameter_sets"] = self.parameter_sets
+        return identity
 
     def scenario(self, params: Mapping[str, Any] | None = None) -> Scenario:
         """The scenario for ``params`` (raises HourglassError on bad keys or values)."""
         scenario = Scenario.load(self.base)
-        merged = {**self.overrides, **dict(params or {})}
+        params = dict(params or {})
+        if "parameter_set" in params:
+            row = params.pop("parameter_set")
+            if self.parameter_sets is None:
+                raise HourglassError("validate: 'parameter_set' given without an ensemble")
+            rows = _ensemble(self.parameter_sets)
+            if isinstance(row, bool) or not float(row).is_integer() or not 0 <= row < len(rows):
+                raise HourglassError(
+                    f"validate: parameter_set must be a row number in [0, {len(rows) - 1}] "
+                    f"of {self.parameter_sets}, got {row!r}")
+            if self.overrides:
+                scenario = scenario.with_overrides(self.overrides,
+                                                   where=f"{self.base} overrides")
+            scenario = scenario.with_overrides(rows[int(row)],
+                                               where=f"{self.parameter_sets} row {int(row)}")
+            if params:
+                scenario = scenario.with_overrides(params, where=f"{self.base} parameters")
+            return scenario
+        merged = {**self.overrides, **params}
         if not merged:
             return scenario
         return scenario.with_overrides(merged, where=f"{self.base} overrides")
@@ -157,6 +235,8 @@ class PatternModel:
             summary = model.run().summary
             out.update({f"{arm}.{k}": float(summary[k]) for k in SUMMARY_KEYS})
             if arm == "base":
+                out.update({f"base.reported.{k}": float(summary[k])
+                            for k in REPORTED_METRICS if k in summary})
                 out.update(_p4(model))
             elif arm == "peer_only":
                 out.update(_p8(model))
@@ -199,11 +279,15 @@ class Criterion:
         text: The inequality in words and symbols.
         op: ``">"`` or ``"<"``.
         threshold: The bound.
-        values: Per-replicate values (``kind="mean"``) or numerators (``kind="ratio"``).
-        denominator: Per-replicate denominators for ``kind="ratio"``.
-        kind: ``"mean"`` (t interval), ``"ratio"`` (ratio of sums, bootstrap interval) or
-            ``"fixed"`` (an input check with no interval; ``values`` ignored).
+        values: Per-run values (``kind="mean"``), numerators (``kind="ratio"``) or a per-run
+            table, one column per variable (``kind="population"``).
+        denominator: Per-run denominators for ``kind="ratio"``.
+        kind: ``"mean"`` (t interval over units), ``"ratio"`` (ratio of sums, bootstrap
+            interval over units), ``"population"`` (a statistic across the runs, each run one
+            initiative; bootstrap interval over units) or ``"fixed"`` (an input check with no
+            interval; ``values`` ignored).
         fixed: The value of a ``"fixed"`` criterion.
+        statistic: The statistic of a ``"population"`` criterion, of the ``values`` table.
     """
 
     pattern: str
@@ -215,31 +299,102 @@ class Criterion:
     denominator: Values | None = None
     kind: str = "mean"
     fixed: float | None = None
+    statistic: Callable[[np.ndarray], float] | None = None
 
     def estimate(self, frame: pd.DataFrame, seed: int = 0) -> tuple[float, float, float]:
-        """Point estimate and 95 % interval over the replicates in ``frame``."""
+        """Point estimate and 95 % interval over the units in ``frame`` (see :meth:`test`)."""
+        found = self.test(frame, seed)
+        return (found["value"], found["ci_low"], found["ci_high"])
+
+    def test(self, frame: pd.DataFrame, seed: int = 0) -> dict[str, float]:
+        """Estimate, 95 % interval, one-sided p-value and the two parts of the variance.
+
+        The unit of the test is a parameter set when ``frame`` has a ``parameter_set`` column
+        with two or more sets (their seeds pooled within), else a run. ``p_value`` tests the
+        null hypothesis that the inequality does not hold (:mod:`hourglass.validation_stats`).
+
+        Returns:
+            ``value``, ``ci_low``, ``ci_high``, ``p_value``, ``units``, ``sd_unit`` (of one
+            unit's value), ``posterior_share`` (share of parameter sets whose own value meets
+            the inequality; NaN at the point defaults), ``between``, ``within`` and
+            ``share_between`` (variance between parameter sets and between seeds of the
+            per-run values; ``between`` NaN at the point defaults).
+        """
+        nan = np.nan
+        out = {"value": nan, "ci_low": nan, "ci_high": nan, "p_value": nan, "units": nan,
+               "sd_unit": nan, "posterior_share": nan, "between": nan, "within": nan,
+               "share_between": nan}
         if self.kind == "fixed":
-            return (float(self.fixed), float(self.fixed), float(self.fixed))
-        x = self.values(frame)
+            value = float(self.fixed)
+            return {**out, "value": value, "ci_low": value, "ci_high": value}
+        codes, ensemble = _units(frame)
+        k = int(codes.max()) + 1 if len(codes) else 0
+        out["units"] = float(k)
+        if self.kind == "mean":
+            return {**out, **self._mean(codes, k, ensemble, frame)}
         if self.kind == "ratio":
-            y = self.denominator(frame)
-            if y.sum() == 0:
-                return (np.nan, np.nan, np.nan)
-            point = x.sum() / y.sum()
-            if len(x) < 2:
-                return (point, np.nan, np.nan)
-            rng = stream(seed, 3, 9)
-            idx = rng.integers(0, len(x), (2000, len(x)))
-            sums = y[idx].sum(axis=1)
-            boot = np.divide(x[idx].sum(axis=1), sums, out=np.full(len(sums), np.nan),
-                             where=sums > 0)
-            lo, hi = np.nanpercentile(boot, [2.5, 97.5])
-            return (float(point), float(lo), float(hi))
-        mean = float(x.mean())
-        if len(x) < 2:
-            return (mean, np.nan, np.nan)
-        half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
-        return (mean, mean - half, mean + half)
+            return {**out, **self._ratio(codes, k, ensemble, frame, seed)}
+        return {**out, **self._population(codes, k, frame, seed)}
+
+    def _mean(self, codes: np.ndarray, k: int, ensemble: bool,
+              frame: pd.DataFrame) -> dict[str, float]:
+        x = np.asarray(self.values(frame), dtype=float)
+        unit = np.bincount(codes, weights=x, minlength=k) / np.bincount(codes, minlength=k)
+        value = float(unit.mean())
+        found = {"value": value, "p_value": vs.p_one_sided_t(unit, self.threshold, self.op),
+                 **_split(codes, x, ensemble)}
+        if k >= 2:
+            sd = float(unit.std(ddof=1))
+            half = float(stats.t.ppf(0.975, k - 1) * sd / np.sqrt(k))
+            found.update(ci_low=value - half, ci_high=value + half, sd_unit=sd)
+        if ensemble:
+            found["posterior_share"] = float(np.mean([self.holds_at(u) for u in unit]))
+        return found
+
+    def _ratio(self, codes: np.ndarray, k: int, ensemble: bool, frame: pd.DataFrame,
+               seed: int) -> dict[str, float]:
+        x = np.asarray(self.values(frame), dtype=float)
+        y = np.asarray(self.denominator(frame), dtype=float)
+        sx = np.bincount(codes, weights=x, minlength=k)
+        sy = np.bincount(codes, weights=y, minlength=k)
+        if sy.sum() == 0:
+            return {"p_value": 1.0}  # nobody to count: undefined, not a pass
+        point = float(sx.sum() / sy.sum())
+        per_run = np.divide(x, y, out=np.full(len(x), np.nan), where=y > 0)
+        found = {"value": point, "p_value": 1.0, **_split(codes, per_run, ensemble)}
+        if ensemble:
+            unit = np.divide(sx, sy, out=np.full(k, np.nan), where=sy > 0)
+            found["posterior_share"] = float(np.mean([self.holds_at(u) for u in unit]))
+        if k < 2:
+            return found
+        rng = stream(seed, 3, 9)
+        idx = rng.integers(0, k, (2000, k))
+        sums = sy[idx].sum(axis=1)
+        boot = np.divide(sx[idx].sum(axis=1), sums, out=np.full(len(sums), np.nan),
+                         where=sums > 0)
+        lo, hi = np.nanpercentile(boot, [2.5, 97.5])
+        found.update(ci_low=float(lo), ci_high=float(hi),
+                     p_value=vs.p_one_sided_bootstrap(point, boot, self.threshold, self.op),
+                     sd_unit=float(np.nanstd(boot, ddof=1) * np.sqrt(k)))
+        return found
+
+    def _population(self, codes: np.ndarray, k: int, frame: pd.DataFrame,
+                    seed: int) -> dict[str, float]:
+        table = np.asarray(self.values(frame), dtype=float)
+        point = float(self.statistic(table))
+        found = {"value": point, "p_value": 1.0}
+        if k < 2 or not np.isfinite(point):
+            return found
+        members = [np.flatnonzero(codes == u) for u in range(k)]
+        rng = stream(seed, 3, 6)
+        boot = np.empty(1000)
+        for b, picked in enumerate(rng.integers(0, k, (len(boot), k))):
+            boot[b] = self.statistic(table[np.concatenate([members[u] for u in picked])])
+        lo, hi = np.nanpercentile(boot, [2.5, 97.5])
+        found.update(ci_low=float(lo), ci_high=float(hi),
+                     p_value=vs.p_one_sided_bootstrap(point, boot, self.threshold, self.op),
+                     sd_unit=float(np.nanstd(boot, ddof=1) * np.sqrt(k)))
+        return found
 
     def holds(self, low: float, high: float) -> bool:
         """Whether the whole interval meets the inequality."""
@@ -253,6 +408,38 @@ class Criterion:
         if not np.isfinite(point):
             return False
         return point > self.threshold if self.op == ">" else point < self.threshold
+
+
+def _units(frame: pd.DataFrame) -> tuple[np.ndarray, bool]:
+    """Each run's unit (0 ... k-1) and whether the units are parameter sets (an ensemble)."""
+    if "parameter_set" in frame.columns and frame["parameter_set"].nunique() >= 2:
+        codes, _ = pd.factorize(frame["parameter_set"], sort=True)
+        return codes.astype(np.int64), True
+    return np.arange(len(frame), dtype=np.int64), False
+
+
+def _split(codes: np.ndarray, x: np.ndarray, ensemble: bool) -> dict[str, float]:
+    """Variance of per-run values between parameter sets and between seeds (NaN: not defined).
+
+    At the point defaults only the seeds' part exists. Runs whose value is undefined (a ratio
+    with nobody to count) are left out; sets left with fewer than 2 runs too.
+    """
+    from analysis.errors import AnalysisError  # noqa: PLC0415
+    from analysis.uncertainty import variance_split  # noqa: PLC0415
+
+    keep = np.isfinite(x)
+    if not ensemble:
+        within = float(np.var(x[keep], ddof=1)) if keep.sum() >= 2 else np.nan
+        return {"within": within}
+    runs = pd.DataFrame({"parameter_set": codes[keep], "value": x[keep]})
+    counts = runs["parameter_set"].map(runs["parameter_set"].value_counts())
+    runs = runs[counts >= 2]
+    try:
+        found = variance_split(runs, "value", bootstrap=200)
+    except AnalysisError:
+        return {}
+    return {"between": found["between"], "within": found["within"],
+            "share_between": found["share_between"]}
 
 
 def tool_shares(scenario: Scenario) -> dict[str, float]:
@@ -309,6 +496,18 @@ def criteria(scenario: Scenario) -> list[Criterion]:
         Criterion("P6", "attendance_high_learning_low",
                   "reported_attendance - practical_learning > 0.3", ">", 0.3,
                   diff("base.reported_attendance", "base.practical_learning")),
+        Criterion("P6", "reported_says_little_learning",
+                  "across initiatives, R^2 of practical_learning on the facilitator's reported "
+                  "metrics (Figure 11) < 0.5", "<", 0.5, _p6_table, kind="population",
+                  statistic=lambda t: r_squared(t[:, 0], t[:, 2:])),
+        Criterion("P6", "reported_says_little_change",
+                  "across initiatives, R^2 of attributable orgs_changed on the facilitator's "
+                  "reported metrics (Figure 11) < 0.5", "<", 0.5, _p6_table, kind="population",
+                  statistic=lambda t: r_squared(t[:, 1], t[:, 2:])),
+        Criterion("P6", "learning_says_more",
+                  "across initiatives, R^2 of attributable orgs_changed on practical_learning "
+                  "- R^2 on the reported metrics > 0", ">", 0.0, _p6_table, kind="population",
+                  statistic=lambda t: r_squared(t[:, 1], t[:, [0]]) - r_squared(t[:, 1], t[:, 2:])),
         Criterion("P7", "no_share_forward_no_change",
                   "share_forward = 0: attributable orgs_changed < 0.02", "<", 0.02,
                   attributable("sf0")),
@@ -343,6 +542,36 @@ def criteria(scenario: Scenario) -> list[Criterion]:
     ]
 
 
+def reported_columns(frame: pd.DataFrame) -> list[str]:
+    """The base arm's facilitator-reported metrics present in ``frame`` (``base.reported.*``)."""
+    return [c for c in frame.columns if c.startswith("base.reported.")]
+
+
+def _p6_table(frame: pd.DataFrame) -> np.ndarray:
+    """Per initiative (run): practical learning, attributable change, then the reported metrics."""
+    learning = frame["base.practical_learning"].to_numpy(dtype=float)
+    change = attributable("base")(frame)
+    reported = frame[reported_columns(frame)].to_numpy(dtype=float)
+    return np.column_stack([learning, change, reported])
+
+
+def r_squared(y: np.ndarray, x: np.ndarray) -> float:
+    """Share of the variance of ``y`` explained by a least-squares fit on the columns of ``x``.
+
+    With an intercept; in-sample, so it can only overstate what ``x`` says about ``y`` (a claim
+    that it says little is conservative). NaN when ``y`` does not vary or ``x`` has no column.
+    """
+    y = np.asarray(y, dtype=float)
+    x = np.asarray(x, dtype=float).reshape(len(y), -1)
+    total = float(((y - y.mean()) ** 2).sum())
+    if x.shape[1] == 0 or total <= 0:
+        return np.nan
+    design = np.column_stack([np.ones(len(y)), x - x.mean(axis=0)])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    residual = float(((y - design @ coef) ** 2).sum())
+    return max(0.0, 1.0 - residual / total)
+
+
 def _per(frame: pd.DataFrame, arm: str) -> np.ndarray:
     engaged = frame[f"{arm}.engaged"].to_numpy(dtype=float)
     practical = frame[f"{arm}.practical_learning"].to_numpy(dtype=float)
@@ -350,6 +579,27 @@ def _per(frame: pd.DataFrame, arm: str) -> np.ndarray:
 
 
 # -- running -----------------------------------------------------------------------------------
+
+def choose_sets(count: int, sets: int | None, seed: int = 1) -> list[int]:
+    """Rows of an ensemble of ``count`` parameter sets to run: all, or ``sets`` drawn at random.
+
+    An ensemble resampled from weighted particles lists copies next to each other, so a subset
+    is drawn without replacement (stream ``(3, 10)`` of the root seed), not taken from the top.
+    """
+    if sets is None or sets >= count:
+        return list(range(count))
+    rng = stream(seed, 3, 10)
+    return sorted(int(r) for r in rng.choice(count, size=int(sets), replace=False))
+
+
+def _collect(model: PatternModel, runs: list[tuple[int, dict, int]], executor: Any,
+             workers: int | None, progress: bool | None, desc: str) -> list[RunResult]:
+    results: dict[int, RunResult] = {}
+    with executor_for(executor, workers) as runner:
+        runner.map_runs([(model, runs)], lambda chunk: results.update((r.run_id, r) for r in chunk),
+                        progress=progress, desc=desc)
+    return [results[r] for r in range(len(runs))]
+
 
 def run_replicates(
     model: PatternModel, replicates: int, seed: int = 1, executor: Any = "processes",
@@ -363,91 +613,87 @@ def run_replicates(
         raise HourglassError(f"validate: replicates must be an integer >= 2, got {replicates!r}")
     model.check({})
     seeds = replicate_seeds(seed, replicates)
-    runs = [(r, {}, s) for r, s in enumerate(seeds)]
-    results: dict[int, RunResult] = {}
-    with executor_for(executor, workers) as runner:
-        runner.map_runs([(model, runs)], lambda chunk: results.update((r.run_id, r) for r in chunk),
-                        progress=progress, desc="validate: replicates")
-    done = [results[r] for r in range(replicates)]
+    done = _collect(model, [(r, {}, s) for r, s in enumerate(seeds)], executor, workers,
+                    progress, "validate: replicates")
     frame = pd.DataFrame([r.outputs for r in done])
     frame.insert(0, "seed", np.array([r.seed for r in done], dtype=np.int64))
     frame.index.name = "replicate"
     return frame
 
 
+def run_ensemble(
+    model: PatternModel, sets: Sequence[int], seeds_per_set: int, seed: int = 1,
+    executor: Any = "processes", workers: int | None = None, progress: bool | None = None,
+) -> pd.DataFrame:
+    """Run every arm for each parameter set of ``model``'s ensemble with seeds of its own.
+
+    Seeds are independent between sets (``analysis.seeds.run_seed(seed, set, r,
+    common=False)``): a seed shared by every set would move differences between sets into the
+    seeds' part. Within a run every arm shares the seed, so contrasts stay paired.
+
+    Returns:
+        One row per run: ``parameter_set`` (the ensemble's row), ``seed`` and the outputs.
+    """
+    if isinstance(seeds_per_set, bool) or not isinstance(seeds_per_set, int) or seeds_per_set < 2:
+        raise HourglassError(
+            f"validate: seeds per parameter set must be an integer >= 2, got {seeds_per_set!r}")
+    if len(sets) < 2:
+        raise HourglassError(f"validate: needs at least 2 parameter sets, got {len(sets)}")
+    plan = [(int(row), run_seed(seed, int(row), r, common=False))
+            for row in sets for r in range(seeds_per_set)]
+    model.check({"parameter_set": plan[0][0]})
+    runs = [(i, {"parameter_set": row}, s) for i, (row, s) in enumerate(plan)]
+    done = _collect(model, runs, executor, workers, progress, "validate: posterior runs")
+    frame = pd.DataFrame([r.outputs for r in done])
+    frame.insert(0, "seed", np.array([r.seed for r in done], dtype=np.int64))
+    frame.insert(0, "parameter_set", np.array([row for row, _ in plan], dtype=np.int64))
+    frame.index.name = "run"
+    return frame
+
+
 def evaluate(frame: pd.DataFrame, scenario: Scenario, seed: int = 0) -> pd.DataFrame:
-    """The validation table: one row per criterion with estimate, 95 % interval and verdict."""
+    """The validation table: one row per criterion with estimate, 95 % interval and verdict.
+
+    ``holds`` is each criterion's own verdict (its whole interval meets the inequality); for
+    the held-out criteria :func:`correct` replaces it by Holm's. Over an ensemble (a
+    ``parameter_set`` column) the unit of each interval and test is a parameter set.
+    """
     rows = []
     for c in criteria(scenario):
-        value, low, high = c.estimate(frame, seed)
+        found = c.test(frame, seed)
         rows.append({"pattern": c.pattern, "criterion": c.name, "text": c.text,
-                     "value": value, "ci_low": low, "ci_high": high,
-                     "holds": c.holds(low, high), "replicates": len(frame)})
+                     **found, "holds": c.holds(found["ci_low"], found["ci_high"]),
+                     "replicates": len(frame), "op": c.op, "threshold": c.threshold})
     return pd.DataFrame(rows)
 
 
-# -- P6 across scenarios ------------------------------------------------------------------------
+def correct(
+    table: pd.DataFrame, kinds: Sequence[str], alpha: float = vs.ALPHA,
+    effect: float = vs.EFFECT, power: float = vs.POWER,
+) -> pd.DataFrame:
+    """Holm's correction over the held-out criteria, and the units each test needs.
 
-def proxy_space() -> Space:
-    """Scenarios for P6: the levers, attendance drivers and tool groups, varied together."""
-    specs: dict[str, object] = {
-        "levers.share_forward": (0.0, 1.0), "levers.home_openness": (0.0, 1.0),
-        "levers.matching": (0.0, 1.0), "levers.peer_contracts": (0.0, 1.0),
-        "levers.community_of_practice": (0.0, 1.0), "facilitator.logistics": (0.0, 1.0),
-        "facilitator.report_backs": (0.0, 1.0), "peers.time_to_engage": (0.2, 1.0),
-        "home_organisations.willingness_to_invest": (0.0, 1.0),
-    }
-    for function, keys in tool_groups().items():
-        specs[f"{function} tools"] = Group(keys, 0.0, 1.0)
-    return Space(specs, source="P6 proxy space")
-
-
-def attendance_proxy(
-    samples: int, replicates: int, seed: int = 1, base: str = "baseline",
-    executor: Any = "processes", workers: int | None = None,
-    overrides: Mapping[str, Any] | None = None, progress: bool | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """P6 across scenarios: rank correlation of reported attendance with change at scale.
-
-    A Latin hypercube over :func:`proxy_space`; per design point, replicate means. Spearman's
-    rho of ``reported_attendance`` and of ``applied`` with ``orgs_changed``, with 95 % bootstrap
-    intervals over design points.
-
-    Returns:
-        The criteria rows (as :func:`evaluate` gives) and the per-point means.
+    Adds ``kind``, ``holds_alone`` (the criterion's own verdict), ``p_holm`` (held-out only)
+    and ``units_needed`` (:func:`hourglass.validation_stats.units_for_power` at the test's
+    level: ``alpha / m`` for the ``m`` held-out criteria, Holm's strictest step; ``alpha``
+    otherwise). A held-out criterion ``holds`` when Holm rejects that it fails; the others
+    keep their own verdict (they are not validation).
     """
-    from hourglass.adapter import HourglassModel  # noqa: PLC0415 - avoid a cycle
-
-    model = HourglassModel(base, every=0, overrides=overrides)
-    sweep = run_sweep(model, proxy_space(), "lhs", samples, replicates, seed=seed,
-                      executor=executor, workers=workers, progress=progress,
-                      desc="validate: P6 designs")
-    means = sweep.means
-    att, app, org = (means[k].to_numpy(dtype=float)
-                     for k in ("reported_attendance", "applied", "orgs_changed"))
-    rng = stream(seed, 3, 6)
-
-    def rho(x: np.ndarray, y: np.ndarray) -> float:
-        return float(stats.spearmanr(x, y).statistic) if np.ptp(x) and np.ptp(y) else 0.0
-
-    idx = rng.integers(0, len(org), (1000, len(org)))
-    boot_att = np.array([rho(att[i], org[i]) for i in idx])
-    boot_gap = np.array([rho(app[i], org[i]) - rho(att[i], org[i]) for i in idx])
-    rows = [
-        {"pattern": "P6", "criterion": "attendance_weak_proxy",
-         "text": "Spearman rho(reported_attendance, orgs_changed) across scenarios < 0.3",
-         "value": rho(att, org), "ci_low": float(np.percentile(boot_att, 2.5)),
-         "ci_high": float(np.percentile(boot_att, 97.5))},
-        {"pattern": "P6", "criterion": "learning_better_proxy",
-         "text": "rho(applied, orgs_changed) - rho(reported_attendance, orgs_changed) > 0",
-         "value": rho(app, org) - rho(att, org), "ci_low": float(np.percentile(boot_gap, 2.5)),
-         "ci_high": float(np.percentile(boot_gap, 97.5))},
-    ]
-    rows[0]["holds"] = bool(rows[0]["ci_high"] < 0.3)
-    rows[1]["holds"] = bool(rows[1]["ci_low"] > 0)
-    for row in rows:
-        row["replicates"] = f"{samples} scenarios x {replicates}"
-    return pd.DataFrame(rows), means
+    out = table.copy()
+    out["kind"] = list(kinds)
+    out["holds_alone"] = out["holds"].astype(bool)
+    family = (out["kind"] == "held-out") & out["p_value"].notna()
+    out["p_holm"] = np.nan
+    reject, adjusted = vs.holm(out.loc[family, "p_value"].to_numpy(), alpha)
+    out.loc[family, "p_holm"] = adjusted
+    out.loc[family, "holds"] = reject
+    out.loc[(out["kind"] == "held-out") & ~family, "holds"] = False
+    level = np.where(family, alpha / max(1, int(family.sum())), alpha)
+    out["units_needed"] = [vs.units_for_power(sd, effect, a, power)
+                           for sd, a in zip(out["sd_unit"], level, strict=True)]
+    out["seeds_per_set"] = [vs.seeds_per_set(b, w)
+                            for b, w in zip(out["between"], out["within"], strict=True)]
+    return out
 
 
 # -- pattern-oriented filtering -----------------------------------------------------------------
@@ -490,8 +736,9 @@ def filter_assumptions(
     """Pattern-oriented filtering of a Latin hypercube over the assumption parameters.
 
     Each design point runs every arm ``replicates`` times with common random numbers; a point is
-    accepted when every per-scenario criterion (P2-P5, P6's attendance gap, P7-P9; not P1, an
-    input check) holds on its replicate means.
+    accepted when every per-scenario criterion that is not retired (P2-P5, P7-P9; not P1, an
+    input check, nor P6's statistics across a population of initiatives) holds on its
+    replicate means.
 
     Returns:
         ``points`` (factor values, criterion values and verdicts, ``accepted``), ``ranges``
@@ -505,7 +752,13 @@ def filter_assumptions(
                       workers=workers, store=store, progress=progress,
                       info={"purpose": "pattern-oriented filtering"}, desc="validate: filter")
     scenario = model.scenario()
-    checks = [c for c in criteria(scenario) if c.kind != "fixed"]
+    from hourglass.targets import classification  # noqa: PLC0415
+
+    kinds = classification()
+    # one design point's few replicates: per-scenario criteria only (not a population's
+    # statistic), and not the retired ones
+    checks = [c for c in criteria(scenario) if c.kind in ("mean", "ratio")
+              and kinds.get(f"{c.pattern}:{c.name}") != "retired"]
     runs = sweep.runs
     rows = []
     for row, frame in runs.groupby("row", sort=True):

@@ -1,9 +1,9 @@
 """Pattern criteria P1-P9 on a fixed set of seeds (the reduced form of ``make validate``).
 
-The full validation (200 replicates) runs with ``make validate``. Here 12 common-random-number
-replicates of the baseline: every criterion's point estimate must meet its inequality, and the
-criteria whose effect is large against its replicate spread must hold on their whole 95 %
-interval, computed from these 12 replicates.
+The verification checks (true by construction: hourglass/targets.toml [classification]) are
+tests of the code and must hold here. Held-out criteria are findings about the model, reported by
+``hourglass validate`` and docs/validation.md: here only that they are computed, never their
+verdict (a test asserting them would tune the model to its own validation).
 """
 
 import json
@@ -13,18 +13,20 @@ import pandas as pd
 import pytest
 
 from hourglass.cli import main as cli
+from hourglass.targets import classification
 from hourglass.validation import Criterion, PatternModel, criteria, evaluate, run_replicates
 from simulation import Scenario
 
 REPLICATES = 12
 # Effects small against their replicate spread at 12 replicates: here the 95 % interval must not
 # contradict the pattern (lie wholly on the wrong side of the threshold); whether it holds on its
-# whole interval is `make validate`'s verdict at 200 replicates (see docs/validation.md).
+# whole interval is `make validate`'s verdict (see docs/validation.md).
 NOT_REFUTED_ONLY = {
-    "change_at_scale_rare", "sustaining_widens_waist", "learning_is_experiential",
-    "contracts_sustain", "report_backs_apply", "canvass_committed", "dissemination_widens_reach",
+    "contracts_sustain", "report_backs_apply", "dissemination_widens_reach",
     "contracts_apply", "both_high_change",
 }
+VERIFICATION = sorted(name.split(":")[1] for name, kind in classification().items()
+                      if kind == "verification")
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +35,26 @@ def table():
     return evaluate(frame, Scenario.load("baseline"), seed=1).set_index("criterion")
 
 
-@pytest.mark.parametrize("criterion", [c.name for c in criteria(Scenario.load("baseline"))])
-def test_criterion_on_fixed_seeds(table, criterion):
+@pytest.mark.parametrize("criterion", VERIFICATION)
+def test_verification_check_on_fixed_seeds(table, criterion):
     row = table.loc[criterion]
     c = next(c for c in criteria(Scenario.load("baseline")) if c.name == criterion)
     interval = f"{criterion}: {row['value']:.4f} [{row['ci_low']:.4f}, {row['ci_high']:.4f}]"
-    assert c.holds_at(row["value"]), interval
-    if criterion not in NOT_REFUTED_ONLY:
+    if criterion in NOT_REFUTED_ONLY:
+        # the interval must not lie wholly on the wrong side
+        wrong = row["ci_high"] <= c.threshold if c.op == ">" else row["ci_low"] >= c.threshold
+        assert not wrong, interval
+    else:
         assert row["holds"], interval
+
+
+def test_every_criterion_is_computed(table):
+    """Every criterion gets a value and a one-sided p-value (held-out ones: their verdict is not
+    asserted; a NaN value is an undefined statistic, reported as failing)."""
+    assert set(table.index) == {c.name for c in criteria(Scenario.load("baseline"))}
+    tested = table[table["value"].notna() & (table["ci_low"] != table["ci_high"])]
+    assert tested["p_value"].between(0, 1).all()
+    assert not table.loc[table["value"].isna(), "holds"].any()
 
 
 def test_every_pattern_is_encoded():
@@ -72,14 +86,14 @@ def test_p7_fails_when_peers_share_without_being_asked():
 
 def test_validate_command_writes_table_and_figure(tmp_path, capsys):
     out = tmp_path / "validation"
-    assert cli(["validate", "--quick", "--replicates", "3", "--out", str(out), "--workers", "2",
-                "--set", "run.months=24"]) == 0
+    assert cli(["validate", "--point-defaults", "--quick", "--replicates", "3", "--out", str(out),
+                "--workers", "2", "--set", "run.months=24"]) == 0
     captured = capsys.readouterr()
     err = captured.err
-    # each long part shows its runs with the time left (the engine's bar)
-    for part in ("validate: replicates", "validate: P6 designs"):
-        assert part in err
+    # the runs show with the time left (the engine's bar)
+    assert "validate: replicates" in err
     assert "<?" in err or "<00:" in err
+    assert "no posterior ships" not in captured.out  # the point defaults were asked for
     table = pd.read_csv(out / "validation.csv")
     assert {"pattern", "criterion", "kind", "value", "ci_low", "ci_high", "holds"} <= set(
         table.columns)
@@ -94,7 +108,8 @@ def test_validate_command_writes_table_and_figure(tmp_path, capsys):
 
 
 def test_validate_refuses_one_replicate(tmp_path, capsys):
-    assert cli(["validate", "--replicates", "1", "--out", str(tmp_path / "v")]) == 2
+    assert cli(["validate", "--point-defaults", "--replicates", "1",
+                "--out", str(tmp_path / "v")]) == 2
     assert "--replicates: expected a whole number >= 2, got '1'" in capsys.readouterr().err
 
 
@@ -120,13 +135,11 @@ def test_filter_reports_ranges_of_accepted_points(capsys):
 def test_every_criterion_is_classified_once():
     from hourglass.commands.validate import KINDS
     from hourglass.targets import KINDS as TARGET_KINDS
-    from hourglass.targets import classification
 
     assert set(KINDS) == set(TARGET_KINDS)
     kinds = classification()
     names = {f"{c.pattern}:{c.name}" for c in criteria(Scenario.load("baseline"))}
-    names |= {"P6:attendance_weak_proxy", "P6:learning_better_proxy"}
-    assert names <= set(kinds), names - set(kinds)
+    assert names == set(kinds), names ^ set(kinds)
     assert set(kinds.values()) <= set(KINDS)
 
 

@@ -1,7 +1,15 @@
-"""``hourglass validate``: the report's patterns P1-P9 as criteria over replicates of a scenario.
+"""``hourglass validate``: the report's patterns P1-P9 as criteria, over the posterior predictive.
 
-Prints one row per criterion (pattern, criterion, value with 95 % interval, holds or not) and
-writes ``validation.csv``, ``validation.md``, ``validation.png``, ``replicates.csv`` and
+By default every parameter set of the shipped posterior ensemble
+(:func:`hourglass.calibration.shipped_posterior`) runs every arm with seeds of its own; each
+criterion is tested over the parameter sets, its per-run variance split between parameter sets
+and seeds, and the held-out criteria corrected together (Holm). ``--posterior FILE`` picks
+another ensemble; ``--point-defaults`` keeps the scenario's point defaults (replicates of one
+parameter set). While no posterior ships, validate says so in one line and runs at the point
+defaults.
+
+Prints one row per criterion and the replicate counts a power calculation asks for, and writes
+``validation.csv``, ``validation.md``, ``validation.png``, ``replicates.csv`` and
 ``summary.json`` into ``--out``. ``--filter`` adds the pattern-oriented filtering of a Latin
 hypercube over the assumption parameters (``filter_points.csv``, ``filter_ranges.csv``/``.md``,
 ``filter_pass_rates.csv``). See docs/validation.md.
@@ -35,29 +43,68 @@ from hourglass.commands.common import (
 # How a criterion counts (hourglass/targets.toml [classification]; docs/validation.md): only
 # held-out criteria are validation.
 KINDS = ("held-out", "verification", "calibration", "retired")
-QUICK = {"replicates": 12, "proxy_samples": 24, "proxy_replicates": 2,
+QUICK = {"replicates": 12, "seeds_per_set": 2, "sets": 8,
          "filter_samples": 8, "filter_replicates": 2}
 # a result of hourglass before results carried a marker: only these files
 LEGACY = Legacy("summary.json", frozenset({
     "summary.json", "validation.csv", "validation.md", "validation.png", "replicates.csv",
     "p6_scenarios.csv", "filter_points.csv", "filter_ranges.csv", "filter_ranges.md",
     "filter_pass_rates.csv"}))
-FULL = {"replicates": 200, "proxy_samples": 128, "proxy_replicates": 3,
+# Replicates at the point defaults and seeds per parameter set over a posterior: see
+# docs/validation.md "How many replicates" (the power calculation validate prints).
+FULL = {"replicates": 200, "seeds_per_set": 4, "sets": None,
         "filter_samples": 96, "filter_replicates": 4}
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``hourglass validate``."""
+    from hourglass import validation_stats as vs
+
     parser = subparsers.add_parser(
-        "validate", help="check the report's patterns P1-P9 over replicates of a scenario",
+        "validate", help="check the report's patterns P1-P9 over the posterior predictive",
         description="Run the pattern-oriented validation (docs/validation.md).",
     )
     parser.add_argument("scenario", nargs="?", default="baseline",
                         help="scenario to validate (default: baseline, the typical initiative)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--posterior", type=Path, default=None, metavar="FILE",
+                       help="Parquet ensemble of parameter sets (default: the shipped posterior)")
+    which.add_argument("--point-defaults", action="store_true",
+                       help="the scenario's point defaults, not a posterior ensemble (faster)")
+    parser.add_argument("--sets", type=whole(2), default=None,
+                        help="parameter sets drawn from the ensemble (default all, --quick "
+                        f"{QUICK['sets']})")
     parser.add_argument("--replicates", type=whole(2), default=None,
-                        help=f"replicates (default {FULL['replicates']}, --quick "
-                        f"{QUICK['replicates']})")
+                        help=f"replicates at the point defaults (default {FULL['replicates']}, "
+                        f"--quick {QUICK['replicates']}); seeds per parameter set over an "
+                        f"ensemble (default {FULL['seeds_per_set']}, --quick "
+                        f"{QUICK['seeds_per_set']})")
     parser.add_argument("--quick", action="store_true", help="reduced form: few replicates")
+    parser.add_argument("--effect", type=_positive, default=vs.EFFECT,
+                        help="power calculation: smallest margin beyond a threshold worth "
+                        f"detecting (default {vs.EFFECT})")
+    parser.add_argument("--power", type=_fraction, default=vs.POWER,
+                        help=f"power calculation: wanted power (default {vs.POWER})")
     parser.add_argument("--filter", action="store_true",
                         help="also filter a Latin hypercube over the assumption parameters")
     parser.add_argument("--samples", type=whole(2), default=None,
@@ -84,69 +131,123 @@ def _check(out: Path, scenario: Any, workers: int | None) -> None:
     announce_compilation()
 
 
+def ensemble_path(args: argparse.Namespace) -> tuple[Path | None, str]:
+    """The ensemble to validate over (None: the point defaults) and a line to say, if any.
+
+    Raises:
+        HourglassError: ``--sets`` with ``--point-defaults``.
+    """
+    from simulation.errors import HourglassError
+
+    if args.point_defaults:
+        if args.sets is not None:
+            raise HourglassError("--sets: only with a posterior ensemble, not --point-defaults")
+        return None, ""
+    if args.posterior is not None:
+        return args.posterior, ""
+    from hourglass.calibration import POSTERIOR_DIR, shipped_posterior
+
+    shipped = shipped_posterior()
+    if shipped is None:
+        return None, (f"validate: no posterior ships yet ({POSTERIOR_DIR / 'posterior.parquet'} "
+                      "is missing): running at the point defaults, as --point-defaults would")
+    return shipped, ""
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the validation and write the table and figure."""
     import pandas as pd
 
-    from analysis.plots import save
-    from hourglass.figures import validation_figure
-    from hourglass.validation import (
-        PatternModel,
-        attendance_proxy,
-        evaluate,
-        filter_assumptions,
-        run_replicates,
-    )
+    from hourglass.validation import correct, evaluate, filter_assumptions, load_ensemble
 
     preset = QUICK if args.quick else FULL
-    replicates = args.replicates if args.replicates is not None else preset["replicates"]
     overrides = parse_assignments(args.overrides, "--set")
     scenario = load_scenario(args.scenario, overrides)
-    model = PatternModel(args.scenario, overrides)
     out = args.out or Path("results") / "validation"
+    ensemble, notice = ensemble_path(args)
+    count = load_ensemble(ensemble, args.scenario, overrides) if ensemble else 0
     _check(out, scenario, args.workers)
+    if notice:  # after every check: refused input prints nothing but its one line
+        print(notice, flush=True)
     started = time.perf_counter()
-    progress = not args.no_progress
-    frame = run_replicates(model, replicates, args.seed, workers=args.workers,
-                           progress=progress)
+    frame, design, facts = _run(args, preset, overrides, ensemble, count)
     table = evaluate(frame, scenario, args.seed)
-    proxy, proxy_means = attendance_proxy(
-        preset["proxy_samples"], preset["proxy_replicates"], args.seed, args.scenario,
-        workers=args.workers, overrides=overrides, progress=progress,
-    )
-    table = pd.concat([table, proxy], ignore_index=True)
+    table = correct(table, kinds_of(table), effect=args.effect, power=args.power)
     table = table.sort_values("pattern", kind="stable").reset_index(drop=True)
-    table["threshold"] = table["criterion"].map(_thresholds(scenario))
-    table.insert(2, "kind", kinds_of(table))
     filtered = None
     if args.filter:
-        samples = args.samples or preset["filter_samples"]
-        reps = args.filter_replicates or preset["filter_replicates"]
-        filtered = filter_assumptions(samples, reps, args.seed, args.scenario,
-                                      workers=args.workers, overrides=overrides,
-                                      progress=progress)
-    took = time.perf_counter() - started
-    shown = table[["pattern", "criterion", "kind", "value", "ci_low", "ci_high", "holds"]]
+        filtered = filter_assumptions(
+            args.samples or preset["filter_samples"],
+            args.filter_replicates or preset["filter_replicates"], args.seed, args.scenario,
+            workers=args.workers, overrides=overrides, progress=not args.no_progress)
+    needed = power_line(table, args.effect, args.power, ensemble is not None)
+    summary = {"scenario": scenario.name, "seed": args.seed, **facts, "runs": len(frame),
+               "criteria": len(table), "hold": int(table["holds"].sum()),
+               **{f"{kind}_criteria": int((table["kind"] == kind).sum()) for kind in KINDS},
+               **{f"{kind}_hold": int(table.loc[table["kind"] == kind, "holds"].sum())
+                  for kind in KINDS},
+               "holm_alpha": _alpha(), "effect": args.effect, "power": args.power,
+               "power_calculation": needed,
+               "seconds": round(time.perf_counter() - started, 1)}
+    _write(out, scenario.name, frame, table, filtered, summary,
+           f"Validation of '{scenario.name}', {design}, seed {args.seed}; {tally(table)}.")
+    shown = ["pattern", "criterion", "kind", "value", "ci_low", "ci_high", "p_holm", "holds"]
+    if ensemble is not None:
+        shown += ["between", "within"]
+    with pd.option_context("display.width", 160):
+        print(table[shown].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"{tally(table)} ({design}; {summary['seconds']:.0f} s)")
+    print(needed)
+    if filtered is not None:
+        print(f"filter: {summary['filter_accepted']} of {summary['filter_points']} design points "
+              f"meet every criterion; scenario inside the accepted ranges: "
+              f"{summary['scenario_inside_accepted']}")
+    print(f"written to {out}")
+    return 0
+
+
+def _run(args: argparse.Namespace, preset: dict[str, Any], overrides: dict[str, Any],
+         ensemble: Path | None, count: int) -> tuple[pd.DataFrame, str, dict[str, Any]]:
+    """The runs: over the ensemble's parameter sets, or replicates of the point defaults."""
+    from hourglass.validation import PatternModel, choose_sets, run_ensemble, run_replicates
+
+    progress = not args.no_progress
+    if ensemble is None:
+        seeds = args.replicates or preset["replicates"]
+        model = PatternModel(args.scenario, overrides)
+        frame = run_replicates(model, seeds, args.seed, workers=args.workers, progress=progress)
+        return (frame, f"point defaults: {seeds} replicates (common random numbers)",
+                {"mode": "point defaults", "posterior": None, "parameter_sets": 1,
+                 "replicates": seeds})
+    seeds = args.replicates or preset["seeds_per_set"]
+    sets = choose_sets(count, args.sets or preset["sets"], args.seed)
+    model = PatternModel(args.scenario, overrides, parameter_sets=ensemble)
+    frame = run_ensemble(model, sets, seeds, args.seed, workers=args.workers, progress=progress)
+    return (frame, f"posterior predictive of {ensemble}: {len(sets)} of its {count} parameter "
+            f"sets x {seeds} seeds each",
+            {"mode": "posterior", "posterior": str(ensemble), "parameter_sets": len(sets),
+             "replicates": seeds})
+
+
+def _write(out: Path, name: str, frame: pd.DataFrame, table: pd.DataFrame,
+           filtered: dict[str, pd.DataFrame] | None, summary: dict[str, Any],
+           headline: str) -> None:
+    """Write every output into ``out`` at once (staged: a failure leaves ``out`` as it was)."""
+    from analysis.plots import save
+    from hourglass.figures import validation_figure
+
     with staged_directory(out, "validate", legacy=LEGACY) as tmp:
         table.to_csv(tmp / "validation.csv", index=False)
         frame.to_csv(tmp / "replicates.csv")
-        proxy_means.to_csv(tmp / "p6_scenarios.csv")
         (tmp / "validation.md").write_text(
-            f"Validation of '{scenario.name}': {replicates} replicates (common random numbers), "
-            f"seed {args.seed}; {tally(table)}.\n\n"
+            f"{headline}\n\n{summary['power_calculation']}\n\n"
             + markdown(table.set_index(["pattern", "criterion"])[
-                ["kind", "text", "value", "ci_low", "ci_high", "holds"]], digits=4),
+                ["kind", "text", "value", "ci_low", "ci_high", "p_value", "p_holm", "holds",
+                 "between", "within", "units_needed"]], digits=4),
             encoding="utf-8",
         )
-        save(validation_figure(table, f"Patterns P1-P9: {scenario.name}, {replicates} replicates"),
-             tmp / "validation.png")
-        summary = {"scenario": scenario.name, "replicates": replicates, "seed": args.seed,
-                   "criteria": len(table), "hold": int(table["holds"].sum()),
-                   **{f"{kind}_criteria": int((table["kind"] == kind).sum())
-                      for kind in KINDS},
-                   **{f"{kind}_hold": int(table.loc[table["kind"] == kind, "holds"].sum())
-                      for kind in KINDS},
-                   "seconds": round(took, 1)}
+        save(validation_figure(table, f"Patterns P1-P9: {name}, {summary['mode']}, "
+                               f"{summary['runs']} runs"), tmp / "validation.png")
         if filtered is not None:
             filtered["points"].to_csv(tmp / "filter_points.csv")
             filtered["ranges"].to_csv(tmp / "filter_ranges.csv", index=False)
@@ -157,15 +258,44 @@ def main(args: argparse.Namespace) -> int:
             summary["filter_accepted"] = int(filtered["points"]["accepted"].sum())
             summary["scenario_inside_accepted"] = bool(filtered["ranges"]["inside"].all())
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    with pd.option_context("display.width", 140):
-        print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(f"{tally(table)} ({replicates} replicates, {took:.0f} s)")
-    if filtered is not None:
-        print(f"filter: {summary['filter_accepted']} of {summary['filter_points']} design points "
-              f"meet every criterion; scenario inside the accepted ranges: "
-              f"{summary['scenario_inside_accepted']}")
-    print(f"written to {out}")
-    return 0
+
+
+def _alpha() -> float:
+    from hourglass.validation_stats import ALPHA
+
+    return ALPHA
+
+
+def power_line(table: pd.DataFrame, effect: float, power: float, ensemble: bool) -> str:
+    """One line: the units the held-out tests need (power calculation) against those used."""
+    import numpy as np
+
+    held = table[table["kind"] == "held-out"]
+    unit = "parameter sets" if ensemble else "replicates"
+    if held.empty or not np.isfinite(held["units_needed"].to_numpy(dtype=float)).any():
+        return f"replicates: no held-out criterion with a spread to plan from ({unit})"
+    worst = held.loc[held["units_needed"].astype(float).idxmax()]
+    used = int(held["units"].max())
+    covered = int((held["units_needed"].astype(float) <= used).sum())
+    line = (f"replicates (power): a margin of {effect:g} beyond a held-out threshold, tested "
+            f"at Holm's strictest level {_alpha():g}/{len(held)}, is detected with power "
+            f"{power:g} by {covered} of {len(held)} held-out tests with the {used} {unit} "
+            f"used; the most demanding ({worst['pattern']}:{worst['criterion']}) needs "
+            f"{_count(worst['units_needed'], 'more than 10^6')}")
+    if ensemble:
+        best = held["seeds_per_set"].astype(float).dropna()
+        if len(best):
+            median = _count(best.median(), "unbounded: no variance between sets found")
+            line += ("; seeds per parameter set that make the most of a run budget "
+                     f"(sqrt(within/between), Cochran): median {median} over "
+                     f"the {len(best)} held-out criteria with both parts")
+    return line
+
+
+def _count(value: float, infinite: str) -> str:
+    import math
+
+    return infinite if math.isinf(value) else f"{int(value)}"
 
 
 def kinds_of(table: pd.DataFrame) -> list[str]:
@@ -196,14 +326,7 @@ def tally(table: pd.DataFrame) -> str:
         return int(rows["holds"].sum()), len(rows)
 
     held, checks, fitted, retired = (part(k) for k in KINDS)
-    return (f"held-out validation: {held[0]} of {held[1]} criteria hold; verification checks "
-            f"(true by construction, not validation): {checks[0]} of {checks[1]}; replaced by "
-            f"calibration targets: {fitted[1]}; retired: {retired[1]}")
-
-
-def _thresholds(scenario: object) -> dict[str, float]:
-    from hourglass.validation import criteria
-
-    found = {c.name: c.threshold for c in criteria(scenario)}
-    found.update({"attendance_weak_proxy": 0.3, "learning_better_proxy": 0.0})
-    return found
+    return (f"held-out validation: {held[0]} of {held[1]} criteria hold after Holm's "
+            f"correction; verification checks (true by construction, not validation): "
+            f"{checks[0]} of {checks[1]}; replaced by calibration targets: {fitted[1]}; "
+            f"retired: {retired[1]}")
