@@ -81,7 +81,8 @@ def morris_scatter(indices: pd.DataFrame, title: str = "") -> Figure:
 
 def heatmap(table: pd.DataFrame, title: str = "", label: str = "ST") -> Figure:
     """Parameters (rows) x outcomes (columns) heat map of one index."""
-    fig = Figure(figsize=(1.0 + 0.9 * table.shape[1], 1.2 + 0.4 * table.shape[0]),
+    longest = max((len(_short(str(n))) for n in table.index), default=0)  # the labels' room
+    fig = Figure(figsize=(1.0 + 0.9 * table.shape[1] + 0.07 * longest, 1.2 + 0.4 * table.shape[0]),
                  layout="constrained")
     ax = fig.add_subplot()
     values = table.to_numpy(dtype=float)

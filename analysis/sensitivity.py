@@ -7,7 +7,8 @@ inflates total-order indices (measured here: ST(x3) of a noisy Ishigami 0.41 ins
 analytic 0.24 with one run per row; tests/test_sensitivity.py checks both).
 
 * :func:`sobol`: first and total order (Saltelli 2010 estimators, SALib) with
-  bootstrap 95 % intervals; :func:`sobol_second_order` on a second-order design.
+  bootstrap 95 % intervals; :func:`sobol_second_order` on a second-order design. On a
+  :class:`~analysis.grouped.GroupedSpace` the indices are per group.
 * :func:`morris`: elementary effects mu*, its bootstrap interval, sigma and mu, per unit of
   each factor's range (designs live on the unit cube), so factors are comparable.
 * :func:`pawn`: a given-data, moment-independent method for any design (meant for LHS),
@@ -37,6 +38,7 @@ from SALib.analyze import pawn as pawn_analyze
 from SALib.analyze import sobol as sobol_analyze
 
 from analysis.errors import AnalysisError
+from analysis.grouped import index_names
 from analysis.seeds import analysis_seed
 from analysis.sweep import Sweep
 
@@ -60,14 +62,14 @@ def _constant(y: np.ndarray) -> bool:
 def _frame(sweep: Sweep, data: dict[str, Sequence[float]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(
         {c: np.asarray(data[c], dtype=float) for c in columns},
-        index=pd.Index(sweep.space.names, name="parameter"),
+        index=pd.Index(index_names(sweep.space), name="parameter"),
     )
 
 
 def _sobol_raw(
     sweep: Sweep, y: np.ndarray, num_resamples: int, conf_level: float
 ) -> dict[str, np.ndarray]:
-    dim = sweep.space.dim
+    dim = len(index_names(sweep.space))
     if _constant(y):
         nan = np.full(dim, np.nan)
         return {"S1": nan, "S1_conf": nan, "ST": nan, "ST_conf": nan,
@@ -157,7 +159,7 @@ def sobol_second_order(
             " second_order=True"
         )
     raw = _sobol_raw(sweep, sweep.output_means(output), num_resamples, conf_level)
-    names = sweep.space.names
+    names = index_names(sweep.space)
     rows = [
         (names[i], names[j], raw["S2"][i, j], raw["S2_conf"][i, j])
         for i in range(len(names))
@@ -176,8 +178,14 @@ def morris(
 
     Returns:
         DataFrame indexed by parameter with columns mu_star, mu_star_conf, sigma, mu.
+
+    Raises:
+        AnalysisError: A grouped space (Morris here screens single factors).
     """
     _require(sweep, "morris", method="morris")
+    if index_names(sweep.space) != sweep.space.names:
+        raise AnalysisError("morris: the space is grouped; screen single factors, or use "
+                            "sobol for grouped indices")
     y = sweep.output_means(output)
     return _morris_rows(sweep, sweep.design.unit, y, num_resamples, conf_level)
 
@@ -364,7 +372,8 @@ def convergence(
         if kind == "sobol":
             if n & (n - 1):
                 raise AnalysisError(f"convergence: sobol size {n} must be a power of 2")
-            per = (2 * dim + 2) if sweep.design.second_order else (dim + 2)
+            groups = len(index_names(sweep.space))  # a grouped design has G + 2 rows a point
+            per = (2 * groups + 2) if sweep.design.second_order else (groups + 2)
             sub = _SubSweep(sweep, n, sweep.design.unit[: n * per])
             raw = _sobol_raw(sub, y[: n * per], resamples, level)
             frame = _frame(sweep, raw, SOBOL_COLUMNS)

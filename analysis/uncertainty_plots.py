@@ -50,9 +50,10 @@ def ensemble_figure(runs: pd.DataFrame, split: pd.DataFrame, title: str = "",
         ax.errorbar(x, mean.to_numpy(), yerr=half, fmt="o", ms=3, capsize=2, lw=0.8)
         ax.axhline(float(split.loc[name, "mean"]), color="grey", lw=0.8, ls="--")
         row = split.loc[name]
-        ax.set_title(f"{name.replace('_', ' ')}\nbetween sets {100 * row['share_between']:.0f} % "
-                     f"[{100 * row['share_low']:.0f}, {100 * row['share_high']:.0f}]",
-                     fontsize=9)
+        share = ("does not vary" if np.isnan(row["share_between"]) else
+                 f"between sets {100 * row['share_between']:.0f} % "
+                 f"[{100 * row['share_low']:.0f}, {100 * row['share_high']:.0f}]")
+        ax.set_title(f"{name.replace('_', ' ')}\n{share}", fontsize=9)
         ax.set_xticks([])
         ax.set_xlabel(f"parameter sets ({len(mean)}), by mean", fontsize=8)
         ax.grid(alpha=0.3, axis="y")
@@ -81,4 +82,47 @@ def split_bars(split: pd.DataFrame, title: str = "") -> Figure:
     ax.set_xlabel("share of the outcome's variance (95 % interval of the share between)")
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     ax.set_title(title)
+    return fig
+
+
+def kind_bars(indices: pd.DataFrame, kinds: dict[str, str], title: str = "",
+              index: str = "ST", columns: int = 3) -> Figure:
+    """One panel per output: each factor's or group's index with its interval, coloured by kind.
+
+    Args:
+        indices: Sobol' indices indexed by (``output``, ``parameter``) with ``index`` and
+            ``index + "_conf"``.
+        kinds: Parameter -> its kind (e.g. lever, assumption group), for the colours.
+        title: Figure title.
+        index: The index drawn (``ST`` or ``S1``).
+        columns: Panels per row.
+    """
+    outputs = list(dict.fromkeys(indices.index.get_level_values("output")))
+    names = list(dict.fromkeys(indices.index.get_level_values("parameter")))
+    palette = dict(zip(dict.fromkeys(kinds[n] for n in names),
+                       [mpl.colormaps["tab10"](k) for k in range(10)], strict=False))
+    cols = max(1, min(columns, len(outputs)))
+    rows = -(-len(outputs) // cols)
+    fig = Figure(figsize=(4.2 * cols + 1.0, 0.8 + rows * (0.6 + 0.22 * len(names))),
+                 layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
+    y = np.arange(len(names))[::-1]
+    for k, (ax, output) in enumerate(zip(axes, outputs, strict=False)):
+        frame = indices.loc[output].reindex(names)
+        ax.barh(y, frame[index].to_numpy(dtype=float),
+                xerr=frame[f"{index}_conf"].to_numpy(dtype=float), capsize=2,
+                color=[palette[kinds[n]] for n in names], error_kw={"lw": 0.7})
+        ax.set_yticks(y, names if k % cols == 0 else [""] * len(names), fontsize=7)
+        ax.axvline(0, color="black", lw=0.6)
+        ax.set_xlim(-0.1, 1.1)
+        ax.set_title(output.replace("_", " "), fontsize=9)
+        ax.grid(alpha=0.3, axis="x")
+    for ax in axes[len(outputs):]:
+        ax.set_visible(False)
+    handles = [mpl.patches.Patch(color=c, label=kind) for kind, c in palette.items()]
+    fig.legend(handles=handles, loc="outside upper center", ncol=len(handles), frameon=False,
+               fontsize=8)
+    fig.supxlabel(f"{index} (95 % bootstrap interval)", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
     return fig

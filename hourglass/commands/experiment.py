@@ -22,6 +22,7 @@ from hourglass.commands.common import (
     seed_type,
     whole,
 )
+from hourglass.posterior import BY, add_posterior_options
 from simulation.errors import HourglassError
 
 # The names of hourglass.experiments.EXPERIMENTS (a test keeps them equal): parsing does not
@@ -56,14 +57,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="natural: officials contacted per review (default 8)")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar (months or runs done, time left)")
+    parser.add_argument("--replicates", type=whole(2), default=2,
+                        help="over a posterior: seeds per parameter set (default 2)")
+    parser.add_argument("--workers", type=whole(1), default=None,
+                        help="over a posterior: local worker processes (default: all cores)")
+    add_posterior_options(parser, sets=10)
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the experiment and write its outputs."""
     from analysis.output import check_output, result_files, staged_directory
     from hourglass.experiments import run_experiment
+    from hourglass.posterior import choose, describe, refuse_fixed_overrides
 
-    scenario = load_scenario(args.scenario, parse_assignments(args.overrides))
+    overrides = parse_assignments(args.overrides)
+    scenario = load_scenario(args.scenario, overrides)
     check_memory(run_bytes(scenario.values, many=args.name == "natural")
                  + peer_matrix_bytes(scenario.values),
                  f"the {args.name} experiment on {scenario.name}")
@@ -79,10 +87,26 @@ def main(args: argparse.Namespace) -> int:
     out = args.out or Path("results") / f"experiment-{args.name}-{scenario.name}-seed{args.seed}"
     check_output(out, "experiment")
     check_writable(out)
+    ensemble = choose(args, args.seed)
+    refuse_fixed_overrides(ensemble, overrides)
+    model = None
+    if ensemble is not None:
+        from hourglass.experiment_ensemble import ExperimentModel
+
+        model = ExperimentModel(args.name, args.scenario, overrides, ensemble.path, options)
+        model.check({BY: ensemble.rows[0]})
+        # The tables and figure show one study: the first parameter set drawn, at --seed.
+        scenario = model._model().scenario({BY: ensemble.rows[0]})
+    sets_line = describe(ensemble, args, "experiment")
+    print(sets_line, flush=True)
     announce_compilation()
     with staged_directory(out, "experiment") as staging:
         result = run_experiment(args.name, scenario, args.seed, staging,
                                 progress=not args.no_progress, **options)
+        split = None
+        if model is not None:
+            split = _over_ensemble(args, model, ensemble, staging)
+        _record(staging, sets_line, ensemble, split)
         written = result_files(staging)
     if args.name == "contact-intensity":
         print(f"participants (positions): {list(result['participants']['position'])}")
@@ -97,5 +121,50 @@ def main(args: argparse.Namespace) -> int:
     else:
         print(result["table"].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         print(result["contrasts"].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if split is not None:
+        print(f"{args.name} over {len(ensemble.rows)} parameter sets x {args.replicates} seeds "
+              f"(the tables above: parameter set {ensemble.rows[0]}, seed {args.seed}); variance "
+              "between parameter sets (what we do not know about the world) and between seeds "
+              "(chance):")
+        print(split[SPLIT_SHOWN].to_string(float_format=lambda v: f"{v:.4g}"))
     print(f"wrote {out}/: {' '.join(written)}")
     return 0
+
+
+SPLIT_SHOWN = ["mean", "between", "within", "share_between", "share_low", "share_high"]
+
+
+def _over_ensemble(args: argparse.Namespace, model: object, ensemble: object,
+                   staging: Path) -> object:
+    """Run the experiment for each drawn set x ``--replicates`` seeds; write, return the split."""
+    from analysis.plots import save
+    from analysis.uncertainty import run_ensemble
+    from analysis.uncertainty_plots import ensemble_figure
+    from hourglass.commands._options import markdown
+
+    split, runs = run_ensemble(model, ensemble.rows, args.replicates, seed=args.seed,
+                               workers=args.workers, progress=not args.no_progress,
+                               desc=f"{args.name} over parameter sets")
+    split.to_csv(staging / "uncertainty.csv")
+    (staging / "uncertainty.md").write_text(markdown(split), encoding="utf-8")
+    runs.to_csv(staging / "ensemble_runs.csv", index=False)
+    save(ensemble_figure(runs, split, f"{args.name}: findings by parameter set"),
+         staging / "uncertainty.png")
+    return split
+
+
+def _record(staging: Path, sets_line: str, ensemble: object, split: object) -> None:
+    """Add the parameter sets and the variance split to ``summary.json``."""
+    import json
+    import math
+
+    path = staging / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["parameter_sets"] = sets_line if ensemble is None else ensemble.as_dict()
+    if ensemble is not None:
+        summary["tables_from_parameter_set"] = ensemble.rows[0]
+    if split is not None:
+        summary["variance_split"] = {
+            name: {k: (None if math.isnan(v) else v) for k, v in row.items()}  # not JSON: NaN
+            for name, row in split[SPLIT_SHOWN].to_dict("index").items()}
+    path.write_text(json.dumps(summary, indent=2) + "\n")

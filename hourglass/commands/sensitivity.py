@@ -31,6 +31,7 @@ from hourglass.commands.common import (
     power_of_two,
     whole,
 )
+from hourglass.posterior import BY, add_posterior_options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,7 +72,13 @@ def add_parser(subparsers: Any) -> None:
                         help="bootstrap resamples (default 1000)")
     parser.add_argument("--out", type=Path, default=Path("results/sensitivity"),
                         help="output directory (default results/sensitivity)")
+    parser.add_argument("--assumptions", action="store_true",
+                        help="also vary the calibrated assumptions, in the groups of "
+                        "hourglass/spaces/assumptions.toml (ranges: the posterior's 5-95 %% "
+                        "or the prior's), and report grouped Sobol' indices beside the levers "
+                        "(Morris is skipped)")
     add_run_options(parser)
+    add_posterior_options(parser)
 
 
 def _long(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -84,32 +91,56 @@ def main(args: argparse.Namespace) -> int:
     """Check everything, run both sweeps, compute indices and write the report."""
     from analysis.space import Space
     from analysis.sweep import run_sweep
+    from analysis.uncertainty import run_ensemble
     from hourglass.adapter import HourglassModel
     from hourglass.commands._options import executor_from
+    from hourglass.posterior import choose, describe, refuse_fixed_overrides
 
-    space = Space.from_toml(args.space)
-    model = HourglassModel(args.scenario, every=args.every,
-                           overrides=parse_assignments(args.overrides, "--set"))
-    outcomes = _check(args, model, space)
+    levers = Space.from_toml(args.space)
+    overrides = parse_assignments(args.overrides, "--set")
+    ensemble = choose(args, args.seed)
+    refuse_fixed_overrides(ensemble, overrides)
+    space, labels = _space(args, levers, ensemble)
+    path = ensemble.path if ensemble is not None and not args.assumptions else None
+    model = HourglassModel(args.scenario, every=args.every, overrides=overrides,
+                           parameter_sets=path)
+    outcomes = _check(args, model, space, levers)
+    trajectories = 0 if args.assumptions else args.trajectories
+    sets_line = describe(ensemble, args, "sensitivity")
+    print(sets_line, flush=True)
     announce_compilation()
     info = {"scenario": args.scenario, "space_file": str(args.space)}
     start = time.perf_counter()
+    split = runs = None
     with executor_from(args) as executor:
         common = {"seed": args.seed, "executor": executor, "workers": args.workers,
                   "progress": not args.no_progress, "info": info}
         sobol_sweep = run_sweep(model, space, "sobol", args.samples, args.replicates,
-                                store=args.out / "runs" / "sobol", **common)
+                                store=args.out / "runs" / _sobol_store(args), **common)
         sobol_took = time.perf_counter() - start
         morris_sweep = None
-        if args.trajectories:
-            morris_sweep = run_sweep(model, space, "morris", args.trajectories, args.replicates,
+        if trajectories:
+            morris_sweep = run_sweep(model, space, "morris", trajectories, args.replicates,
                                      store=args.out / "runs" / "morris", **common)
+        if ensemble is not None:
+            point = HourglassModel(args.scenario, every=0, overrides=overrides,
+                                   parameter_sets=ensemble.path)
+            split, runs = run_ensemble(
+                point, ensemble.rows, max(2, args.replicates), outcomes=outcomes,
+                seed=args.seed, executor=executor, workers=args.workers,
+                progress=not args.no_progress, store=args.out / "runs" / "ensemble",
+                desc="parameter sets x seeds")
     took = time.perf_counter() - start
     report = args.out / "report"
-    sob_long = _report(args, space, sobol_sweep, morris_sweep, outcomes, report)
+    sob_long = _report(args, space, sobol_sweep, morris_sweep, outcomes, report,
+                       (sets_line, labels, split, runs))
     print(sob_long.round(3).to_string())
     for note in _notes(sob_long, args.samples):
         print(f"note: {note}")
+    if split is not None:
+        print(f"variance of each outcome at {args.scenario}'s levers: between parameter sets "
+              "(what we do not know about the world) and between seeds (chance)")
+        print(split[SPLIT_SHOWN].to_string(float_format=lambda v: f"{v:.4g}"))
     print(f"report in {report}")
     print(f"time this session: Sobol' runs {sobol_took:.1f} s, all runs {took:.1f} s, "
           f"everything {time.perf_counter() - start:.1f} s")
@@ -128,11 +159,51 @@ def _notes(sob_long: pd.DataFrame, samples: int) -> list[str]:
     return notes
 
 
-def _check(args: argparse.Namespace, model: Any, space: Any) -> list[str]:
+SPLIT_SHOWN = ["mean", "between", "within", "share_between", "share_low", "share_high"]
+
+
+def _sobol_store(args: argparse.Namespace) -> str:
+    """The Sobol' store's name: a grouped design is another sweep, kept apart."""
+    return "sobol_assumptions" if args.assumptions else "sobol"
+
+
+def _space(args: argparse.Namespace, levers: Any, ensemble: Any) -> tuple[Any, dict[str, str]]:
+    """The analysed space: the levers, plus the parameter set or the assumption groups.
+
+    Over an ensemble (and without ``--assumptions``) the parameter set is one more factor: its
+    Sobol' indices are the share of the variance that what we do not know about the world
+    carries, beside each lever's. With ``--assumptions`` each calibrated key is a factor of its
+    own, analysed in its group (grouped Sobol').
+    """
+    from analysis.space import Discrete, Space
+
+    factors = dict(levers.factors)
+    if args.assumptions:
+        from analysis.grouped import GroupedSpace
+        from hourglass.assumptions import assumption_factors
+
+        specs, labels = assumption_factors(ensemble)
+        overrides = parse_assignments(args.overrides, "--set")
+        # A lever of the space stays a lever; a key fixed with --set stays fixed.
+        fixed = [k for k in specs if k in levers.keys or k in overrides]
+        for key in fixed:
+            specs.pop(key)
+            labels.pop(key)
+        factors.update(specs)
+        return GroupedSpace(factors, labels, source="levers and assumption groups"), labels
+    if ensemble is not None:
+        factors[BY] = Discrete("choice", tuple(ensemble.rows))
+        return Space(factors, source=f"{args.space} and parameter sets"), {}
+    return levers, {}
+
+
+def _check(args: argparse.Namespace, model: Any, space: Any, levers: Any) -> list[str]:
     """Refuse, before any run, what would fail after the sweeps; return the outcomes."""
     outcomes = check_outputs(args.outputs, "--outputs") or list(DEFAULT_OUTCOMES)
     overrides = parse_assignments(args.overrides, "--set")
-    check_space(load_scenario(args.scenario, overrides), space, str(args.space))
+    check_space(load_scenario(args.scenario, overrides), levers, str(args.space))
+    if BY in space.factors:  # the first drawn set: a file that is not one fails here
+        model.check({BY: space.factors[BY].values[0]})  # noqa: PD011 - a factor, not pandas
     check_output(args.out / "report", "sensitivity")
     check_writable(args.out)
     check_sweep_memory(model, space, [("sobol", args.samples), ("morris", args.trajectories)],
@@ -141,7 +212,7 @@ def _check(args: argparse.Namespace, model: Any, space: Any) -> list[str]:
 
 
 def _report(args: argparse.Namespace, space: Any, sobol_sweep: Sweep, morris_sweep: Sweep | None,
-            outcomes: list[str], report: Path) -> pd.DataFrame:
+            outcomes: list[str], report: Path, extra: tuple) -> pd.DataFrame:
     """Write the report directory; return the Sobol' table."""
     import pandas as pd
 
@@ -149,8 +220,10 @@ def _report(args: argparse.Namespace, space: Any, sobol_sweep: Sweep, morris_swe
     from analysis.sensitivity import convergence, monthly_outputs, morris, sobol, time_resolved
     from hourglass.commands._options import markdown, staged_directory
 
+    sets_line, labels, split, runs = extra
     opts = {"num_resamples": args.resamples}
     with staged_directory(report, "sensitivity") as tmp:
+        head = _uncertainty(tmp, args, space, sets_line, labels, split, runs)
         sob = {o: sobol(sobol_sweep, o, **opts) for o in outcomes}
         sob_long = _long(sob)
         sob_long.to_csv(tmp / "sobol.csv")
@@ -183,18 +256,79 @@ def _report(args: argparse.Namespace, space: Any, sobol_sweep: Sweep, morris_swe
             mu = pd.DataFrame({o: f["mu_star"] for o, f in mor.items()})
             plots.save(plots.heatmap(mu, "Morris mu* (per unit range)", "mu*"),
                        tmp / "heatmap_mu_star.png")
+        if labels or BY in space.factors:
+            from analysis.uncertainty_plots import kind_bars
+
+            kinds = {name: _kind(name, labels) for name in sob_long.index.unique("parameter")}
+            plots.save(kind_bars(sob_long, kinds, "Total-order Sobol' index ST: levers, "
+                                 + ("assumption groups" if labels else "the parameter set")),
+                       tmp / "levers_and_assumptions.png")
         (tmp / "README.md").write_text(
             f"# Sensitivity analysis of '{args.scenario}'\n\n"
             f"- space: {args.space} ({space.dim} factors: {', '.join(space.names)})\n"
-            f"- Sobol': N={args.samples}, {sobol_sweep.design.rows} rows x {args.replicates} "
+            + head
+            + f"- Sobol': N={args.samples}, {sobol_sweep.design.rows} rows x {args.replicates} "
             f"replicates = {sobol_sweep.n_runs} runs; indices on replicate means, "
             f"{args.resamples} bootstrap resamples, 95 % intervals\n"
             + (f"- Morris: {args.trajectories} trajectories x {args.replicates} replicates = "
                f"{morris_sweep.n_runs} runs\n" if morris_sweep is not None else "")
+            + ("- Morris: skipped (--assumptions: grouped indices are Sobol' only)\n"
+               if args.assumptions else "")
             + f"- seed {args.seed}; fixed overrides {parse_assignments(args.overrides, '--set')}\n"
             f"- code version {sobol_sweep.manifest.get('code_version', 'unknown')}\n"
             + "".join(f"- note: {note}\n" for note in _notes(sob_long, args.samples))
-            + "\n## Sobol'\n\n" + markdown(sob_long),
+            + "\n## Sobol'\n\n" + markdown(sob_long)
+            + ("" if split is None else "\n## Variance between parameter sets and seeds\n\n"
+               f"At {args.scenario}'s own levers, {runs[BY].nunique()} parameter "
+               f"sets x {max(2, args.replicates)} seeds (runs/ensemble): between = what we do "
+               "not know about the world, within = chance.\n\n" + markdown(split)),
             encoding="utf-8",
         )
     return sob_long
+
+
+def _kind(name: str, labels: dict[str, str]) -> str:
+    """What an index row is: a lever, a tool group, an assumption group or the parameter set."""
+    if name == BY:
+        return "parameter set (posterior)"
+    if name in set(labels.values()):
+        return "assumption group"
+    return "tool group" if name.startswith("group.") else "lever"
+
+
+def _uncertainty(tmp: Path, args: argparse.Namespace, space: Any, sets_line: str,
+                 labels: dict[str, str], split: pd.DataFrame | None,
+                 runs: pd.DataFrame | None) -> str:
+    """Write the variance split and the assumption groups; return the README's lines.
+
+    ``split`` is computed exactly when the command runs over an ensemble.
+    """
+    import json
+
+    from analysis import plots
+    from analysis.uncertainty_plots import ensemble_figure, split_bars
+    from hourglass.assumptions import describe as group_lines
+    from hourglass.commands._options import markdown
+
+    lines = f"- {sets_line}\n"
+    if BY in space.factors:
+        lines += (f"- {BY}: the posterior's parameter set as one more factor: its indices are "
+                  "what we do not know about the world, beside the levers\n")
+    if labels:
+        groups = group_lines(labels)
+        (tmp / "assumption_groups.json").write_text(
+            json.dumps({g.split(": ")[0]: g.split(": ")[1].split(", ") for g in groups},
+                       indent=2) + "\n", encoding="utf-8")
+        lines += ("- assumption groups (grouped Sobol'; ranges "
+                  + ("the ensemble's 5-95 %" if split is not None
+                     else "the calibration prior's") + "):\n"
+                  + "".join(f"  - {g}\n" for g in groups))
+    if split is not None:
+        split.to_csv(tmp / "uncertainty.csv")
+        (tmp / "uncertainty.md").write_text(markdown(split), encoding="utf-8")
+        runs.to_csv(tmp / "ensemble_runs.csv", index=False)
+        plots.save(ensemble_figure(runs, split, f"{args.scenario}: outcomes by parameter set"),
+                   tmp / "uncertainty.png")
+        plots.save(split_bars(split, f"{args.scenario}: where the variance lies"),
+                   tmp / "uncertainty_shares.png")
+    return lines
