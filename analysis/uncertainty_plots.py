@@ -67,7 +67,7 @@ def ensemble_figure(runs: pd.DataFrame, split: pd.DataFrame, title: str = "",
 
 def split_bars(split: pd.DataFrame, title: str = "") -> Figure:
     """Share of each outcome's variance between parameter sets, with its interval (bars)."""
-    fig = Figure(figsize=(6.5, 1.0 + 0.4 * len(split)), layout="constrained")
+    fig = Figure(figsize=(6.5, 1.4 + 0.4 * len(split)), layout="constrained")
     ax = fig.add_subplot()
     y = np.arange(len(split))[::-1]
     share = split["share_between"].to_numpy(dtype=float)
@@ -80,7 +80,8 @@ def split_bars(split: pd.DataFrame, title: str = "") -> Figure:
     ax.set_yticks(y, list(split.index))
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of the outcome's variance (95 % interval of the share between)")
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=2,
+               frameon=False, fontsize=8)
     ax.set_title(title)
     return fig
 
@@ -116,13 +117,13 @@ def kind_bars(indices: pd.DataFrame, kinds: dict[str, str], title: str = "",
         ax.axvline(0, color="black", lw=0.6)
         ax.set_xlim(-0.1, 1.1)
         ax.set_title(output.replace("_", " "), fontsize=9)
+        ax.set_xlabel(f"{index} (95 % bootstrap interval)", fontsize=8)
         ax.grid(alpha=0.3, axis="x")
     for ax in axes[len(outputs):]:
         ax.set_visible(False)
     handles = [mpl.patches.Patch(color=c, label=kind) for kind, c in palette.items()]
-    fig.legend(handles=handles, loc="outside upper center", ncol=len(handles), frameon=False,
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False,
                fontsize=8)
-    fig.supxlabel(f"{index} (95 % bootstrap interval)", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig

@@ -2,19 +2,26 @@
 
 Approximate Bayesian computation with sequential Monte Carlo (pyabc's ``ABCSMC``; Toni et al.
 2009, Klinger et al. 2018): particles are drawn from the prior over the parameters whose source
-is "assumption", each is judged on a pooled set of replicates, and the tolerance shrinks from
+is "assumption" (:func:`prior_space`; the ones left out, each with its reason:
+:func:`not_fitted`), each is judged on a pooled set of replicates, and the tolerance shrinks from
 generation to generation (median of the last generation's distances). The distance is in units
 of each target's tolerance (:func:`hourglass.targets.distance`), so a particle at distance 1 is
 one tolerance (two of the report's standard errors) from the report on one target.
 
 **Replicates.** A particle's statistics are shares of persons pooled over its replicates. It runs
-replicates until it has counted ``min_learners`` practical learners (default 168, twice the
-report's 84: a pooled share's seed standard error is then at most 0.71 of the report's own, and
-at most 0.35 of a tolerance) or ``max_replicates`` runs (default 40: the baseline counts about
-5 learners a run, so it needs about 34; ``benchmarks/calibrate.py`` measures what the budget
-allows). Figure 12's share, over all participants, is then far more precise than its target.
-Particles that learn little stop at the cap and are judged on fewer learners: their distance is
-noisier, which the docs state.
+replicates until it has counted ``min_learners`` practical learners (the report's own 84) or
+``max_replicates`` runs. Each statistic's seed standard error is estimated from the spread
+between its replicates (the ratio estimator's linearised variance, replicates as clusters:
+persons of one run are not independent), and :func:`seed_noise` turns it into the standard
+deviation of the particle's distance; ``calibration.json`` reports how often a fresh set of seeds
+would reject an accepted particle (docs/calibration.md).
+
+**Stopping.** After ``generations`` generations; or when epsilon reaches
+:func:`minimum_epsilon` (the distance a correct model stays within 95 % of the time, given the
+report's sampling error and the particle's seed noise: shrinking further would reject correct
+parameter values for noise); or when a generation's acceptance rate falls below
+``min_acceptance_rate`` (a generation is also abandoned after population / rate simulations);
+or before a generation predicted to end past ``walltime_minutes``.
 
 **Seeds.** The seeds of a particle's replicates come from its own generator, seeded from the
 root seed and the particle's parameter values (``numpy.random.SeedSequence``), so the same
@@ -23,12 +30,6 @@ particle gives the same statistics on any worker, in any order, after any resume
 **Resuming.** pyabc keeps every finished generation in an SQLite history (``history.db``);
 ``calibrate`` on the same directory loads it (``ABCSMC.load``) and runs the generations still
 missing, so Ctrl-C or kill -9 loses at most the generation in progress.
-
-**Not calibrated.** The tool table's effect sizes (``simulation/tools.toml``) are assumptions too,
-but not scenario keys: the model cannot vary them per run without a change in ``simulation/``
-(issue 14 §2 reworks the tools). ``observation.*`` are the stage definitions, not the world, and
-are not fitted. Structural sizes (``run.*``, ``population.*``) are fixed as in
-:func:`hourglass.validation.assumption_space`.
 """
 
 from __future__ import annotations
@@ -54,9 +55,25 @@ from simulation.errors import HourglassError
 if TYPE_CHECKING:
     import pandas as pd
 
-NOT_FITTED = ("observation.",)
 POSTERIOR_DIR = Path(__file__).with_name("posterior")
-"""Where a shipped posterior lives (package data); empty until the lead ships one."""
+"""Where the shipped posterior lives (package data): a default calibration's outputs."""
+
+NOT_FITTED_PREFIXES = {
+    "run.": "the observation horizon: a design choice of each experiment (docs/ODD.md, Run "
+            "length), not a property of the world the report describes",
+    "population.home_organisations": "a size of the simulated population, not of the world",
+    "population.peers_per_organisation": "a size of the simulated population, not of the world",
+    "population.staff_per_organisation": "a size of the simulated population, not of the world",
+    "population.countries": "a size of the simulated population, not of the world",
+    "observation.": "a definition of the observer's stages: fitting it would tune the observer "
+                    "to the targets, not the world",
+    "initiative.months": "the length of a fixed initiative (initiative.draw = 'fixed'); the "
+                         "baseline draws its initiatives' durations (initiative.duration_*)",
+}
+"""Assumption parameters left out of the prior on purpose, by key or prefix, with the reason."""
+
+EVEN = {"home_organisations.staff_degree": 2}
+"""Whole-number parameters that move in steps of more than one (Watts-Strogatz k is even)."""
 
 
 @dataclass(frozen=True)
@@ -64,11 +81,13 @@ class Settings:
     """How a calibration runs (the default is the one ``benchmarks/calibrate.py`` budgets)."""
 
     population: int = 100
-    generations: int = 6
-    min_learners: int = 168
-    max_replicates: int = 40
+    generations: int = 8
+    min_learners: int = 84
+    max_replicates: int = 16
     scale: float = 0.5
-    walltime_minutes: float = 25.0
+    walltime_minutes: float = 27.0
+    min_acceptance_rate: float = 0.05
+    minimum_epsilon: float | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
@@ -86,28 +105,85 @@ class Settings:
             raise HourglassError(
                 f"calibrate: --walltime must be > 0 minutes, got {self.walltime_minutes!r}"
             )
+        if not 0 <= self.min_acceptance_rate < 1:
+            raise HourglassError(
+                "calibrate: --min-acceptance-rate must be in [0, 1), got "
+                f"{self.min_acceptance_rate!r}"
+            )
 
+
+STOPPING = ("generations", "walltime_minutes", "min_acceptance_rate", "minimum_epsilon")
+"""Settings that may change on a resume (stopping rules); the others may not."""
 
 QUICK = Settings(population=8, generations=2, min_learners=1, max_replicates=2,
-                 walltime_minutes=5.0,
+                 walltime_minutes=5.0, min_acceptance_rate=0.0, minimum_epsilon=0.0,
                  overrides={"run.months": 48, "population.home_organisations": 10,
                             "population.staff_per_organisation": 40})
-"""The form ``make test`` runs: a tiny population, 8 particles, 2 generations."""
+"""The form ``make test`` runs: a tiny population, 8 particles, 2 generations (a test of the
+machinery, not a fit: no floor on epsilon)."""
+
+
+def _left_out(name: str) -> str | None:
+    for prefix, reason in NOT_FITTED_PREFIXES.items():
+        if name == prefix or (prefix.endswith(".") and name.startswith(prefix)):
+            return reason
+    return None
+
+
+def not_fitted() -> dict[str, str]:
+    """Every assumption parameter the prior leaves out, with the reason (issue 15 §2).
+
+    Besides :data:`NOT_FITTED_PREFIXES`: parameters that are not one number (a list per
+    learning type, a choice, a flag) cannot be a column of the posterior ensemble, whose columns
+    are numeric scenario keys (:func:`hourglass.posterior.check`).
+    """
+    from simulation import parameter_specs  # noqa: PLC0415
+
+    out = {}
+    for name, spec in parameter_specs().items():
+        if spec.source != "assumption":
+            continue
+        reason = _left_out(name)
+        if reason is None and spec.kind not in ("float", "int"):
+            reason = (f"not one number (kind {spec.kind}): the posterior's columns are numeric "
+                      "scenario keys, so it is not fitted")
+        if reason is not None:
+            out[name] = reason
+    return out
 
 
 def prior_space(scale: float = 0.5) -> Any:
-    """The calibrated parameters and their prior ranges (uniform): the assumption space."""
-    from analysis.space import Space  # noqa: PLC0415
-    from hourglass.validation import assumption_space  # noqa: PLC0415
+    """The calibrated parameters and their uniform prior ranges.
 
-    space = assumption_space(scale)
-    keep = {n: f for n, f in space.factors.items() if not n.startswith(NOT_FITTED)}
+    Every numeric scenario key whose source is "assumption", except :func:`not_fitted`: over
+    default x (1 -+ ``scale``) within its allowed range, or over [0, ``scale`` x its range] when
+    the default is 0. Whole numbers over the whole numbers from the floor of the low end to the
+    ceiling of the high end (as :func:`hourglass.validation.assumption_space`), even ones
+    (:data:`EVEN`) over the even numbers within the range.
+    """
+    from analysis.space import Space  # noqa: PLC0415
+    from simulation import parameter_specs  # noqa: PLC0415
+
+    left_out = not_fitted()
     specs: dict[str, object] = {}
-    for name, factor in keep.items():
-        if factor.kind == "int":
-            specs[name] = ("int", min(factor.values), max(factor.values))
+    for name, spec in parameter_specs().items():
+        if spec.source != "assumption" or name in left_out:
+            continue
+        default = float(spec.default)
+        if default == 0:
+            lo, hi = 0.0, scale * (spec.high - spec.low)
         else:
-            specs[name] = (factor.lo, factor.hi)
+            lo, hi = default * (1 - scale), default * (1 + scale)
+        lo, hi = max(lo, spec.low), min(hi, spec.high)
+        if spec.kind == "int":
+            step = EVEN.get(name, 1)
+            if step == 1:  # the whole numbers around the range, as the assumption space has
+                ilo, ihi = math.floor(lo), math.ceil(hi)
+            else:  # the multiples of step within it
+                ilo, ihi = step * math.ceil(lo / step), step * math.floor(hi / step)
+            specs[name] = range(ilo, ihi + 1, step)
+        else:
+            specs[name] = (lo, hi)
     return Space(specs, source="calibration prior")
 
 
@@ -119,15 +195,20 @@ def _scenario_key(name: str) -> str:
     return name.replace("__", ".")
 
 
-def _bounds(space: Any) -> dict[str, tuple[float, float, bool]]:
-    """Per parameter: prior low, high and whether it is a whole number."""
+def _bounds(space: Any) -> dict[str, tuple[float, float, float]]:
+    """Per parameter: prior low, high and step (0: continuous; whole numbers: their step).
+
+    A whole-number parameter is drawn uniform over [first - step/2, last + step/2) and rounded
+    to its grid, so each of its values is equally likely.
+    """
     out = {}
     for name, factor in space.factors.items():
         if factor.kind == "int":
-            # Uniform over [lo - 0.5, hi + 0.5), rounded: each whole number equally likely.
-            out[name] = (min(factor.values) - 0.5, max(factor.values) + 0.5, True)
+            values = sorted(factor.values)
+            step = float(values[1] - values[0]) if len(values) > 1 else 1.0
+            out[name] = (values[0] - step / 2, values[-1] + step / 2, step)
         else:
-            out[name] = (float(factor.lo), float(factor.hi), False)
+            out[name] = (float(factor.lo), float(factor.hi), 0.0)
     return out
 
 
@@ -136,9 +217,11 @@ def as_params(particle: Mapping[str, float], bounds: Mapping[str, tuple]) -> dic
     params: dict[str, Any] = {}
     for safe, value in particle.items():
         name = _scenario_key(safe)
-        lo, hi, whole = bounds[name]
-        if whole:
-            params[name] = int(min(max(round(float(value)), math.ceil(lo)), math.floor(hi)))
+        lo, hi, step = bounds[name]
+        if step:
+            first, last = lo + step / 2, hi - step / 2
+            k = round((float(value) - first) / step)
+            params[name] = int(min(max(first + k * step, first), last))
         else:
             params[name] = float(min(max(float(value), lo), hi))
     return params
@@ -150,6 +233,30 @@ def particle_seeds(root: int, params: Mapping[str, Any], count: int) -> list[int
     entropy = [int(root), *np.frombuffer(digest[:16], dtype=np.uint32).tolist()]
     rng = np.random.default_rng(np.random.SeedSequence(entropy))
     return rng.integers(0, 2**63 - 1, size=count, dtype=np.int64).tolist()
+
+
+def pooled_se(runs: list[Mapping[str, float]], name: str) -> float:
+    """Seed standard error of a pooled share, from the spread between replicates.
+
+    The pooled share is a ratio of sums, r = sum(y) / sum(n), over replicates that are
+    clusters of persons (one run's persons share its initiative and its history). Its
+    linearised variance (Cochran 1977, §6.11, with replicates as clusters) is
+    R / (R - 1) x sum((y_j - r n_j)^2) / (sum n)^2. NaN with fewer than two replicates or
+    nobody counted.
+    """
+    den = DENOMINATOR[name]
+    n = np.array([float(r[den]) for r in runs])
+    y = np.array([float(r[name]) * float(r[den]) if float(r[den]) > 0 else 0.0 for r in runs])
+    count = len(runs)
+    if count < 2 or n.sum() == 0:
+        return math.nan
+    ratio = y.sum() / n.sum()
+    return float(math.sqrt(count / (count - 1) * np.sum((y - ratio * n) ** 2)) / n.sum())
+
+
+def se_key(name: str) -> str:
+    """The statistic holding the seed standard error of target ``name``."""
+    return f"se_{name}"
 
 
 class ParticleModel:
@@ -187,6 +294,7 @@ class ParticleModel:
             if learners >= self.settings.min_learners:
                 break
         stats = {name: pooled(runs, name) for name in self.targets}
+        stats.update({se_key(name): pooled_se(runs, name) for name in self.targets})
         stats["replicates"] = float(len(runs))
         for den in sorted({DENOMINATOR[n] for n in self.targets}):
             stats[den] = float(sum(r[den] for r in runs))
@@ -198,14 +306,76 @@ class ParticleModel:
 
 
 class TargetDistance:
-    """pyabc distance: :func:`hourglass.targets.distance` (picklable)."""
+    """pyabc distance: :func:`hourglass.targets.distance` (picklable).
 
-    def __init__(self, targets: Mapping[str, Target]) -> None:
+    Args:
+        targets: The targets.
+        log: A file each distance is appended to as it is computed (one line a simulated
+            particle; the progress bar counts them), or None. Written only where its folder
+            exists (a Dask worker on another machine writes nothing).
+    """
+
+    def __init__(self, targets: Mapping[str, Target], log: str | None = None) -> None:
         self.targets = dict(targets)
+        self.log = log
 
     def __call__(self, x: Mapping[str, float], _observed: Mapping[str, float]) -> float:
         """Distance of simulated statistics ``x`` to the targets (``_observed`` holds the same)."""
-        return distance(x, self.targets)
+        d = distance(x, self.targets)
+        if self.log is not None:
+            _append_line(self.log, f"{d:.6g}\n")
+        return d
+
+
+def _append_line(path: str, line: str) -> None:
+    import os  # noqa: PLC0415
+
+    if not Path(path).parent.is_dir():
+        return
+    # One write of a short line with O_APPEND: lines from several processes do not interleave.
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
+def minimum_epsilon(targets: Mapping[str, Target], min_learners: int,
+                    quantile: float = 0.95) -> float:
+    """The distance a correct model stays within with chance ``quantile``: the default floor.
+
+    If the model were right, each target's deviation would be the report's sampling error
+    (a tolerance is two of its standard errors) plus the particle's own seed error with
+    ``min_learners`` persons (the report's n / min_learners of the report's variance; Figure
+    12's share pools far more participants than its 5, so its seed error is left out). The
+    distance is then a root of a weighted sum of chi-squares; its quantile is computed from
+    400,000 draws of a fixed generator (not the model's: no model run is involved).
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([15, 2, 7]))
+    sd = np.array([0.5 * math.sqrt(1 + (t.n / min_learners if t.n > 5 else 0.0))
+                   for t in targets.values()])
+    z = rng.standard_normal((400_000, len(sd))) * sd
+    return float(np.quantile(np.sqrt((z**2).sum(axis=1)), quantile))
+
+
+def seed_noise(stats: Mapping[str, float], targets: Mapping[str, Target]) -> tuple[float, float]:
+    """A particle's distance and its seed standard deviation (delta method).
+
+    With z_i the deviation of target i in tolerances and s_i its seed standard error in
+    tolerances, D = sqrt(sum z_i^2) has standard deviation sqrt(sum (z_i / D)^2 s_i^2). A
+    target nobody was counted for (its worst deviation) or with one replicate adds no noise.
+    """
+    d = distance(stats, targets)
+    if d == 0:
+        return d, 0.0
+    var = 0.0
+    for name, target in targets.items():
+        value, se = float(stats[name]), float(stats.get(se_key(name), math.nan))
+        if math.isnan(value) or math.isnan(se):
+            continue
+        z = (value - target.value) / target.tolerance
+        var += (z / d) ** 2 * (se / target.tolerance) ** 2
+    return d, math.sqrt(var)
 
 
 def _sampler(workers: int | None, scheduler: Any) -> Any:
@@ -222,12 +392,24 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import version  # noqa: PLC0415
 
     out = {"python": platform.python_version()}
-    for lib in ("pyabc", "numpy", "pandas", "scipy", "mesa", "numba", "hourglass"):
+    for lib in ("pyabc", "numpy", "pandas", "scipy", "mesa", "numba", "pyarrow", "hourglass"):
         try:
             out[lib] = version(lib)
         except Exception:
             out[lib] = "unknown"
     return out
+
+
+def _git_commit() -> str | None:
+    """The checkout's commit, when the package runs from one (the model that was fitted)."""
+    import subprocess  # noqa: PLC0415
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        return None
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,  # noqa: S607
+                          text=True, check=False)
+    return done.stdout.strip() or None
 
 
 def calibrate(
@@ -246,8 +428,10 @@ def calibrate(
     Writes ``history.db`` (pyabc's), ``particles.parquet`` (the last generation, weighted),
     ``posterior.parquet`` (an equally weighted ensemble resampled from it, one parameter set a
     row: the ``parameter_sets`` seam of :class:`hourglass.adapter.HourglassModel`),
-    ``predictive.parquet`` (each particle's statistics) and ``calibration.json`` (command,
-    prior, targets, settings, library versions, generations and their tolerances).
+    ``predictive.parquet`` (each particle's statistics, seed errors and distance),
+    ``distances.log`` (every simulated particle's distance, as computed) and
+    ``calibration.json`` (command, prior, targets, settings, library versions, generations and
+    their tolerances, seed noise, what is not fitted).
 
     Returns:
         The provenance written to ``calibration.json``.
@@ -269,9 +453,8 @@ def calibrate(
             f"calibrate: {out} holds files that are not a calibration; choose another --out"
         )
     out.mkdir(parents=True, exist_ok=True)
-    # Stopping rules (generations, walltime) may change on a resume; nothing else may.
-    fixed = {k: v for k, v in _settings_dict(settings).items()
-             if k not in ("generations", "walltime_minutes")}
+    # Stopping rules may change on a resume; nothing else may.
+    fixed = {k: v for k, v in _settings_dict(settings).items() if k not in STOPPING}
     identity = {"base": base, "seed": int(seed), "settings": fixed,
                 "prior": {n: list(b) for n, b in bounds.items()},
                 "targets": {n: t.__dict__ for n, t in targets.items()}}
@@ -286,49 +469,101 @@ def calibrate(
     np.random.seed(seed % 2**32)  # noqa: NPY002
     db_file = out / "history.db"
     db = "sqlite:///" + str(db_file.resolve())
+    log = out / "distances.log"
     done = _generations_done(db_file)
     # pyabc starts every run from the initial calibration sample's epsilon; a resumed run
     # starts from the median of the last generation's distances instead, as if never stopped.
     eps = pyabc.MedianEpsilon(initial_epsilon=_last_median(db) if done else "from_sample")
-    abc = pyabc.ABCSMC(model, prior, TargetDistance(targets),
+    abc = pyabc.ABCSMC(model, prior, TargetDistance(targets, str(log.resolve())),
                        population_size=settings.population,
                        sampler=_sampler(workers, scheduler), eps=eps)
     history = abc.load(db, 1) if db_file.exists() else abc.new(db, observed)
+    floor = (minimum_epsilon(targets, settings.min_learners)
+             if settings.minimum_epsilon is None else settings.minimum_epsilon)
     started = time.monotonic()
-    stopped = "generations"
-    if done < settings.generations:
-        bar = tqdm(total=settings.generations, initial=done, desc="calibrate (generations)",
-                   unit="gen",
+    predicted = False  # stopped before a generation predicted to end past the walltime
+    if done < settings.generations and not _floor_reached(db_file, floor):
+        bar = tqdm(total=1, desc="calibrate", unit="particle",
                    disable=not (sys.stderr.isatty() if progress is None else progress))
-        watcher = _Watcher(db_file, bar, on_generation,
+        watcher = _Watcher(db_file, log, bar, abc, settings, done, on_generation,
                            deadline=started + 60 * settings.walltime_minutes)
         try:
             with watcher:
                 history = abc.run(max_nr_populations=settings.generations - done,
+                                  minimum_epsilon=floor,
+                                  min_acceptance_rate=settings.min_acceptance_rate,
                                   max_walltime=timedelta(minutes=settings.walltime_minutes))
         except KeyboardInterrupt:
             if not watcher.stopping:
                 raise
             history = abc.history  # the finished generations; the one just begun is dropped
+            predicted = True
         bar.close()
-        if history.max_t + 1 < settings.generations:
-            stopped = "walltime"
+    if history.max_t < 0:
+        raise HourglassError(
+            f"calibrate: no generation finished in {out} (its first generation needed more "
+            f"than population / --min-acceptance-rate = "
+            f"{settings.population / max(settings.min_acceptance_rate, 1e-12):.0f} "
+            "simulations or --walltime); nothing to write"
+        )
+    stopped = _stopped_by(history, settings, floor, time.monotonic() - started, predicted)
     return _write(out, history, bounds, targets, settings, seed, command, stopped,
-                  time.monotonic() - started)
+                  time.monotonic() - started, floor)
+
+
+def _stopped_by(history: Any, settings: Settings, floor: float, seconds: float,
+                predicted: bool) -> str:
+    """Which stopping rule ended the calibration."""
+    pops = history.get_all_populations()
+    pops = pops[pops.t >= 0]
+    last = pops.iloc[-1]
+    if last.epsilon <= floor:
+        return "minimum epsilon"
+    if len(pops) >= settings.generations:
+        return "generations"
+    if settings.min_acceptance_rate and (
+            settings.population / last.samples < settings.min_acceptance_rate):
+        return "acceptance rate"
+    # Before a generation predicted to end past the walltime (the watcher), or after one that
+    # did (pyabc), or a generation abandoned at population / min_acceptance_rate simulations.
+    if predicted or seconds >= 60 * settings.walltime_minutes:
+        return "walltime"
+    return "acceptance rate (a generation abandoned)"
+
+
+def _floor_reached(db_file: Path, floor: float) -> bool:
+    """Whether the last finished generation's epsilon is already at the floor."""
+    import sqlite3  # noqa: PLC0415
+
+    if not db_file.exists():
+        return False
+    with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as con:
+        try:
+            row = con.execute("SELECT epsilon FROM populations WHERE t >= 0 ORDER BY t DESC "
+                              "LIMIT 1").fetchone()
+        except sqlite3.OperationalError:
+            return False
+    return row is not None and float(row[0]) <= floor
 
 
 def _generations_done(db_file: Path) -> int:
     """Generations (t >= 0) finished in a history file (0 if there is none)."""
+    return len(_generation_samples(db_file))
+
+
+def _generation_samples(db_file: Path) -> list[int]:
+    """Particles simulated in each finished generation (t >= 0), in order."""
     import sqlite3  # noqa: PLC0415
 
     if not db_file.exists():
-        return 0
+        return []
     with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as con:
         try:
-            row = con.execute("SELECT COUNT(*) FROM populations WHERE t >= 0").fetchone()
+            rows = con.execute("SELECT nr_samples FROM populations WHERE t >= 0 "
+                               "ORDER BY t").fetchall()
         except sqlite3.OperationalError:  # created, no table yet: nothing finished
-            return 0
-    return int(row[0])
+            return []
+    return [int(r[0]) for r in rows]
 
 
 def _last_median(db: str) -> float:
@@ -344,43 +579,102 @@ def _last_median(db: str) -> float:
 
 
 class _Watcher:
-    """A thread that follows the history file and moves the progress bar (time left: tqdm)."""
+    """A thread that follows the calibration and moves the progress bar.
 
-    def __init__(self, db_file: Path, bar: Any, on_generation: Callable[[int], None] | None,
+    The bar counts simulated particles (lines of ``distances.log``). Its total is re-estimated
+    as the calibration goes: the generation in progress needs population / its acceptance so
+    far (a particle is accepted when its distance is within the generation's epsilon), each
+    later one population / an acceptance rate that falls by the last generations' ratio (0.7
+    before two are known), so tqdm's time left follows the rate of the last particles.
+    """
+
+    def __init__(self, db_file: Path, log: Path, bar: Any, abc: Any, settings: Settings,
+                 done: int, on_generation: Callable[[int], None] | None,
                  deadline: float = float("inf")) -> None:
         import threading  # noqa: PLC0415
 
-        self.db_file, self.bar, self.on_generation = db_file, bar, on_generation
+        self.db_file, self.log, self.bar, self.abc = db_file, log, bar, abc
+        self.population, self.generations = settings.population, settings.generations
+        self.on_generation = on_generation
         self.deadline = deadline
+        self.first = done  # generations finished before this session
         self.stopping = False
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._follow, daemon=True)
+
+    def _epsilon(self, t: int) -> float:
+        try:
+            value = self.abc.eps(t)
+        except Exception:  # not known yet (the calibration sample is running)
+            return math.inf
+        return math.inf if value is None else float(value)
+
+    def _predicted_rates(self, samples: list[int], count: int) -> list[float]:
+        rates = [self.population / s for s in samples if s]
+        ratio = min(max(rates[-1] / rates[-2], 0.3), 1.0) if len(rates) > 1 else 0.7
+        last = rates[-1] if rates else 0.5 / ratio
+        return [last * ratio ** (k + 1) for k in range(count)]
 
     def _follow(self) -> None:
         import os  # noqa: PLC0415
         import signal  # noqa: PLC0415
 
-        seen = self.bar.n
-        last, before = time.monotonic(), None
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        seen = self.first
+        # Before the first generation, pyabc's calibration sample (population prior draws).
+        phase_sims, phase_acc, phase_start = 0, 0, time.monotonic()
+        calibrating = self.first == 0
+        sims_total = 0
         while not self.stop.wait(0.5):
-            done = _generations_done(self.db_file)
-            if done > seen:
+            if self.log.exists():
+                with self.log.open("rb") as handle:
+                    handle.seek(offset)
+                    chunk = handle.read()
+                cut = chunk.rfind(b"\n") + 1
+                offset += cut
+                lines = chunk[:cut].split()
+                eps = math.inf if calibrating else self._epsilon(seen)
+                phase_sims += len(lines)
+                phase_acc += sum(float(x) <= eps for x in lines)
+                sims_total += len(lines)
+            samples = _generation_samples(self.db_file)
+            if len(samples) > seen:
                 now = time.monotonic()
-                self.bar.update(done - seen)
-                seen, took, last = done, now - last, now
+                took, sims = now - phase_start, max(phase_sims, 1)
+                calibrating = False
+                seen = len(samples)
+                phase_sims, phase_acc, phase_start = 0, 0, now
                 if self.on_generation is not None:
-                    self.on_generation(done)
-                # Generations slow down as epsilon shrinks: the next is predicted to take the
-                # last one's time, grown by the last growth.
-                growth = max(1.0, took / before) if before else 1.0
-                before = took
-                if now + took * growth > self.deadline and done < self.bar.total:
-                    # The next generation would end past the walltime: stop now (pyabc checks
-                    # its own walltime only after a generation). A real SIGINT wakes the main
-                    # thread from waiting on the workers.
+                    self.on_generation(seen)
+                # The next generation is predicted to need population / its predicted rate
+                # simulations at this generation's speed; if it would end past the walltime,
+                # stop now (pyabc checks its own walltime only after a generation). A real
+                # SIGINT wakes the main thread from waiting on the workers.
+                rate = self._predicted_rates(samples, 1)[0]
+                if (now + took / sims * self.population / rate > self.deadline
+                        and seen < self.generations):
                     self.stopping = True
                     os.kill(os.getpid(), signal.SIGINT)
                     return
+            left = self.generations - seen
+            rates = self._predicted_rates(samples, max(left, 0))
+            if calibrating:
+                current = self.population - phase_sims
+                future = sum(self.population / r for r in rates)
+            elif not rates:  # the last generation is written: nothing left
+                current, future = 0.0, 0.0
+            else:
+                current = ((self.population - phase_acc) * phase_sims / phase_acc if phase_acc
+                           else self.population / rates[0] - phase_sims)
+                future = sum(self.population / r for r in rates[1:])
+            self.bar.total = max(sims_total + round(max(current, 0) + future), sims_total, 1)
+            self.bar.n = sims_total
+            gen = "prior sample" if calibrating else f"generation {seen + 1} of {self.generations}"
+            eps = self._epsilon(seen) if not calibrating else math.inf
+            self.bar.set_postfix_str(
+                f"{gen}, accepted {phase_acc}/{self.population} at epsilon {eps:.3g}"
+                if not calibrating else gen, refresh=False)
+            self.bar.refresh()
 
     def __enter__(self) -> _Watcher:
         self.thread.start()
@@ -413,13 +707,14 @@ def _settings_dict(settings: Settings) -> dict[str, Any]:
 
 def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mapping[str, Target],
            settings: Settings, seed: int, command: str, stopped: str,
-           seconds: float) -> dict[str, Any]:
+           seconds: float, floor: float) -> dict[str, Any]:
     import pandas as pd  # noqa: PLC0415 - parsing the command line does not load pandas
 
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     frame = frame.rename(columns=_scenario_key)
     params = pd.DataFrame([as_params({_safe(k): v for k, v in row.items()}, bounds)
                            for row in frame.to_dict("records")], index=frame.index)
+    params = params[list(bounds)]
     particles = params.copy()
     particles["weight"] = weights
     _atomic_parquet(particles.reset_index(drop=True), out / "particles.parquet")
@@ -432,28 +727,64 @@ def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mappin
     _atomic_parquet(posterior, out / "posterior.parquet")
     stats_w, stats = history.get_weighted_sum_stats(t=history.max_t)
     predictive = pd.DataFrame([{k: float(v) for k, v in s.items()} for s in stats])
+    noise = [seed_noise(s, targets) for s in stats]
+    predictive["distance"] = [d for d, _ in noise]
+    predictive["distance_sd"] = [sd for _, sd in noise]
     predictive["weight"] = stats_w
     _atomic_parquet(predictive, out / "predictive.parquet")
     pops = history.get_all_populations()
+    gens = [{"t": int(r.t), "epsilon": float(r.epsilon), "samples": int(r.samples),
+             "acceptance_rate": round(settings.population / max(int(r.samples), 1), 4)}
+            for r in pops.itertuples() if r.t >= 0]
     provenance = {
         "command": command, "base": None, "seed": int(seed),
         "settings": _settings_dict(settings),
-        "prior": {n: {"low": lo, "high": hi, "whole": whole, "distribution": "uniform"}
-                  for n, (lo, hi, whole) in bounds.items()},
+        "prior": {n: {"low": lo, "high": hi, "step": step, "whole": bool(step),
+                      "distribution": "uniform" if not step else "uniform over the values"}
+                  for n, (lo, hi, step) in bounds.items()},
         "targets": {n: t.__dict__ for n, t in targets.items()},
         "versions": _versions(),
-        "generations": [{"t": int(r.t), "epsilon": float(r.epsilon),
-                         "samples": int(r.samples)} for r in pops.itertuples() if r.t >= 0],
+        "model_commit": _git_commit(),
+        "generations": gens,
         "simulations": int(history.total_nr_simulations),
         "stopped_by": stopped,
+        "minimum_epsilon": round(floor, 4),
+        "seed_noise": _noise_summary(predictive, gens[-1]["epsilon"]),
         "seconds_this_session": round(seconds, 1),
-        "not_fitted": ["simulation/tools.toml effect sizes (not scenario keys)",
-                       "observation.* (stage definitions)", "run.*, population.* (sizes)"],
+        "not_fitted": {**not_fitted(),
+                       "simulation/tools.toml effect sizes (one by one)":
+                       "fitted in groups: the tool_effects.* multipliers, where the model has "
+                       "them (they are scenario keys)"},
     }
     provenance["base"] = json.loads((out / "identity.json").read_text())["base"]
     (out / "calibration.json.tmp").write_text(json.dumps(provenance, indent=2, default=str))
     (out / "calibration.json.tmp").replace(out / "calibration.json")
     return provenance
+
+
+def _noise_summary(predictive: pd.DataFrame, epsilon: float) -> dict[str, float]:
+    """How much the seeds decide acceptance in the last generation.
+
+    ``rejected_on_new_seeds``: the weighted mean, over its accepted particles, of the chance
+    that a fresh set of seeds puts the particle's distance past epsilon (normal, with the
+    particle's seed standard deviation).
+    """
+    from scipy.stats import norm  # noqa: PLC0415
+
+    d = predictive["distance"].to_numpy(dtype=float)
+    sd = predictive["distance_sd"].to_numpy(dtype=float)
+    w = predictive["weight"].to_numpy(dtype=float)
+    w = w / w.sum()
+    ok = np.isfinite(sd) & (sd > 0)
+    flip = np.where(ok, norm.sf((epsilon - d) / np.where(ok, sd, 1.0)), 0.0)
+    return {
+        "epsilon": round(float(epsilon), 4),
+        "distance_median": round(float(np.median(d)), 4),
+        "distance_sd_median": round(float(np.median(sd[ok])), 4) if ok.any() else math.nan,
+        "rejected_on_new_seeds": round(float(np.sum(w * flip)), 4),
+        "replicates_median": float(np.median(predictive["replicates"])),
+        "learners_median": float(np.median(predictive["p4_learners"])),
+    }
 
 
 def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:

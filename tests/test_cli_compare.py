@@ -15,7 +15,8 @@ def test_three_arms_each_against_the_first_with_paired_runs_saved(tmp_path, caps
     out = tmp_path / "cmp"
     code = main(["compare", "baseline", "baseline", "baseline", "--replicates", "3",
                  "--set-b", "levers.trust=0.9", "--set-c", "levers.share_forward=0.1",
-                 "--seed", "5", "--out", str(out), "--workers", "1", "--no-progress", *TINY_SET])
+                 "--seed", "5", "--out", str(out), "--workers", "1", "--no-progress",
+                 "--point-defaults", *TINY_SET])
     assert code == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
     assert "(B - A)" in printed

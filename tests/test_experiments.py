@@ -122,7 +122,8 @@ def test_command_writes_tables_and_figure(tmp_path, capsys, name, figure):
     out = tmp_path / name
     args = ["experiment", name, "matched_peer_review", "--seed", "2", "--out", str(out),
             "--set", "run.months=24", "--set", "population.home_organisations=6",
-            "--set", "population.staff_per_organisation=60", "--set", "population.countries=2"]
+            "--set", "population.staff_per_organisation=60", "--set", "population.countries=2",
+            "--point-defaults"]
     if name == "natural":
         args += ["--reviews", "2", "--per-review", "3"]
     assert cli(args) == 0

@@ -47,7 +47,7 @@ def test_sensitivity_at_small_n_prints_the_note(tmp_path, capsys):
     out = tmp_path / "sa"
     argv = ["sensitivity", "--samples", "4", "--replicates", "1", "--trajectories", "0",
             "--resamples", "20", "--out", str(out), "--workers", "1", "--no-progress",
-            "--outputs", "engaged", "applied", *TINY_SET]
+            "--outputs", "engaged", "applied", "--point-defaults", *TINY_SET]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "note: applied: N=4 is too small to read these indices" in printed

@@ -106,7 +106,7 @@ def test_sensitivity_command_tiny(tmp_path, capsys):
     out = tmp_path / "sa"
     argv = ["sensitivity", "--samples", "4", "--replicates", "1", "--trajectories", "2",
             "--resamples", "20", "--out", str(out), "--workers", "2", "--no-progress",
-            "--outputs", "engaged", "applied", *TINY_SET]
+            "--outputs", "engaged", "applied", "--point-defaults", *TINY_SET]
     assert main(argv) == 0
     report = out / "report"
     names = {p.name for p in report.iterdir()}

@@ -2,7 +2,7 @@ r"""``hourglass calibrate``: fit the assumption parameters to the report's numbe
 
 ::
 
-    hourglass calibrate                       # default: 100 particles, 6 generations, <= 30 min
+    hourglass calibrate                       # default: 100 particles, <= 8 generations, <= 30 min
     hourglass calibrate --quick               # tiny population, 8 particles, 2 generations
     hourglass calibrate --out results/cal     # resumes if results/cal holds a calibration
     hourglass calibrate --scheduler tcp://HOST:8786   # on a Dask cluster
@@ -10,9 +10,10 @@ r"""``hourglass calibrate``: fit the assumption parameters to the report's numbe
 Writes into ``--out`` (default ``results/calibration``): ``history.db`` (pyabc's SQLite
 history, what a resume reads), ``posterior.parquet`` (equally weighted parameter sets),
 ``particles.parquet`` (the last generation with weights), ``predictive.parquet`` (each particle's
-statistics), ``calibration.json`` (command, prior, targets, settings, library versions,
-generations) and the figures ``prior_posterior.png``, ``pairs.png`` and ``predictive.png``
-(see :mod:`hourglass.calibration` and docs/calibration.md).
+statistics, seed errors and distance), ``distances.log`` (every simulated particle's distance),
+``calibration.json`` (command, prior, targets, settings, library versions, generations, seed
+noise, what is not fitted) and the figures ``prior_posterior.png``, ``pairs.png`` and
+``predictive.png`` (see :mod:`hourglass.calibration` and docs/calibration.md).
 """
 
 from __future__ import annotations
@@ -53,8 +54,12 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--max-replicates", type=int, default=None,
                         help=f"cap on a particle's runs (default {default.max_replicates})")
     parser.add_argument("--walltime", type=float, default=None, metavar="MINUTES",
-                        help=f"stop starting generations after this (default "
+                        help="start no generation predicted to end after this (default "
                         f"{default.walltime_minutes:g})")
+    parser.add_argument("--min-acceptance-rate", type=float, default=None, metavar="RATE",
+                        help="stop after a generation accepting fewer than this share of its "
+                        "particles, and abandon one that would (default "
+                        f"{default.min_acceptance_rate:g})")
     parser.add_argument("--quick", action="store_true",
                         help="tiny population, few particles, 2 generations (< 1 min)")
     add_run_options(parser)
@@ -73,6 +78,8 @@ def _settings(args: argparse.Namespace) -> Any:
         max_replicates=(args.max_replicates if args.max_replicates is not None
                         else preset.max_replicates),
         walltime_minutes=args.walltime if args.walltime is not None else preset.walltime_minutes,
+        min_acceptance_rate=(args.min_acceptance_rate if args.min_acceptance_rate is not None
+                             else preset.min_acceptance_rate),
         scale=preset.scale, overrides=overrides,
     )
     settings.check()
@@ -110,7 +117,11 @@ def main(args: argparse.Namespace) -> int:
             client_cm.__exit__(None, None, None)
     write_figures(args.out)
     gens = provenance["generations"]
-    print(f"calibrate: {len(gens)} generations, {provenance['simulations']} particles "
-          f"simulated, final tolerance {gens[-1]['epsilon']:.3g} (in target tolerances); "
-          f"posterior in {args.out / 'posterior.parquet'}")
+    noise = provenance["seed_noise"]
+    print(f"calibrate: {len(gens)} generations ({provenance['stopped_by']}), "
+          f"{provenance['simulations']} particles simulated, final epsilon "
+          f"{gens[-1]['epsilon']:.3g} target tolerances (floor "
+          f"{provenance['minimum_epsilon']:.3g}); seed noise of a distance "
+          f"{noise['distance_sd_median']:.2g} (median); posterior in "
+          f"{args.out / 'posterior.parquet'}")
     return 0
