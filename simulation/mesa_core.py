@@ -20,29 +20,34 @@ import types
 from typing import Any
 
 PACKAGE = "mesa"
+# Packages whose __init__ imports what the model does not use: Mesa's, and its experimental
+# package's (continuous space, through SciPy's spatial module; event scheduling; meta-agents),
+# which Model's data registry and signals live in.
+PACKAGES = (PACKAGE, "mesa.experimental")
 
 
-def _register() -> None:
-    """Put a module with Mesa's search path, and nothing else yet, in ``sys.modules``."""
-    spec = importlib.util.find_spec(PACKAGE)
+def _register(name: str) -> None:
+    """Put a module holding only package ``name``'s search path in ``sys.modules``."""
+    spec = importlib.util.find_spec(name)
     if spec is None or spec.loader is None or spec.submodule_search_locations is None:
-        return  # not an ordinary package: import it the ordinary way
+        return  # not an ordinary package: imported the ordinary way
     package = importlib.util.module_from_spec(spec)
 
-    def complete(name: str) -> Any:
-        # A name the module lacks: run Mesa's __init__ in it (once: this hook goes first), then
-        # look again, as if the package had been imported whole.
+    def complete(attribute: str) -> Any:
+        # A name the module lacks: run the package's __init__ in it (once: this hook goes
+        # first), then look again, as if the package had been imported whole.
         del package.__getattr__
         spec.loader.exec_module(package)
-        return getattr(package, name)
+        return getattr(package, attribute)
 
     package.__getattr__ = complete
-    sys.modules[PACKAGE] = package
+    sys.modules[name] = package
 
 
 def _import(name: str) -> types.ModuleType:
     if PACKAGE not in sys.modules:
-        _register()
+        for package in PACKAGES:
+            _register(package)
     return importlib.import_module(name)
 
 

@@ -4,7 +4,15 @@ import subprocess
 import sys
 
 # Parts of Mesa (and what they import) that the model does not use.
-UNUSED = ("mesa.discrete_space", "mesa.batchrunner", "mesa.space", "networkx")
+UNUSED = (
+    "mesa.discrete_space",
+    "mesa.batchrunner",
+    "mesa.space",
+    "mesa.experimental.continuous_space",
+    "mesa.experimental.devs",
+    "networkx",
+    "scipy.spatial",
+)
 
 
 def _run(code: str) -> str:
@@ -31,6 +39,9 @@ def test_mesa_is_whole_for_its_other_users():
         "import mesa\n"
         "from mesa import DataCollector, batch_run\n"
         "from mesa.discrete_space import OrthogonalMooreGrid\n"
+        "from mesa.experimental import devs\n"
+        "assert mesa.experimental.continuous_space and devs.Simulator\n"
+        "assert not set(mesa.experimental.__all__) - set(dir(mesa.experimental))\n"
         "assert mesa.Agent is Agent and mesa.Model is Model\n"
         "assert not hasattr(mesa, 'no_such_name')\n"
         "print(mesa.__version__, sorted(set(mesa.__all__) - set(dir(mesa))))"
