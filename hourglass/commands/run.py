@@ -109,7 +109,6 @@ def main(args: argparse.Namespace) -> int:
     else:
         return _main_replicates(args)
     from analysis.output import Legacy, check_output, staged_directory
-    from hourglass.figures import plot_hourglass
     from simulation import PeerLearningModel
 
     scenario = load_scenario(args.scenario, parse_assignments(args.overrides))
@@ -123,6 +122,10 @@ def main(args: argparse.Namespace) -> int:
     announce_compilation()
     started = time.perf_counter()
     result = PeerLearningModel(scenario, rng=args.seed).run()
+    # matplotlib after the model: Mesa's module loggers look their callers up among the modules
+    # imported so far (inspect.getmodule), fewer before matplotlib's
+    from hourglass.figures import plot_hourglass
+
     with staged_directory(out, "run", legacy=legacy) as staging:
         plot_hourglass(result, staging / "hourglass.png",
                        title=f"Hourglass: scenario {scenario.label()}, seed {args.seed}")
