@@ -48,13 +48,14 @@ SUMMARY_KEYS = (
     "engaged", "sustained_contacts", "practical_learning", "applied", "staff_reached",
     "orgs_changed", "reported_attendance",
 )
-# What a facilitator reports (report Figure 11: events, products, attendance; some overall
-# impact; few learning): the run's summary keys that are the facilitator's reported metrics.
-# Recorded for the base arm as ``base.reported.<key>`` when the run's summary has them; P6 reads
-# them across the initiatives of the population.
-REPORTED_METRICS = (
-    "events_held", "products_released", "reported_attendance",
-)
+# What a facilitator's evaluation shows as numbers (report Figure 11: events, products and
+# attendance, shown by over 80 %): the run's summary keys of those activity metrics, recorded for
+# the base arm as ``base.reported.<key>``. Whether an initiative's evaluation shows them at all is
+# the summary's ``reports_activity`` (simulation/initiative.py, recorded as
+# ``base.reports_activity`` with the other ``reports_*`` flags); P6 reads them across the
+# initiatives of the population that report them.
+REPORTED_METRICS = ("events_held", "products_released", "reported_attendance")
+SHOWS_ACTIVITY = "base.reports_activity"
 # Equal effort for P3: the large group meetings' whole budget, 2 uses a year (intensity 1 x
 # uses_per_year 2), against the same 2 uses a year spent on joint activities and multi-peer
 # reflection (1 use a year each) with no large group meetings.
@@ -237,6 +238,8 @@ class PatternModel:
             if arm == "base":
                 out.update({f"base.reported.{k}": float(summary[k])
                             for k in REPORTED_METRICS if k in summary})
+                out.update({f"base.{k}": float(v) for k, v in summary.items()
+                            if k.startswith("reports_")})
                 out.update(_p4(model))
             elif arm == "peer_only":
                 out.update(_p8(model))
@@ -497,17 +500,17 @@ def criteria(scenario: Scenario) -> list[Criterion]:
                   "reported_attendance - practical_learning > 0.3", ">", 0.3,
                   diff("base.reported_attendance", "base.practical_learning")),
         Criterion("P6", "reported_says_little_learning",
-                  "across initiatives, R^2 of practical_learning on the facilitator's reported "
-                  "metrics (Figure 11) < 0.5", "<", 0.5, _p6_table, kind="population",
-                  statistic=lambda t: r_squared(t[:, 0], t[:, 2:])),
+                  "across initiatives showing activity, R^2 of practical_learning on the "
+                  "reported metrics (Figure 11: events, products, attendance) < 0.5", "<", 0.5,
+                  _p6_table, kind="population", statistic=_p6_learning),
         Criterion("P6", "reported_says_little_change",
-                  "across initiatives, R^2 of attributable orgs_changed on the facilitator's "
-                  "reported metrics (Figure 11) < 0.5", "<", 0.5, _p6_table, kind="population",
-                  statistic=lambda t: r_squared(t[:, 1], t[:, 2:])),
+                  "across initiatives showing activity, R^2 of attributable orgs_changed on the "
+                  "reported metrics < 0.5", "<", 0.5, _p6_table, kind="population",
+                  statistic=_p6_change),
         Criterion("P6", "learning_says_more",
-                  "across initiatives, R^2 of attributable orgs_changed on practical_learning "
-                  "- R^2 on the reported metrics > 0", ">", 0.0, _p6_table, kind="population",
-                  statistic=lambda t: r_squared(t[:, 1], t[:, [0]]) - r_squared(t[:, 1], t[:, 2:])),
+                  "across initiatives showing activity, R^2 of attributable orgs_changed on "
+                  "practical_learning - R^2 on the reported metrics > 0", ">", 0.0, _p6_table,
+                  kind="population", statistic=_p6_more),
         Criterion("P7", "no_share_forward_no_change",
                   "share_forward = 0: attributable orgs_changed < 0.02", "<", 0.02,
                   attributable("sf0")),
@@ -548,21 +551,53 @@ def reported_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def _p6_table(frame: pd.DataFrame) -> np.ndarray:
-    """Per initiative (run): practical learning, attributable change, then the reported metrics."""
+    """Per initiative (run): practical learning, attributable change, then the reported metrics.
+
+    An initiative whose evaluation shows no activity (``base.reports_activity`` 0) reports no
+    metric: its row's metrics are NaN and the statistics leave it out.
+    """
     learning = frame["base.practical_learning"].to_numpy(dtype=float)
     change = attributable("base")(frame)
-    reported = frame[reported_columns(frame)].to_numpy(dtype=float)
+    reported = np.array(frame[reported_columns(frame)].to_numpy(dtype=float))  # writable
+    if SHOWS_ACTIVITY in frame.columns:
+        shown = frame[SHOWS_ACTIVITY].to_numpy(dtype=float) > 0
+        reported[~shown] = np.nan
     return np.column_stack([learning, change, reported])
+
+
+def _shown(table: np.ndarray) -> np.ndarray:
+    """The initiatives whose evaluation shows the metrics (every column known)."""
+    return table[np.isfinite(table).all(axis=1)]
+
+
+def _p6_learning(table: np.ndarray) -> float:
+    t = _shown(table)
+    return r_squared(t[:, 0], t[:, 2:])
+
+
+def _p6_change(table: np.ndarray) -> float:
+    t = _shown(table)
+    return r_squared(t[:, 1], t[:, 2:])
+
+
+def _p6_more(table: np.ndarray) -> float:
+    t = _shown(table)
+    return r_squared(t[:, 1], t[:, [0]]) - r_squared(t[:, 1], t[:, 2:])
 
 
 def r_squared(y: np.ndarray, x: np.ndarray) -> float:
     """Share of the variance of ``y`` explained by a least-squares fit on the columns of ``x``.
 
-    With an intercept; in-sample, so it can only overstate what ``x`` says about ``y`` (a claim
-    that it says little is conservative). NaN when ``y`` does not vary or ``x`` has no column.
+    With an intercept, over the rows where ``y`` and every column of ``x`` are known;
+    in-sample, so it can only overstate what ``x`` says about ``y`` (a claim that it says little
+    is conservative). NaN when ``y`` does not vary, ``x`` has no column or fewer than 3 rows.
     """
     y = np.asarray(y, dtype=float)
     x = np.asarray(x, dtype=float).reshape(len(y), -1)
+    known = np.isfinite(y) & np.isfinite(x).all(axis=1)
+    y, x = y[known], x[known]
+    if len(y) < 3:
+        return np.nan
     total = float(((y - y.mean()) ** 2).sum())
     if x.shape[1] == 0 or total <= 0:
         return np.nan

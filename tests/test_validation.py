@@ -41,8 +41,9 @@ def test_verification_check_on_fixed_seeds(table, criterion):
     c = next(c for c in criteria(Scenario.load("baseline")) if c.name == criterion)
     interval = f"{criterion}: {row['value']:.4f} [{row['ci_low']:.4f}, {row['ci_high']:.4f}]"
     if criterion in NOT_REFUTED_ONLY:
-        # the interval must not lie wholly on the wrong side
-        wrong = row["ci_high"] <= c.threshold if c.op == ">" else row["ci_low"] >= c.threshold
+        # the interval must not lie wholly on the wrong side (a sign-fixed effect may be too
+        # rare to show in 12 replicates of a population, never reversed)
+        wrong = row["ci_high"] < c.threshold if c.op == ">" else row["ci_low"] > c.threshold
         assert not wrong, interval
     else:
         assert row["holds"], interval

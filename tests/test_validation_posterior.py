@@ -178,6 +178,22 @@ def test_p6_reads_what_facilitators_report_across_initiatives(tracks):
         assert c.holds(found["ci_low"], found["ci_high"]) is not tracks, (c.name, found)
 
 
+def test_p6_leaves_out_initiatives_whose_evaluation_shows_no_activity():
+    """Metrics that would track learning perfectly, but only where nothing is reported."""
+    frame = _initiatives(False)
+    hidden = np.arange(len(frame)) % 2 == 0
+    frame.loc[hidden, "base.reported.reported_attendance"] = (
+        frame.loc[hidden, "base.practical_learning"] * 2)
+    frame.loc[~hidden, "base.reported.reported_attendance"] *= 0.05  # noise, little spread
+    frame["base.reports_activity"] = (~hidden).astype(float)
+    c = next(c for c in criteria(Scenario.load("baseline"))
+             if c.name == "reported_says_little_learning")
+    found = c.test(frame, seed=1)
+    assert c.holds(found["ci_low"], found["ci_high"]), found
+    frame["base.reports_activity"] = 1.0  # every evaluation shows them: the metrics track
+    assert c.test(frame, seed=1)["value"] > found["value"] + 0.2
+
+
 def test_p6_without_reported_metrics_is_undefined_not_a_pass():
     frame = _initiatives(False).drop(columns=["base.reported.reported_attendance",
                                               "base.reported.events_held"])

@@ -52,7 +52,7 @@ LEGACY = Legacy("summary.json", frozenset({
     "filter_pass_rates.csv"}))
 # Replicates at the point defaults and seeds per parameter set over a posterior: see
 # docs/validation.md "How many replicates" (the power calculation validate prints).
-FULL = {"replicates": 200, "seeds_per_set": 4, "sets": None,
+FULL = {"replicates": 400, "seeds_per_set": 4, "sets": None,
         "filter_samples": 96, "filter_replicates": 4}
 
 
