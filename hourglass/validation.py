@@ -140,32 +140,18 @@ def _ensemble(path: str) -> tuple[dict[str, Any], ...]:
                  for row in frame[keys].to_dict("records"))
 
 
-def load_ensemble(path: str | Path, base: str = "baseline",
-                  overrides: Mapping[str, Any] | None = None) -> int:
-    """Check a Parquet ensemble of parameter sets before any run; return its number of rows.
+def check_rows(path: str | Path, rows: Sequence[int], base: str = "baseline",
+               overrides: Mapping[str, Any] | None = None) -> None:
+    """Refuse, before any run, a drawn parameter set that is not a valid scenario.
+
+    The file itself is checked by :func:`hourglass.posterior.check` (keys, numbers, size).
 
     Raises:
-        HourglassError: One line naming the file and what is wrong: missing, not Parquet, fewer
-            than 2 rows, no scenario keys, or a row that is not a valid scenario.
+        HourglassError: One line naming the file's row, the key and what is allowed.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise HourglassError(f"--posterior: no file {str(path)!r}")
-    try:
-        rows = _ensemble(str(path))
-    except Exception as err:  # pyarrow raises many kinds; one line for all
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise HourglassError(f"--posterior: {path} is not a readable Parquet file ({first})"
-                             ) from None
-    if len(rows) < 2 or not rows[0]:
-        raise HourglassError(
-            f"--posterior: {path} needs at least 2 rows of dotted scenario keys (e.g. "
-            f"'peers.time_to_engage'); has {len(rows)} rows"
-            + ("" if not rows or rows[0] else " and no such column"))
     model = PatternModel(base, overrides, parameter_sets=path)
-    for row in range(len(rows)):
-        model.scenario({"parameter_set": row})
-    return len(rows)
+    for row in rows:
+        model.scenario({"parameter_set": int(row)})
 
 
 class PatternModel:
@@ -614,18 +600,6 @@ def _per(frame: pd.DataFrame, arm: str) -> np.ndarray:
 
 
 # -- running -----------------------------------------------------------------------------------
-
-def choose_sets(count: int, sets: int | None, seed: int = 1) -> list[int]:
-    """Rows of an ensemble of ``count`` parameter sets to run: all, or ``sets`` drawn at random.
-
-    An ensemble resampled from weighted particles lists copies next to each other, so a subset
-    is drawn without replacement (stream ``(3, 10)`` of the root seed), not taken from the top.
-    """
-    if sets is None or sets >= count:
-        return list(range(count))
-    rng = stream(seed, 3, 10)
-    return sorted(int(r) for r in rng.choice(count, size=int(sets), replace=False))
-
 
 def _collect(model: PatternModel, runs: list[tuple[int, dict, int]], executor: Any,
              workers: int | None, progress: bool | None, desc: str) -> list[RunResult]:

@@ -17,7 +17,6 @@ from hourglass.cli import main as cli
 from hourglass.validation import (
     Criterion,
     PatternModel,
-    choose_sets,
     col,
     correct,
     criteria,
@@ -207,14 +206,6 @@ def test_p6_without_reported_metrics_is_undefined_not_a_pass():
 
 # -- running over an ensemble -------------------------------------------------------------------
 
-def test_choose_sets_draws_without_replacement():
-    assert choose_sets(5, None) == [0, 1, 2, 3, 4]
-    drawn = choose_sets(100, 10, seed=2)
-    assert drawn == choose_sets(100, 10, seed=2) == sorted(set(drawn))
-    assert len(drawn) == 10
-    assert drawn != list(range(10))
-
-
 def test_run_ensemble_applies_each_row_with_seeds_of_its_own(ensemble):
     model = PatternModel("baseline", {"run.months": 12}, parameter_sets=ensemble)
     assert model.scenario({"parameter_set": 2})["peers.time_to_engage"] == 0.8
@@ -256,7 +247,7 @@ def test_validate_falls_back_to_point_defaults_in_one_line(monkeypatch, tmp_path
     printed = capsys.readouterr().out
     said = [line for line in printed.splitlines() if "no posterior ships yet" in line]
     assert len(said) == 1
-    assert "point defaults" in said[0]
+    assert "point values" in said[0]
     assert json.loads((out / "summary.json").read_text())["mode"] == "point defaults"
     # once a posterior ships, it is the default
     monkeypatch.setattr(calibration, "shipped_posterior", lambda: ensemble)
@@ -270,11 +261,13 @@ def test_validate_falls_back_to_point_defaults_in_one_line(monkeypatch, tmp_path
 
 
 @pytest.mark.parametrize(("make", "extra", "message"), [
-    (None, [], "--posterior: no file"),
-    ("text", [], "is not a readable Parquet file"),
-    ("one_row", [], "needs at least 2 rows"),
+    (None, [], "no such file"),
+    ("text", [], "not a Parquet file"),
+    ("one_row", [], "needs at least 2 parameter sets"),
     ("bad_key", [], "peers.no_such_key"),
+    ("out_of_range", [], "peers.time_to_engage"),
     ("good", ["--point-defaults"], "not allowed with argument --posterior"),
+    ("good", ["--set", "peers.time_to_engage=0.5"], "every parameter set of"),
 ])
 def test_validate_refuses_a_bad_posterior_before_running(tmp_path, capsys, make, extra,
                                                          message):
@@ -285,6 +278,8 @@ def test_validate_refuses_a_bad_posterior_before_running(tmp_path, capsys, make,
         pd.DataFrame({"peers.time_to_engage": [0.5]}).to_parquet(path)
     elif make == "bad_key":
         pd.DataFrame({"peers.no_such_key": [0.5, 0.6]}).to_parquet(path)
+    elif make == "out_of_range":
+        pd.DataFrame({"peers.time_to_engage": [0.5, 7.0]}).to_parquet(path)
     elif make == "good":
         pd.DataFrame({"peers.time_to_engage": [0.5, 0.6]}).to_parquet(path)
     code = cli(["validate", "--posterior", str(path), *extra, "--out", str(tmp_path / "v"),
@@ -295,9 +290,3 @@ def test_validate_refuses_a_bad_posterior_before_running(tmp_path, capsys, make,
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) <= 3
     assert not (tmp_path / "v").exists()
-
-
-def test_sets_need_an_ensemble(tmp_path, capsys):
-    assert cli(["validate", "--point-defaults", "--sets", "3", "--out", str(tmp_path / "v"),
-                *SHORT]) == 2
-    assert "--sets: only with a posterior ensemble" in capsys.readouterr().err

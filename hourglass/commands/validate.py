@@ -39,20 +39,21 @@ from hourglass.commands.common import (
     seed_type,
     whole,
 )
+from hourglass.posterior import add_posterior_options
 
 # How a criterion counts (hourglass/targets.toml [classification]; docs/validation.md): only
 # held-out criteria are validation.
 KINDS = ("held-out", "verification", "calibration", "retired")
-QUICK = {"replicates": 12, "seeds_per_set": 2, "sets": 8,
-         "filter_samples": 8, "filter_replicates": 2}
+QUICK = {"replicates": 12, "seeds_per_set": 2, "filter_samples": 8, "filter_replicates": 2}
 # a result of hourglass before results carried a marker: only these files
 LEGACY = Legacy("summary.json", frozenset({
     "summary.json", "validation.csv", "validation.md", "validation.png", "replicates.csv",
     "p6_scenarios.csv", "filter_points.csv", "filter_ranges.csv", "filter_ranges.md",
     "filter_pass_rates.csv"}))
-# Replicates at the point defaults and seeds per parameter set over a posterior: see
-# docs/validation.md "How many replicates" (the power calculation validate prints).
-FULL = {"replicates": 400, "seeds_per_set": 4, "sets": None,
+# Replicates at the point defaults; over a posterior, parameter sets (every set of a default
+# calibration's 100) and seeds per set: see docs/validation.md "How many replicates" (the power
+# calculation validate prints).
+FULL = {"replicates": 400, "seeds_per_set": 4, "sets": 100,
         "filter_samples": 96, "filter_replicates": 4}
 
 
@@ -86,14 +87,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("scenario", nargs="?", default="baseline",
                         help="scenario to validate (default: baseline, the typical initiative)")
-    which = parser.add_mutually_exclusive_group()
-    which.add_argument("--posterior", type=Path, default=None, metavar="FILE",
-                       help="Parquet ensemble of parameter sets (default: the shipped posterior)")
-    which.add_argument("--point-defaults", action="store_true",
-                       help="the scenario's point defaults, not a posterior ensemble (faster)")
-    parser.add_argument("--sets", type=whole(2), default=None,
-                        help="parameter sets drawn from the ensemble (default all, --quick "
-                        f"{QUICK['sets']})")
+    add_posterior_options(parser, sets=FULL["sets"])
     parser.add_argument("--replicates", type=whole(2), default=None,
                         help=f"replicates at the point defaults (default {FULL['replicates']}, "
                         f"--quick {QUICK['replicates']}); seeds per parameter set over an "
@@ -131,46 +125,26 @@ def _check(out: Path, scenario: Any, workers: int | None) -> None:
     announce_compilation()
 
 
-def ensemble_path(args: argparse.Namespace) -> tuple[Path | None, str]:
-    """The ensemble to validate over (None: the point defaults) and a line to say, if any.
-
-    Raises:
-        HourglassError: ``--sets`` with ``--point-defaults``.
-    """
-    from simulation.errors import HourglassError
-
-    if args.point_defaults:
-        if args.sets is not None:
-            raise HourglassError("--sets: only with a posterior ensemble, not --point-defaults")
-        return None, ""
-    if args.posterior is not None:
-        return args.posterior, ""
-    from hourglass.calibration import POSTERIOR_DIR, shipped_posterior
-
-    shipped = shipped_posterior()
-    if shipped is None:
-        return None, (f"validate: no posterior ships yet ({POSTERIOR_DIR / 'posterior.parquet'} "
-                      "is missing): running at the point defaults, as --point-defaults would")
-    return shipped, ""
-
-
 def main(args: argparse.Namespace) -> int:
     """Run the validation and write the table and figure."""
     import pandas as pd
 
-    from hourglass.validation import correct, evaluate, filter_assumptions, load_ensemble
+    from hourglass.posterior import choose, describe, refuse_fixed_overrides
+    from hourglass.validation import check_rows, correct, evaluate, filter_assumptions
 
     preset = QUICK if args.quick else FULL
     overrides = parse_assignments(args.overrides, "--set")
     scenario = load_scenario(args.scenario, overrides)
     out = args.out or Path("results") / "validation"
-    ensemble, notice = ensemble_path(args)
-    count = load_ensemble(ensemble, args.scenario, overrides) if ensemble else 0
+    ensemble = choose(args, args.seed)
+    refuse_fixed_overrides(ensemble, overrides)
+    if ensemble is not None:
+        check_rows(ensemble.path, ensemble.rows, args.scenario, overrides)
     _check(out, scenario, args.workers)
-    if notice:  # after every check: refused input prints nothing but its one line
-        print(notice, flush=True)
+    # after every check: refused input prints nothing but its one line
+    print(describe(ensemble, args, "validate"), flush=True)
     started = time.perf_counter()
-    frame, design, facts = _run(args, preset, overrides, ensemble, count)
+    frame, design, facts = _run(args, preset, overrides, ensemble)
     table = evaluate(frame, scenario, args.seed)
     table = correct(table, kinds_of(table), effect=args.effect, power=args.power)
     table = table.sort_values("pattern", kind="stable").reset_index(drop=True)
@@ -207,9 +181,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, preset: dict[str, Any], overrides: dict[str, Any],
-         ensemble: Path | None, count: int) -> tuple[pd.DataFrame, str, dict[str, Any]]:
+         ensemble: Any) -> tuple[pd.DataFrame, str, dict[str, Any]]:
     """The runs: over the ensemble's parameter sets, or replicates of the point defaults."""
-    from hourglass.validation import PatternModel, choose_sets, run_ensemble, run_replicates
+    from hourglass.validation import PatternModel, run_ensemble, run_replicates
 
     progress = not args.no_progress
     if ensemble is None:
@@ -220,13 +194,13 @@ def _run(args: argparse.Namespace, preset: dict[str, Any], overrides: dict[str, 
                 {"mode": "point defaults", "posterior": None, "parameter_sets": 1,
                  "replicates": seeds})
     seeds = args.replicates or preset["seeds_per_set"]
-    sets = choose_sets(count, args.sets or preset["sets"], args.seed)
-    model = PatternModel(args.scenario, overrides, parameter_sets=ensemble)
+    sets = list(ensemble.rows)
+    model = PatternModel(args.scenario, overrides, parameter_sets=ensemble.path)
     frame = run_ensemble(model, sets, seeds, args.seed, workers=args.workers, progress=progress)
-    return (frame, f"posterior predictive of {ensemble}: {len(sets)} of its {count} parameter "
-            f"sets x {seeds} seeds each",
-            {"mode": "posterior", "posterior": str(ensemble), "parameter_sets": len(sets),
-             "replicates": seeds})
+    return (frame, f"posterior predictive of {ensemble.path}: {len(sets)} of its "
+            f"{ensemble.size} parameter sets x {seeds} seeds each",
+            {"mode": "posterior", "posterior": str(ensemble.path), "parameter_sets": len(sets),
+             "replicates": seeds, "ensemble": ensemble.as_dict()})
 
 
 def _write(out: Path, name: str, frame: pd.DataFrame, table: pd.DataFrame,
