@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml
 	$(BOOT_PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	# compile the model's kernels into Numba's cache now, not in the first run (30-50 s)
+	$(PY) -m simulation.warmup
 	touch $(STAMP)
 
 run: $(STAMP)
