@@ -158,8 +158,10 @@ class PatternModel:
     """Sweep model running every validation arm with one seed: ``model(params, seed)``.
 
     Outputs are ``"<arm>.<summary key>"`` for :data:`SUMMARY_KEYS`, the base arm's reported
-    metrics (``base.reported.<key>``, :data:`REPORTED_METRICS`), the P4 counts of the base arm
-    (``p4.*``) and the P8 counts of the peer-only arm (``p8.*``). Picklable.
+    metrics (``base.reported.<key>``, :data:`REPORTED_METRICS`) and ``reports_*`` flags, what
+    the report counts in the base arm (``counts.*``, :class:`hourglass.counts.RunCounts`: the
+    calibration targets' statistics), the P4 counts of the base arm (``p4.*``) and the P8 counts
+    of the peer-only arm (``p8.*``). Picklable.
 
     Args:
         base: Scenario name or path.
@@ -216,10 +218,15 @@ class PatternModel:
     def __call__(self, params: Mapping[str, Any], seed: int) -> dict[str, float]:
         """Run every arm with ``seed``."""
         out: dict[str, float] = {}
+        from hourglass.counts import RunCounts  # noqa: PLC0415
+
         for arm, scenario in _arms(self.scenario(params)).items():
             model_class = InstrumentedModel if arm == "base" else PeerLearningModel
             model = model_class(scenario, rng=int(seed))
+            counts = RunCounts(model) if arm == "base" else None
             summary = model.run().summary
+            if counts is not None:
+                out.update({f"counts.{k}": float(v) for k, v in counts.outputs().items()})
             out.update({f"{arm}.{k}": float(summary[k]) for k in SUMMARY_KEYS})
             if arm == "base":
                 out.update({f"base.reported.{k}": float(summary[k])
@@ -673,6 +680,27 @@ def evaluate(frame: pd.DataFrame, scenario: Scenario, seed: int = 0) -> pd.DataF
         rows.append({"pattern": c.pattern, "criterion": c.name, "text": c.text,
                      **found, "holds": c.holds(found["ci_low"], found["ci_high"]),
                      "replicates": len(frame), "op": c.op, "threshold": c.threshold})
+    return pd.DataFrame(rows)
+
+
+def calibration_targets(frame: pd.DataFrame) -> pd.DataFrame:
+    """The report's numbers (hourglass/targets.toml) against these runs, two-sided.
+
+    Each share pooled over every run as a ratio of sums over the persons it counts (as the
+    calibration pools a particle's replicates; :func:`hourglass.targets.pooled`); its
+    deviation in the target's tolerance (two of the report's own standard errors).
+    """
+    from hourglass.targets import load_targets, pooled  # noqa: PLC0415
+
+    runs = [{k.removeprefix("counts."): v for k, v in row.items() if k.startswith("counts.")}
+            for row in frame.to_dict("records")]
+    rows = []
+    for name, target in load_targets().items():
+        value = pooled(runs, name) if runs and name in runs[0] else np.nan
+        deviation = (value - target.value) / target.tolerance
+        rows.append({"pattern": target.pattern, "target": name, "text": target.text,
+                     "report": target.value, "tolerance": target.tolerance, "model": value,
+                     "deviation": deviation, "within": bool(abs(deviation) <= 1)})
     return pd.DataFrame(rows)
 
 

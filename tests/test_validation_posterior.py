@@ -14,9 +14,11 @@ from scipy import stats
 
 from hourglass import validation_stats as vs
 from hourglass.cli import main as cli
+from hourglass.targets import load_targets
 from hourglass.validation import (
     Criterion,
     PatternModel,
+    calibration_targets,
     col,
     correct,
     criteria,
@@ -143,6 +145,19 @@ def test_correct_applies_holm_to_held_out_criteria_only():
         vs.units_for_power(0.1, vs.EFFECT, 0.025, vs.POWER)]
 
 
+def test_calibration_targets_pool_runs_as_ratios_of_sums():
+    frame = pd.DataFrame({"counts.p4_learners": [10.0, 30.0, 0.0],
+                          "counts.p4_multi_tool": [1.0, 0.5, np.nan],
+                          "base.engaged": [1.0, 1.0, 1.0]})
+    found = calibration_targets(frame).set_index("target")
+    target = load_targets()["p4_multi_tool"]
+    assert found.loc["p4_multi_tool", "model"] == pytest.approx((10 + 15) / 40)
+    assert found.loc["p4_multi_tool", "deviation"] == pytest.approx(
+        (0.625 - target.value) / target.tolerance)
+    assert not found.loc["p4_multi_tool", "within"]
+    assert np.isnan(found.loc["f2_matched", "model"])  # not counted here: not a pass
+
+
 # -- P6 on the population of initiatives --------------------------------------------------------
 
 def test_r_squared():
@@ -231,6 +246,9 @@ def test_validate_over_a_posterior_splits_the_variance(ensemble, tmp_path, capsy
     assert table.loc[table["kind"] != "held-out",
                                                      "p_holm"].isna().all()
     assert {"between", "within", "units_needed"} <= set(table.columns)
+    targets = pd.read_csv(out / "targets.csv")
+    assert set(targets["target"]) == set(load_targets())
+    assert "calibration targets (not validation): " in printed
     assert "held-out validation: " in printed
     assert "after Holm's correction" in printed
     assert "replicates (power): " in printed

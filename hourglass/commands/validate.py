@@ -130,7 +130,13 @@ def main(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from hourglass.posterior import choose, describe, refuse_fixed_overrides
-    from hourglass.validation import check_rows, correct, evaluate, filter_assumptions
+    from hourglass.validation import (
+        calibration_targets,
+        check_rows,
+        correct,
+        evaluate,
+        filter_assumptions,
+    )
 
     preset = QUICK if args.quick else FULL
     overrides = parse_assignments(args.overrides, "--set")
@@ -155,6 +161,7 @@ def main(args: argparse.Namespace) -> int:
             args.filter_replicates or preset["filter_replicates"], args.seed, args.scenario,
             workers=args.workers, overrides=overrides, progress=not args.no_progress)
     needed = power_line(table, args.effect, args.power, ensemble is not None)
+    targets = calibration_targets(frame)
     summary = {"scenario": scenario.name, "seed": args.seed, **facts, "runs": len(frame),
                "criteria": len(table), "hold": int(table["holds"].sum()),
                **{f"{kind}_criteria": int((table["kind"] == kind).sum()) for kind in KINDS},
@@ -163,13 +170,20 @@ def main(args: argparse.Namespace) -> int:
                "holm_alpha": _alpha(), "effect": args.effect, "power": args.power,
                "power_calculation": needed,
                "seconds": round(time.perf_counter() - started, 1)}
-    _write(out, scenario.name, frame, table, filtered, summary,
+    summary["calibration_targets_within_tolerance"] = int(targets["within"].sum())
+    summary["calibration_targets"] = len(targets)
+    _write(out, scenario.name, frame, (table, targets), filtered, summary,
            f"Validation of '{scenario.name}', {design}, seed {args.seed}; {tally(table)}.")
     shown = ["pattern", "criterion", "kind", "value", "ci_low", "ci_high", "p_holm", "holds"]
     if ensemble is not None:
         shown += ["between", "within"]
     with pd.option_context("display.width", 160):
         print(table[shown].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    with pd.option_context("display.width", 160):
+        print(targets[["pattern", "target", "report", "tolerance", "model", "deviation"]]
+              .to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"calibration targets (not validation): {int(targets['within'].sum())} of "
+          f"{len(targets)} within the report's tolerance")
     print(f"{tally(table)} ({design}; {summary['seconds']:.0f} s)")
     print(needed)
     if filtered is not None:
@@ -203,21 +217,27 @@ def _run(args: argparse.Namespace, preset: dict[str, Any], overrides: dict[str, 
              "replicates": seeds, "ensemble": ensemble.as_dict()})
 
 
-def _write(out: Path, name: str, frame: pd.DataFrame, table: pd.DataFrame,
+def _write(out: Path, name: str, frame: pd.DataFrame,
+           tables: tuple[pd.DataFrame, pd.DataFrame],
            filtered: dict[str, pd.DataFrame] | None, summary: dict[str, Any],
            headline: str) -> None:
     """Write every output into ``out`` at once (staged: a failure leaves ``out`` as it was)."""
     from analysis.plots import save
     from hourglass.figures import validation_figure
 
+    table, targets = tables
     with staged_directory(out, "validate", legacy=LEGACY) as tmp:
         table.to_csv(tmp / "validation.csv", index=False)
+        targets.to_csv(tmp / "targets.csv", index=False)
         frame.to_csv(tmp / "replicates.csv")
         (tmp / "validation.md").write_text(
             f"{headline}\n\n{summary['power_calculation']}\n\n"
             + markdown(table.set_index(["pattern", "criterion"])[
                 ["kind", "text", "value", "ci_low", "ci_high", "p_value", "p_holm", "holds",
-                 "between", "within", "units_needed"]], digits=4),
+                 "between", "within", "units_needed"]], digits=4)
+            + "\n\nCalibration targets (two-sided; not validation):\n\n"
+            + markdown(targets.set_index(["pattern", "target"])[
+                ["report", "tolerance", "model", "deviation", "within"]], digits=4),
             encoding="utf-8",
         )
         save(validation_figure(table, f"Patterns P1-P9: {name}, {summary['mode']}, "
