@@ -240,7 +240,9 @@ def _write(out: Path, name: str, frame: pd.DataFrame,
                 ["report", "tolerance", "model", "deviation", "within"]], digits=4),
             encoding="utf-8",
         )
-        save(validation_figure(table, f"Patterns P1-P9: {name}, {summary['mode']}, "
+        # each row labelled with its kind: only held-out rows are validation (Holm's verdict)
+        labelled = table.assign(criterion=table["criterion"] + " [" + table["kind"] + "]")
+        save(validation_figure(labelled, f"Patterns P1-P9: {name}, {summary['mode']}, "
                                f"{summary['runs']} runs"), tmp / "validation.png")
         if filtered is not None:
             filtered["points"].to_csv(tmp / "filter_points.csv")
