@@ -44,7 +44,8 @@ from hourglass.posterior import add_posterior_options
 # How a criterion counts (hourglass/targets.toml [classification]; docs/validation.md): only
 # held-out criteria are validation.
 KINDS = ("held-out", "verification", "calibration", "retired")
-QUICK = {"replicates": 12, "seeds_per_set": 2, "filter_samples": 8, "filter_replicates": 2}
+QUICK = {"replicates": 12, "seeds_per_set": 2, "sets": 8,
+         "filter_samples": 8, "filter_replicates": 2}
 # a result of hourglass before results carried a marker: only these files
 LEGACY = Legacy("summary.json", frozenset({
     "summary.json", "validation.csv", "validation.md", "validation.png", "replicates.csv",
@@ -142,7 +143,9 @@ def main(args: argparse.Namespace) -> int:
     overrides = parse_assignments(args.overrides, "--set")
     scenario = load_scenario(args.scenario, overrides)
     out = args.out or Path("results") / "validation"
-    ensemble = choose(args, args.seed)
+    # --quick draws fewer sets unless --sets asks for another number than the default
+    quick_sets = args.quick and args.sets == FULL["sets"]
+    ensemble = choose(args, args.seed, sets=QUICK["sets"] if quick_sets else None)
     refuse_fixed_overrides(ensemble, overrides)
     if ensemble is not None:
         check_rows(ensemble.path, ensemble.rows, args.scenario, overrides)
