@@ -2,26 +2,32 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/calibrate.py              # particle cost at prior draws
+    .venv/bin/python benchmarks/calibrate.py              # particle cost and seed noise
     .venv/bin/python benchmarks/calibrate.py --full       # + the default calibration, timed
 
 Part 1 draws ``--particles`` particles from the prior (the calibration's own prior, seeded) and
-judges each as the calibration does (:class:`hourglass.calibration.ParticleModel`: replicates
-until 168 practical learners or 40 runs) in this one process, after one run that loads the
-compiled code. It prints the CPU seconds of a run and of a particle, the runs a particle needs,
-and what that leaves: how many particles fit in 2 cores x 30 minutes, the acceptance rate the
-default (100 particles x 6 generations) then needs, and how many replicates a particle could have
-at the default's size if its acceptance rate were 1/3.
+judges each as the default calibration does (:class:`hourglass.calibration.ParticleModel`:
+replicates until ``min_learners`` practical learners or ``max_replicates`` runs) in this one
+process, after one run that loads the compiled code. It prints the CPU seconds of a run and of
+a particle, the runs and learners a particle gets, and what that leaves of the budget (2 cores x
+30 minutes): how many particles fit, how many the default needs at a given acceptance profile,
+and how many replicates a particle could have. It then judges each particle a second time with
+another root seed (other replicates) and compares the two distances: their spread is the seed
+noise of a distance, measured, beside the delta-method estimate the calibration reports
+(:func:`hourglass.calibration.seed_noise`).
 
-Part 2 (``--full``) runs the default calibration on 2 local processes into a temporary
-directory and prints its wall time, generations and particles simulated. On a shared machine
-other work only adds time, so the measured time is an upper bound of the calibration's own.
+Part 2 (``--full``) runs the default calibration (``hourglass calibrate`` with its defaults) on 2
+local processes into ``--out`` (default: a temporary directory) and prints its wall time,
+generations, particles simulated, epsilons, what stopped it and its seed noise. On a shared
+machine other work only adds time, so the measured time is an upper bound of the
+calibration's own; the load average is printed beside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -38,73 +44,120 @@ from hourglass.calibration import (  # noqa: E402
     _bounds,
     as_params,
     calibrate,
+    minimum_epsilon,
     prior_space,
+    seed_noise,
 )
 from hourglass.targets import load_targets  # noqa: E402
 
 BUDGET_CORE_SECONDS = 2 * 30 * 60
+ACCEPTANCE = (1.0, 0.5, 0.35, 0.25, 0.18, 0.13, 0.09, 0.07, 0.05)
+"""An acceptance profile for the budget: the prior sample (all kept), then generations whose
+rate falls by about 0.7 each (pyabc's median epsilon keeps half of the last generation's
+particles; proposals near them are accepted less often as epsilon shrinks). ``--full`` measures
+the real one."""
 
 
-def particle_cost(particles: int, seed: int) -> dict[str, float]:
-    """CPU seconds per run and per particle at ``particles`` prior draws."""
-    settings = Settings()
+def particle_cost(particles: int, seed: int, settings: Settings) -> dict[str, float]:
+    """CPU seconds per run and per particle, and the seed noise of a distance."""
     bounds = _bounds(prior_space(settings.scale))
-    targets = list(load_targets())
-    model = ParticleModel("baseline", bounds, targets, settings, seed)
+    targets = load_targets()
+    model = ParticleModel("baseline", bounds, list(targets), settings, seed)
+    other = ParticleModel("baseline", bounds, list(targets), settings, seed + 1000)
     rng = np.random.default_rng(seed)
     draws = [{name.replace(".", "__"): rng.uniform(lo, hi) for name, (lo, hi, _) in
               bounds.items()} for _ in range(particles)]
     model.statistics(as_params(draws[0], bounds))  # compiled code loaded
-    cpu, runs, learners = [], [], []
+    cpu, runs, learners, pairs, delta = [], [], [], [], []
     for draw in draws:
+        params = as_params(draw, bounds)
         start = time.process_time()
-        stats = model.statistics(as_params(draw, bounds))
+        stats = model.statistics(params)
         cpu.append(time.process_time() - start)
         runs.append(stats["replicates"])
         learners.append(stats["p4_learners"])
-    cpu_a, runs_a = np.array(cpu), np.array(runs)
+        d1, sd = seed_noise(stats, targets)
+        d2, _ = seed_noise(other.statistics(params), targets)
+        pairs.append((d1, d2))
+        delta.append(sd)
+    cpu_a, runs_a, d = np.array(cpu), np.array(runs), np.array(pairs)
+    measured = float(np.sqrt(np.mean((d[:, 0] - d[:, 1]) ** 2) / 2))
     return {
         "particles": particles,
-        "cpu_per_particle": float(cpu_a.mean()),
-        "cpu_per_run": float(cpu_a.sum() / runs_a.sum()),
-        "runs_per_particle": float(runs_a.mean()),
-        "share_reaching_min_learners": float((np.array(learners) >= settings.min_learners).mean()),
-        "learners_per_run": float(np.sum(learners) / runs_a.sum()),
+        "cpu_per_particle": round(float(cpu_a.mean()), 3),
+        "cpu_per_run": round(float(cpu_a.sum() / runs_a.sum()), 4),
+        "runs_per_particle": round(float(runs_a.mean()), 1),
+        "share_reaching_min_learners": round(float(
+            (np.array(learners) >= settings.min_learners).mean()), 2),
+        "learners_per_run": round(float(np.sum(learners) / runs_a.sum()), 2),
+        "prior_distance_median": round(float(np.median(d[:, 0])), 2),
+        "prior_distance_quartiles": [round(float(q), 2) for q in np.quantile(d[:, 0],
+                                                                              [0.25, 0.75])],
+        "distance_seed_sd_measured": round(measured, 3),
+        "distance_seed_sd_delta_rms": round(float(np.sqrt(np.nanmean(np.square(delta)))), 3),
+    }
+
+
+def budget(cost: dict[str, float], settings: Settings) -> dict[str, float]:
+    """What 2 cores x 30 minutes buy at this cost, for the default's size."""
+    fit = BUDGET_CORE_SECONDS / cost["cpu_per_particle"]
+    gens = [settings.population / a for a in ACCEPTANCE[: settings.generations + 1]]
+    spent = np.cumsum(gens)
+    return {
+        "budget_core_seconds": BUDGET_CORE_SECONDS,
+        "particles_in_budget": round(fit),
+        "generations_in_budget_at_the_profile": int(np.searchsorted(spent, fit)) - 1,
+        "simulations_for_all_generations_at_the_profile": round(float(spent[-1])),
+        "replicates_affordable_for_all_generations": round(
+            BUDGET_CORE_SECONDS / (float(spent[-1]) * cost["cpu_per_run"]), 1),
+        "minimum_epsilon": round(minimum_epsilon(load_targets(), settings.min_learners), 2),
     }
 
 
 def main() -> None:
     """Measure and print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--particles", type=int, default=24)
+    parser.add_argument("--particles", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--min-learners", type=int, default=None)
+    parser.add_argument("--max-replicates", type=int, default=None)
     parser.add_argument("--full", action="store_true", help="also time the default calibration")
+    parser.add_argument("--skip-cost", action="store_true", help="only the timed calibration")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where --full writes (default: a temporary directory)")
     args = parser.parse_args()
-    cost = particle_cost(args.particles, args.seed)
     settings = Settings()
-    fit = BUDGET_CORE_SECONDS / cost["cpu_per_particle"]
-    needed = settings.population * settings.generations
-    cost.update({
-        "budget_core_seconds": BUDGET_CORE_SECONDS,
-        "particles_in_budget": round(fit),
-        "default_accepted_particles": needed,
-        "acceptance_rate_needed": round(needed / fit, 3),
-        "replicates_affordable_at_acceptance_1_3": round(
-            BUDGET_CORE_SECONDS / (needed * 3 * cost["cpu_per_run"]), 1),
-    })
-    print(json.dumps(cost, indent=2))
+    if args.min_learners or args.max_replicates:
+        settings = Settings(**{**settings.__dict__,
+                               "min_learners": args.min_learners or settings.min_learners,
+                               "max_replicates": args.max_replicates or settings.max_replicates})
+    if not args.skip_cost:
+        load = os.getloadavg()[0]
+        cost = particle_cost(args.particles, args.seed, settings)
+        cost.update(budget(cost, settings))
+        cost.update({"min_learners": settings.min_learners,
+                     "max_replicates": settings.max_replicates,
+                     "load_average_before": round(load, 1),
+                     "load_average_after": round(os.getloadavg()[0], 1)})
+        print(json.dumps(cost, indent=2), flush=True)
     if args.full:
         with tempfile.TemporaryDirectory() as tmp:
+            out = args.out or Path(tmp) / "cal"
+            load = os.getloadavg()[0]
             start = time.perf_counter()
-            meta = calibrate(Path(tmp) / "cal", settings=settings, seed=args.seed, workers=2,
+            meta = calibrate(out, settings=settings, seed=args.seed, workers=2,
                              progress=True, command="benchmarks/calibrate.py --full")
             wall = time.perf_counter() - start
         print(json.dumps({"default_calibration_wall_minutes": round(wall / 60, 1),
+                          "load_average_start_end": [round(load, 1),
+                                                     round(os.getloadavg()[0], 1)],
                           "generations": len(meta["generations"]),
                           "stopped_by": meta["stopped_by"],
                           "particles_simulated": meta["simulations"],
-                          "epsilons": [round(g["epsilon"], 2) for g in meta["generations"]]},
-                         indent=2))
+                          "epsilons": [round(g["epsilon"], 2) for g in meta["generations"]],
+                          "acceptance": [g["acceptance_rate"] for g in meta["generations"]],
+                          "minimum_epsilon": meta["minimum_epsilon"],
+                          "seed_noise": meta["seed_noise"]}, indent=2))
 
 
 if __name__ == "__main__":

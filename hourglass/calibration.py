@@ -8,18 +8,20 @@ generation to generation (median of the last generation's distances). The distan
 of each target's tolerance (:func:`hourglass.targets.distance`), so a particle at distance 1 is
 one tolerance (two of the report's standard errors) from the report on one target.
 
-**Replicates.** A particle's statistics are shares of persons pooled over its replicates. It runs
-replicates until it has counted ``min_learners`` practical learners (the report's own 84) or
-``max_replicates`` runs. Each statistic's seed standard error is estimated from the spread
-between its replicates (the ratio estimator's linearised variance, replicates as clusters:
-persons of one run are not independent), and :func:`seed_noise` turns it into the standard
-deviation of the particle's distance; ``calibration.json`` reports how often a fresh set of seeds
-would reject an accepted particle (docs/calibration.md).
+**Replicates.** A particle's statistics are shares of persons pooled over ``replicates`` runs
+(each run one initiative of the population the baseline draws). Every particle gets the same
+number: a rule that stops once enough learners are counted stops just after a run rich in
+learners and biases the pooled shares toward such runs. Each statistic's seed standard error is
+estimated from the spread between its replicates (the ratio estimator's linearised variance,
+replicates as clusters), and the seed standard deviation of the particle's distance by a
+bootstrap over its replicates (:func:`distance_sd`: learners gather in a few initiatives, where
+a linear approximation fails); ``calibration.json`` reports how often a fresh set of seeds would
+reject an accepted particle (docs/calibration.md).
 
 **Stopping.** After ``generations`` generations; or when epsilon reaches
-:func:`minimum_epsilon` (the distance a correct model stays within 95 % of the time, given the
-report's sampling error and the particle's seed noise: shrinking further would reject correct
-parameter values for noise); or when a generation's acceptance rate falls below
+:func:`minimum_epsilon` (the distance within which a correct model's expected values fall 95 % of
+the time, given the report's sampling error alone: shrinking further would reject correct
+parameter values for the report's noise); or when a generation's acceptance rate falls below
 ``min_acceptance_rate`` (a generation is also abandoned after population / rate simulations);
 or before a generation predicted to end past ``walltime_minutes``.
 
@@ -80,10 +82,9 @@ EVEN = {"home_organisations.staff_degree": 2}
 class Settings:
     """How a calibration runs (the default is the one ``benchmarks/calibrate.py`` budgets)."""
 
-    population: int = 100
+    population: int = 50
     generations: int = 8
-    min_learners: int = 84
-    max_replicates: int = 16
+    replicates: int = 48
     scale: float = 0.5
     walltime_minutes: float = 27.0
     min_acceptance_rate: float = 0.05
@@ -92,7 +93,7 @@ class Settings:
 
     def check(self) -> None:
         """Refuse settings that cannot run, in one line naming the option."""
-        for name in ("population", "generations", "min_learners", "max_replicates"):
+        for name in ("population", "generations", "replicates"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise HourglassError(
@@ -115,7 +116,7 @@ class Settings:
 STOPPING = ("generations", "walltime_minutes", "min_acceptance_rate", "minimum_epsilon")
 """Settings that may change on a resume (stopping rules); the others may not."""
 
-QUICK = Settings(population=8, generations=2, min_learners=1, max_replicates=2,
+QUICK = Settings(population=8, generations=2, replicates=2,
                  walltime_minutes=5.0, min_acceptance_rate=0.0, minimum_epsilon=0.0,
                  overrides={"run.months": 48, "population.home_organisations": 10,
                             "population.staff_per_organisation": 40})
@@ -259,6 +260,24 @@ def se_key(name: str) -> str:
     return f"se_{name}"
 
 
+def distance_sd(runs: list[Mapping[str, float]], targets: Mapping[str, Target],
+                seed: int, draws: int = 200) -> float:
+    """Seed standard deviation of a particle's distance: a bootstrap over its replicates.
+
+    The replicates are resampled with replacement ``draws`` times (a generator of its own,
+    seeded by the particle's first seed) and the distance of each resample's pooled statistics
+    computed. NaN with fewer than two replicates.
+    """
+    if len(runs) < 2:
+        return math.nan
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed) % 2**63, 15, 3]))
+    values = []
+    for _ in range(draws):
+        sample = [runs[i] for i in rng.integers(0, len(runs), len(runs))]
+        values.append(distance({n: pooled(sample, n) for n in targets}, targets))
+    return float(np.std(values, ddof=1))
+
+
 class ParticleModel:
     """pyabc model: a particle's values -> the targets' pooled statistics (picklable).
 
@@ -266,7 +285,7 @@ class ParticleModel:
         base: Base scenario.
         bounds: Prior bounds by scenario key (:func:`_bounds`).
         targets: Target names.
-        settings: Replicate rule and fixed overrides.
+        settings: Replicates and fixed overrides.
         seed: Root seed.
     """
 
@@ -279,22 +298,17 @@ class ParticleModel:
         self.seed = int(seed)
 
     def statistics(self, params: Mapping[str, Any]) -> dict[str, float]:
-        """Run replicates until enough learners are counted (or the cap); pool the shares."""
+        """Run the particle's replicates; pool the shares; their seed errors and noise."""
         from hourglass.adapter import HourglassModel  # noqa: PLC0415
 
         model = HourglassModel(self.base, every=0, overrides=dict(self.settings.overrides),
                                counts=True)
-        seeds = particle_seeds(self.seed, params, self.settings.max_replicates)
-        runs = []
-        learners = 0.0
-        for seed in seeds:
-            out = model(params, seed)
-            runs.append(out)
-            learners += out["p4_learners"]
-            if learners >= self.settings.min_learners:
-                break
+        seeds = particle_seeds(self.seed, params, self.settings.replicates)
+        runs = [model(params, seed) for seed in seeds]
+        targets = {n: t for n, t in load_targets().items() if n in self.targets}
         stats = {name: pooled(runs, name) for name in self.targets}
         stats.update({se_key(name): pooled_se(runs, name) for name in self.targets})
+        stats["distance_sd"] = distance_sd(runs, targets, seeds[0])
         stats["replicates"] = float(len(runs))
         for den in sorted({DENOMINATOR[n] for n in self.targets}):
             stats[den] = float(sum(r[den] for r in runs))
@@ -340,32 +354,34 @@ def _append_line(path: str, line: str) -> None:
         os.close(fd)
 
 
-def minimum_epsilon(targets: Mapping[str, Target], min_learners: int,
-                    quantile: float = 0.95) -> float:
-    """The distance a correct model stays within with chance ``quantile``: the default floor.
+def minimum_epsilon(targets: Mapping[str, Target], quantile: float = 0.95) -> float:
+    """The distance a correct model's expected values stay within with chance ``quantile``.
 
     If the model were right, each target's deviation would be the report's sampling error
-    (a tolerance is two of its standard errors) plus the particle's own seed error with
-    ``min_learners`` persons (the report's n / min_learners of the report's variance; Figure
-    12's share pools far more participants than its 5, so its seed error is left out). The
-    distance is then a root of a weighted sum of chi-squares; its quantile is computed from
-    400,000 draws of a fixed generator (not the model's: no model run is involved).
+    alone (a tolerance is two of its standard errors: 0.5 tolerance each), and the distance
+    the root of a sum of chi-squares: sqrt(chi2_k(quantile)) / 2 for k targets, computed
+    from 400,000 draws of a fixed generator (not the model's: no model run is involved). A
+    particle's own seed noise only adds to a correct model's distance, so this floor errs
+    toward going on, never toward stopping early.
     """
     rng = np.random.default_rng(np.random.SeedSequence([15, 2, 7]))
-    sd = np.array([0.5 * math.sqrt(1 + (t.n / min_learners if t.n > 5 else 0.0))
-                   for t in targets.values()])
+    sd = np.full(len(targets), 0.5)
     z = rng.standard_normal((400_000, len(sd))) * sd
     return float(np.quantile(np.sqrt((z**2).sum(axis=1)), quantile))
 
 
 def seed_noise(stats: Mapping[str, float], targets: Mapping[str, Target]) -> tuple[float, float]:
-    """A particle's distance and its seed standard deviation (delta method).
+    """A particle's distance and its seed standard deviation.
 
-    With z_i the deviation of target i in tolerances and s_i its seed standard error in
-    tolerances, D = sqrt(sum z_i^2) has standard deviation sqrt(sum (z_i / D)^2 s_i^2). A
-    target nobody was counted for (its worst deviation) or with one replicate adds no noise.
+    The bootstrap's (``stats["distance_sd"]``, :func:`distance_sd`) when the particle has it;
+    otherwise the delta method: with z_i the deviation of target i in tolerances and s_i its
+    seed standard error in tolerances, D = sqrt(sum z_i^2) has standard deviation
+    sqrt(sum (z_i / D)^2 s_i^2) (a target nobody was counted for, or with one replicate, adds
+    no noise).
     """
     d = distance(stats, targets)
+    if math.isfinite(float(stats.get("distance_sd", math.nan))):
+        return d, float(stats["distance_sd"])
     if d == 0:
         return d, 0.0
     var = 0.0
@@ -478,7 +494,7 @@ def calibrate(
                        population_size=settings.population,
                        sampler=_sampler(workers, scheduler), eps=eps)
     history = abc.load(db, 1) if db_file.exists() else abc.new(db, observed)
-    floor = (minimum_epsilon(targets, settings.min_learners)
+    floor = (minimum_epsilon(targets)
              if settings.minimum_epsilon is None else settings.minimum_epsilon)
     started = time.monotonic()
     predicted = False  # stopped before a generation predicted to end past the walltime
@@ -493,10 +509,19 @@ def calibrate(
                                   minimum_epsilon=floor,
                                   min_acceptance_rate=settings.min_acceptance_rate,
                                   max_walltime=timedelta(minutes=settings.walltime_minutes))
-        except KeyboardInterrupt:
-            if not watcher.stopping:
+        except BaseException as exc:
+            # A SIGINT that lands in one of pyabc's database writes surfaces as SQLAlchemy's
+            # PendingRollbackError with the KeyboardInterrupt as its context; SQLite rolled
+            # the write back, so the finished generations are intact either way.
+            if not _interrupted(exc):
                 raise
-            history = abc.history  # the finished generations; the one just begun is dropped
+            bar.close()
+            if not watcher.stopping:  # the user's Ctrl-C
+                raise KeyboardInterrupt(
+                    f"the finished generations are kept in {db_file}; the same command "
+                    "resumes") from None
+            # The walltime: the finished generations, read afresh (the one begun is dropped).
+            history = pyabc.History(db, _id=1)
             predicted = True
         bar.close()
     if history.max_t < 0:
@@ -509,6 +534,18 @@ def calibrate(
     stopped = _stopped_by(history, settings, floor, time.monotonic() - started, predicted)
     return _write(out, history, bounds, targets, settings, seed, command, stopped,
                   time.monotonic() - started, floor)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was raised while handling, a KeyboardInterrupt."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _stopped_by(history: Any, settings: Settings, floor: float, seconds: float,
@@ -782,7 +819,7 @@ def _noise_summary(predictive: pd.DataFrame, epsilon: float) -> dict[str, float]
         "distance_median": round(float(np.median(d)), 4),
         "distance_sd_median": round(float(np.median(sd[ok])), 4) if ok.any() else math.nan,
         "rejected_on_new_seeds": round(float(np.sum(w * flip)), 4),
-        "replicates_median": float(np.median(predictive["replicates"])),
+        "replicates": float(np.median(predictive["replicates"])),
         "learners_median": float(np.median(predictive["p4_learners"])),
     }
 

@@ -2,7 +2,7 @@ r"""``hourglass calibrate``: fit the assumption parameters to the report's numbe
 
 ::
 
-    hourglass calibrate                       # default: 100 particles, <= 8 generations, <= 30 min
+    hourglass calibrate                       # default: 50 particles, <= 8 generations, <= 30 min
     hourglass calibrate --quick               # tiny population, 8 particles, 2 generations
     hourglass calibrate --out results/cal     # resumes if results/cal holds a calibration
     hourglass calibrate --scheduler tcp://HOST:8786   # on a Dask cluster
@@ -48,11 +48,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--generations", type=int, default=None,
                         help=f"generations (default {default.generations}, --quick "
                         f"{QUICK.generations})")
-    parser.add_argument("--min-learners", type=int, default=None,
-                        help="practical learners a particle pools before it is judged "
-                        f"(default {default.min_learners}: twice the report's 84)")
-    parser.add_argument("--max-replicates", type=int, default=None,
-                        help=f"cap on a particle's runs (default {default.max_replicates})")
+    parser.add_argument("--replicates", type=int, default=None,
+                        help="runs (initiatives) a particle's statistics are pooled over "
+                        f"(default {default.replicates}, --quick {QUICK.replicates})")
     parser.add_argument("--walltime", type=float, default=None, metavar="MINUTES",
                         help="start no generation predicted to end after this (default "
                         f"{default.walltime_minutes:g})")
@@ -73,10 +71,7 @@ def _settings(args: argparse.Namespace) -> Any:
     settings = Settings(
         population=args.population if args.population is not None else preset.population,
         generations=args.generations if args.generations is not None else preset.generations,
-        min_learners=(args.min_learners if args.min_learners is not None
-                      else preset.min_learners),
-        max_replicates=(args.max_replicates if args.max_replicates is not None
-                        else preset.max_replicates),
+        replicates=args.replicates if args.replicates is not None else preset.replicates,
         walltime_minutes=args.walltime if args.walltime is not None else preset.walltime_minutes,
         min_acceptance_rate=(args.min_acceptance_rate if args.min_acceptance_rate is not None
                              else preset.min_acceptance_rate),
