@@ -70,6 +70,8 @@ class HourglassModel:
             keys; e.g. a calibration's posterior). A run's ``params`` then take the key
             ``"parameter_set"`` (row number), whose values apply after ``overrides`` and
             before the other params.
+        held: Keys a parameter set leaves as they are (the scenario's or the user's own
+            choices, e.g. an intervention's lever: :func:`hourglass.posterior.held_keys`).
 
     Example:
         >>> model = HourglassModel("baseline", overrides={"run.months": 24})
@@ -83,6 +85,7 @@ class HourglassModel:
         overrides: Mapping[str, Any] | None = None,
         counts: bool = False,
         parameter_sets: str | Path | None = None,
+        held: tuple[str, ...] = (),
     ) -> None:
         if isinstance(every, bool) or not isinstance(every, int) or every < 0:
             raise HourglassError(
@@ -93,6 +96,7 @@ class HourglassModel:
         self.overrides = dict(overrides or {})
         self.counts = bool(counts)
         self.parameter_sets = None if parameter_sets is None else str(parameter_sets)
+        self.held = tuple(sorted(held))
 
     def __repr__(self) -> str:
         return (
@@ -118,6 +122,8 @@ class HourglassModel:
             identity["counts"] = True
         if self.parameter_sets is not None:
             identity["parameter_sets"] = self.parameter_sets
+        if self.held:
+            identity["held"] = list(self.held)
         return identity
 
     def fingerprint(self) -> dict[str, Any]:
@@ -144,6 +150,7 @@ class HourglassModel:
         params = dict(params or {})
         if self.parameter_sets is not None and "parameter_set" in params:
             row = _parameter_set(self.parameter_sets, params.pop("parameter_set"))
+            row = {k: v for k, v in row.items() if k not in self.held}
             scenario = scenario.with_overrides(row, where=f"{self.parameter_sets} parameter set")
         if params:
             scenario = scenario.with_overrides(params, where=f"{self.base} sweep parameters")

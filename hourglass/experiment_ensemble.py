@@ -48,21 +48,24 @@ class ExperimentModel:
         parameter_sets: The Parquet ensemble (the ``parameter_sets`` seam of
             :class:`hourglass.adapter.HourglassModel`).
         options: The experiment's options (``start``; ``reviews``, ``per_review``).
+        held: Keys the parameter sets leave as the scenario or ``--set`` has them.
     """
 
     def __init__(self, name: str, base: str, overrides: Mapping[str, Any],
-                 parameter_sets: str | Path, options: Mapping[str, Any]) -> None:
+                 parameter_sets: str | Path, options: Mapping[str, Any],
+                 held: tuple[str, ...] = ()) -> None:
         self.name = name
         self.base = str(base)
         self.overrides = dict(overrides)
         self.parameter_sets = str(parameter_sets)
         self.options = dict(options)
+        self.held = tuple(held)
 
     def _model(self) -> Any:
         from hourglass.adapter import HourglassModel  # noqa: PLC0415
 
         return HourglassModel(self.base, every=0, overrides=self.overrides,
-                              parameter_sets=self.parameter_sets)
+                              parameter_sets=self.parameter_sets, held=self.held)
 
     def describe(self) -> dict[str, Any]:
         """Identity recorded in sweep stores."""

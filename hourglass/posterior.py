@@ -178,21 +178,47 @@ def draw(size: int, sets: int, seed: int) -> tuple[int, ...]:
     return tuple(sorted(int(r) for r in rng.choice(size, size=sets, replace=False)))
 
 
-def refuse_fixed_overrides(ensemble: Ensemble | None, overrides: Mapping[str, Any],
-                           flag: str = "--set") -> None:
-    """Refuse a fixed override of a key the ensemble sets (its value would be replaced).
+def base_of(ensemble: Ensemble) -> str:
+    """The scenario the ensemble was calibrated on (``calibration.json`` beside it, or baseline)."""
+    import json  # noqa: PLC0415
 
-    Fixed overrides apply before a parameter set (:class:`hourglass.adapter.HourglassModel`), so
-    ``--set`` of a calibrated key would silently do nothing.
+    provenance = ensemble.path.with_name("calibration.json")
+    try:
+        return str(json.loads(provenance.read_text(encoding="utf-8")).get("base") or "baseline")
+    except (OSError, ValueError, AttributeError):
+        return "baseline"
 
-    Raises:
-        HourglassError: One line naming the option and the key.
+
+def held_keys(ensemble: Ensemble | None, scenario: str | Path,
+              overrides: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ensemble's keys a run keeps as the scenario or the user set them.
+
+    A posterior describes the world of the scenario it was calibrated on (:func:`base_of`). A key
+    that another scenario sets to a value of its own (an intervention's lever, a case's known
+    context) or that the user fixes with ``--set`` is a deliberate choice, not an unknown of the
+    world: a parameter set must not replace it, or ``compare baseline community_of_practice``
+    would compare the baseline with itself.
+
+    Args:
+        ensemble: The ensemble (``None``: nothing held).
+        scenario: The scenario name or path.
+        overrides: The fixed ``--set`` overrides.
+
+    Returns:
+        The held keys, sorted.
     """
     if ensemble is None:
-        return
-    clash = [k for k in overrides if k in ensemble.keys]
-    if clash:
-        raise HourglassError(
-            f"{flag} {clash[0]}: every parameter set of {ensemble.path} sets this key, which "
-            "would replace the value; leave it to the ensemble or add --point-defaults"
-        )
+        return ()
+    from simulation.scenario import Scenario  # noqa: PLC0415
+
+    own = Scenario.load(scenario).values  # noqa: PD011 - a scenario's values, not pandas
+    base = Scenario.load(base_of(ensemble)).values  # noqa: PD011
+    return tuple(sorted(k for k in ensemble.keys
+                        if k in overrides or own.get(k) != base.get(k)))
+
+
+def held_line(held: tuple[str, ...], where: str) -> str:
+    """One line naming the keys kept from the ensemble (empty when none)."""
+    if not held:
+        return ""
+    return (f"kept as {where} sets them (not from the parameter sets): {', '.join(held)}")

@@ -128,8 +128,6 @@ def test_a_shipped_posterior_is_the_default(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--set", "reflection.base_rate=0.2"], "--set reflection.base_rate: every parameter set "
-     "of"),
     (["--replicates", "3"], "--replicates 3: over a posterior a comparison needs at least 4"),
     (["--posterior", "missing.parquet"], "--posterior: missing.parquet: no such file"),
     (["--point-defaults", "--posterior", "x.parquet"], "not allowed with argument"),

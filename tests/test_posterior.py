@@ -16,7 +16,7 @@ from hourglass.posterior import (
     choose,
     describe,
     draw,
-    refuse_fixed_overrides,
+    held_keys,
 )
 from simulation.errors import HourglassError
 
@@ -59,9 +59,6 @@ def test_choose_shipped_given_or_none(ensemble, monkeypatch):
     given = choose(parse("--posterior", str(ensemble)), 7, sets=3)
     assert (given.source, len(given.rows)) == ("--posterior", 3)
     assert "3 of 30 drawn from" in given.describe()
-    with pytest.raises(HourglassError, match=r"--set reflection.base_rate: every parameter set"):
-        refuse_fixed_overrides(given, {"reflection.base_rate": 0.2})
-    refuse_fixed_overrides(given, {"run.months": 24})  # not a key the ensemble sets
 
 
 @pytest.mark.parametrize(("frame", "match"), [
@@ -86,3 +83,34 @@ def test_not_parquet_or_missing(tmp_path):
         check(text)
     with pytest.raises(HourglassError, match="no such file"):
         check(tmp_path / "none.parquet")
+
+
+def test_a_scenarios_own_choices_are_held_from_the_parameter_sets(tmp_path):
+    """compare baseline community_of_practice over a posterior must not compare the baseline
+    with itself: the scenario's own lever is kept, the world's unknowns come from the set."""
+    import json
+
+    from hourglass.adapter import HourglassModel
+    from hourglass.posterior import base_of
+
+    path = tmp_path / "posterior.parquet"
+    pd.DataFrame({"levers.community_of_practice": [0.1, 0.2],
+                  "reflection.base_rate": [0.03, 0.06]}).to_parquet(path)
+    ensemble = choose(parse("--posterior", str(path)), 1)
+    assert base_of(ensemble) == "baseline"
+    assert held_keys(ensemble, "baseline", {}) == ()
+    assert held_keys(ensemble, "community_of_practice", {}) == ("levers.community_of_practice",)
+    assert held_keys(ensemble, "baseline", {"reflection.base_rate": 0.1}) == (
+        "reflection.base_rate",)
+    held = HourglassModel("community_of_practice", parameter_sets=path,
+                          held=held_keys(ensemble, "community_of_practice", {}))
+    scenario = held.scenario({"parameter_set": 1})
+    assert scenario["levers.community_of_practice"] == 0.7  # the scenario's own
+    assert scenario["reflection.base_rate"] == 0.06  # the set's
+    plain = HourglassModel("community_of_practice", parameter_sets=path)
+    assert plain.scenario({"parameter_set": 1})["levers.community_of_practice"] == 0.2
+    assert held.describe()["held"] == ["levers.community_of_practice"]
+    # calibrated on community_of_practice: its own lever is then the world's, not held
+    (tmp_path / "calibration.json").write_text(json.dumps({"base": "community_of_practice"}))
+    assert base_of(ensemble) == "community_of_practice"
+    assert held_keys(ensemble, "community_of_practice", {}) == ()

@@ -75,7 +75,7 @@ def main(args: argparse.Namespace) -> int:
     from analysis.compare import paired_split, paired_summary, run_all_arms
     from hourglass.adapter import HourglassModel
     from hourglass.commands._options import check_output, executor_from
-    from hourglass.posterior import choose, describe, refuse_fixed_overrides
+    from hourglass.posterior import choose, describe, held_keys, held_line
 
     if not 2 <= len(args.arms) <= len(LETTERS):
         raise HourglassError(
@@ -98,14 +98,18 @@ def main(args: argparse.Namespace) -> int:
     concurrent = args.workers or os.cpu_count() or 1
     check_memory(concurrent * max(run_bytes(s.values, many=True) for s in scenarios),
                  f"{concurrent} runs at a time")
-    ensemble, shared = _ensemble(args, choose, refuse_fixed_overrides, common)
+    ensemble, shared = _ensemble(args, choose)
     replicates = len(shared) if shared else args.replicates
     path = ensemble.path if ensemble is not None else None
-    models = [(HourglassModel(name, every=0, overrides=common, parameter_sets=path), own)
-              for name, own in zip(args.arms, sets, strict=True)]
+    held = [held_keys(ensemble, name, common) for name in args.arms]
+    models = [(HourglassModel(name, every=0, overrides=common, parameter_sets=path, held=keep),
+               own) for name, own, keep in zip(args.arms, sets, held, strict=True)]
     labels = [f"{x.upper()}: {_label(name, own)}"
               for x, name, own in zip(letters, args.arms, sets, strict=True)]
-    print(describe(ensemble, args, "compare"), flush=True)
+    lines = [describe(ensemble, args, "compare")] + [
+        f"{x.upper()}: {held_line(keep, Path(name).stem + ' or --set')}"
+        for x, name, keep in zip(letters, args.arms, held, strict=True) if keep]
+    print("\n".join(lines), flush=True)
     announce_compilation()
     with executor_from(args) as executor:  # every arm in one fan-out, on the same seeds
         runs = run_all_arms(dict(zip(labels, models, strict=True)), replicates, args.seed,
@@ -118,7 +122,7 @@ def main(args: argparse.Namespace) -> int:
         label: paired_split(runs[labels[0]], runs[label], by=BY, outcomes=outputs,
                             seed=args.seed) for label in labels[1:]}
     pairs = _pairs_line(replicates, ensemble)
-    _write(out, args, labels, tables, runs, splits, pairs, describe(ensemble, args, "compare"))
+    _write(out, args, labels, tables, runs, splits, pairs, "\n\n".join(lines))
     for k, (label, table) in enumerate(tables.items(), start=1):
         print(f"A = {labels[0][3:]}; {letters[k].upper()} = {label[3:]}; {pairs} "
               f"({letters[k].upper()} - A)")
@@ -135,8 +139,8 @@ def main(args: argparse.Namespace) -> int:
 SPLIT_SHOWN = ["mean", "between", "within", "share_between", "share_low", "share_high"]
 
 
-def _ensemble(args: argparse.Namespace, choose: Any, refuse: Any,
-              common: dict[str, Any]) -> tuple[Any, list[dict[str, int]] | None]:
+def _ensemble(args: argparse.Namespace,
+              choose: Any) -> tuple[Any, list[dict[str, int]] | None]:
     """The ensemble (or ``None``) and each replicate's parameter set: set ``r % K``.
 
     ``K`` sets of ``R // K`` seeds each (at least 2), so every set has the same number of pairs.
@@ -147,7 +151,6 @@ def _ensemble(args: argparse.Namespace, choose: Any, refuse: Any,
             f"--replicates {args.replicates}: over a posterior a comparison needs at least "
             "4 pairs (2 parameter sets x 2 seeds); add replicates or --point-defaults")
     ensemble = choose(args, args.seed, sets=max(sets, 2))
-    refuse(ensemble, common)
     if ensemble is None:
         return None, None
     k = len(ensemble.rows)

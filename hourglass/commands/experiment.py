@@ -68,7 +68,7 @@ def main(args: argparse.Namespace) -> int:
     """Run the experiment and write its outputs."""
     from analysis.output import check_output, result_files, staged_directory
     from hourglass.experiments import run_experiment
-    from hourglass.posterior import choose, describe, refuse_fixed_overrides
+    from hourglass.posterior import choose, describe, held_keys, held_line
 
     overrides = parse_assignments(args.overrides)
     scenario = load_scenario(args.scenario, overrides)
@@ -88,16 +88,18 @@ def main(args: argparse.Namespace) -> int:
     check_output(out, "experiment")
     check_writable(out)
     ensemble = choose(args, args.seed)
-    refuse_fixed_overrides(ensemble, overrides)
+    held = held_keys(ensemble, args.scenario, overrides)
     model = None
     if ensemble is not None:
         from hourglass.experiment_ensemble import ExperimentModel
 
-        model = ExperimentModel(args.name, args.scenario, overrides, ensemble.path, options)
+        model = ExperimentModel(args.name, args.scenario, overrides, ensemble.path, options,
+                                held)
         model.check({BY: ensemble.rows[0]})
         # The tables and figure show one study: the first parameter set drawn, at --seed.
         scenario = model._model().scenario({BY: ensemble.rows[0]})
-    sets_line = describe(ensemble, args, "experiment")
+    sets_line = "; ".join(filter(None, [describe(ensemble, args, "experiment"),
+                                        held_line(held, f"{scenario.name} or --set")]))
     print(sets_line, flush=True)
     announce_compilation()
     with staged_directory(out, "experiment") as staging:

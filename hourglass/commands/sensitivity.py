@@ -94,19 +94,20 @@ def main(args: argparse.Namespace) -> int:
     from analysis.uncertainty import run_ensemble
     from hourglass.adapter import HourglassModel
     from hourglass.commands._options import executor_from
-    from hourglass.posterior import choose, describe, refuse_fixed_overrides
+    from hourglass.posterior import choose, describe, held_keys, held_line
 
     levers = Space.from_toml(args.space)
     overrides = parse_assignments(args.overrides, "--set")
     ensemble = choose(args, args.seed)
-    refuse_fixed_overrides(ensemble, overrides)
+    held = held_keys(ensemble, args.scenario, overrides)
     space, labels = _space(args, levers, ensemble)
     path = ensemble.path if ensemble is not None and not args.assumptions else None
     model = HourglassModel(args.scenario, every=args.every, overrides=overrides,
-                           parameter_sets=path)
+                           parameter_sets=path, held=held if path else ())
     outcomes = _check(args, model, space, levers)
     trajectories = 0 if args.assumptions else args.trajectories
-    sets_line = describe(ensemble, args, "sensitivity")
+    sets_line = "; ".join(filter(None, [describe(ensemble, args, "sensitivity"),
+                                        held_line(held, f"{args.scenario} or --set")]))
     print(sets_line, flush=True)
     announce_compilation()
     info = {"scenario": args.scenario, "space_file": str(args.space)}
@@ -124,7 +125,7 @@ def main(args: argparse.Namespace) -> int:
                                      store=args.out / "runs" / "morris", **common)
         if ensemble is not None:
             point = HourglassModel(args.scenario, every=0, overrides=overrides,
-                                   parameter_sets=ensemble.path)
+                                   parameter_sets=ensemble.path, held=held)
             split, runs = run_ensemble(
                 point, ensemble.rows, max(2, args.replicates), outcomes=outcomes,
                 seed=args.seed, executor=executor, workers=args.workers,
