@@ -1,0 +1,38 @@
+"""A generator handle in compiled code draws exactly what the Generator itself draws."""
+
+import numpy as np
+import pytest
+from numba import njit
+
+from simulation.streams import as_generator, handle
+
+
+@njit(cache=True)
+def _draws(rng, n):
+    g = as_generator(rng)
+    uniform = np.empty(n)
+    for i in range(n):
+        uniform[i] = g.random()
+    return (uniform, g.random(n), g.integers(0, 7, n), g.normal(0.5, 2.0, n),
+            g.standard_normal(n), g.beta(2.0, 3.0), g.uniform(1.0, 4.0), g.permutation(n))
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.MT19937, np.random.Philox])
+def test_a_handle_draws_what_the_generator_draws(bit_generator):
+    passed = np.random.Generator(bit_generator(11))
+    handled = np.random.Generator(bit_generator(11))
+    pointers = handle(handled)
+    for n in (1, 5, 40):
+        for a, b in zip(_draws(passed, n), _draws(pointers, n), strict=True):
+            np.testing.assert_array_equal(a, b)
+    # both generators are left where the draws leave them
+    np.testing.assert_array_equal(passed.integers(0, 2**62, 20), handled.integers(0, 2**62, 20))
+
+
+def test_a_generator_still_passes_through():
+    assert as_generator(np.random.default_rng(1)).random() == np.random.default_rng(1).random()
+
+
+def test_a_handle_is_read_in_compiled_code_only():
+    with pytest.raises(TypeError, match="compiled code only"):
+        as_generator(handle(np.random.default_rng(1)))
