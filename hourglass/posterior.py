@@ -158,7 +158,8 @@ def check(path: Path, flag: str = "--posterior") -> tuple[int, tuple[str, ...]]:
     unknown = [k for k in keys if k not in specs]
     if unknown:
         raise HourglassError(f"{flag}: {path}: column {unknown[0]!r} is not a scenario key "
-                             "(hourglass parameters lists them)")
+                             "(hourglass parameters lists them; if the model changed since the "
+                             "calibration, calibrate again or add --point-defaults)")
     bad = [k for k in keys if not pd.api.types.is_numeric_dtype(frame[k]) or frame[k].isna().any()]
     if bad:
         raise HourglassError(f"{flag}: {path}: column {bad[0]!r} has missing or non-numeric "
