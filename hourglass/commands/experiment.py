@@ -95,7 +95,8 @@ def main(args: argparse.Namespace) -> int:
 
         model = ExperimentModel(args.name, args.scenario, overrides, ensemble.path, options,
                                 held)
-        model.check({BY: ensemble.rows[0]})
+        for row in ensemble.rows:  # every drawn set, before any run
+            model.check({BY: row})
         # The tables and figure show one study: the first parameter set drawn, at --seed.
         scenario = model._model().scenario({BY: ensemble.rows[0]})
     sets_line = "; ".join(filter(None, [describe(ensemble, args, "experiment"),

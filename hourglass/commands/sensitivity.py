@@ -203,8 +203,9 @@ def _check(args: argparse.Namespace, model: Any, space: Any, levers: Any) -> lis
     outcomes = check_outputs(args.outputs, "--outputs") or list(DEFAULT_OUTCOMES)
     overrides = parse_assignments(args.overrides, "--set")
     check_space(load_scenario(args.scenario, overrides), levers, str(args.space))
-    if BY in space.factors:  # the first drawn set: a file that is not one fails here
-        model.check({BY: space.factors[BY].values[0]})  # noqa: PD011 - a factor, not pandas
+    if BY in space.factors:  # every drawn set, before any run
+        for row in space.factors[BY].values:  # noqa: PD011 - a factor's values, not pandas
+            model.check({BY: row})
     check_output(args.out / "report", "sensitivity")
     check_writable(args.out)
     check_sweep_memory(model, space, [("sobol", args.samples), ("morris", args.trajectories)],
