@@ -151,3 +151,20 @@ def test_sensitivity_over_a_posterior_adds_the_parameter_set_and_the_split(tmp_p
     for name in ("uncertainty.png", "uncertainty_shares.png", "levers_and_assumptions.png"):
         assert (report / name).read_bytes().startswith(b"\x89PNG")
     assert (out / "runs" / "ensemble").is_dir()  # resumable like the sweeps
+
+
+@pytest.mark.parametrize("command", [
+    ["sensitivity", "--samples", "4", "--trajectories", "0"],
+    ["experiment", "contact-intensity", "baseline"],
+])
+def test_a_bad_parameter_set_anywhere_is_refused_before_any_run(tmp_path, capsys, command):
+    """The middle set is out of range: checking the first and last (the design's corners) is not
+    enough."""
+    path = tmp_path / "posterior.parquet"
+    pd.DataFrame({"reflection.base_rate": [0.1, 5.0, 0.2]}).to_parquet(path)
+    out = tmp_path / "x"
+    assert main([*command, "--posterior", str(path), "--out", str(out), *TINY_SET]) == 2
+    err = capsys.readouterr().err
+    assert "reflection.base_rate" in err
+    assert err.count("\n") == 1
+    assert not out.exists()
