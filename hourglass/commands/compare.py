@@ -6,6 +6,11 @@ Cohen's d_z (mean / sd of the paired differences); see :mod:`analysis.compare`. 
 outcomes are the hourglass's levels. Writes ``compare.csv``/``.md``, ``forest.png`` (a panel
 per outcome, each in its own unit) and ``runs.csv``: every arm's per-replicate outputs, paired
 by replicate and seed, for re-analysis.
+
+Over a posterior ensemble (the default; docs/uncertainty.md) a pair is one parameter set and one
+seed, the interval comes from the sets' mean differences, and ``uncertainty.csv`` and
+``uncertainty_X.png`` split each arm's outcome and each difference between parameter sets and
+seeds.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ NAME is ``contact-intensity`` (the 6x6 contact heat map from twice-weekly report
 months), ``personal-learning`` (the weekly "productive conversation?" heat map) or ``natural``
 (involved officials against similar colleagues who were not involved). See
 :mod:`hourglass.experiments` and docs/validation.md for the design and the time resolution.
+
+Over a posterior ensemble (the default; docs/uncertainty.md) the tables are one study (the first
+set drawn) and the experiment's findings over the drawn sets x ``--replicates`` seeds are split
+between parameter sets and seeds (:mod:`hourglass.experiment_ensemble`).
 """
 
 from __future__ import annotations

@@ -11,6 +11,11 @@ screening (64 trajectories, 10 replicates). Writes to ``--out`` (default
   mu*-sigma, levers x outcomes heat maps, time-resolved indices, convergence).
 
 The report is written to a hidden directory and renamed into place when complete.
+
+Over a posterior ensemble (the default; docs/uncertainty.md) the parameter set is one more
+factor, and ``runs/ensemble`` and ``report/uncertainty.*`` split each outcome's variance at the
+scenario's levers between parameter sets and seeds. ``--assumptions`` adds the assumption groups
+(``hourglass/spaces/assumptions.toml``) as grouped Sobol' factors (``runs/sobol_assumptions``).
 """
 
 from __future__ import annotations
