@@ -29,13 +29,31 @@ from numba.extending import intrinsic, overload
 FIELDS = ("state_address", "state", "next_uint64", "next_uint32", "next_double")
 
 
+# The handles made last, by the Generator's id; each entry holds its Generator, so an id is
+# not reused while its entry is kept. A process runs a model or two at a time.
+_HANDLES: dict[int, tuple[np.random.Generator, np.ndarray]] = {}
+_HANDLES_KEPT = 8
+
+
 def handle(rng: np.random.Generator) -> np.ndarray:
-    """(5,) uint64: the addresses of ``rng``'s bit generator state and next-value functions."""
+    """(5,) uint64: the addresses of ``rng``'s bit generator state and next-value functions.
+
+    Read once per Generator (what Numba reads on every call) and remembered: a loop called
+    every month is handed ``handle(rng)`` for a dictionary look-up.
+    """
+    kept = _HANDLES.get(id(rng))
+    if kept is not None and kept[0] is rng:
+        return kept[1]
     binding = rng.bit_generator.ctypes
     values = [binding.state_address, binding.state.value]
     for name in FIELDS[2:]:
         values.append(ctypes.cast(getattr(binding, name), ctypes.c_void_p).value)
-    return np.array(values, dtype=np.uint64)
+    pointers = np.array(values, dtype=np.uint64)
+    pointers.flags.writeable = False
+    if len(_HANDLES) >= _HANDLES_KEPT:
+        _HANDLES.pop(next(iter(_HANDLES)))
+    _HANDLES[id(rng)] = (rng, pointers)
+    return pointers
 
 
 _BIT_GENERATOR = types.NumPyRandomBitGeneratorType("bit_generator")

@@ -36,3 +36,12 @@ def test_a_generator_still_passes_through():
 def test_a_handle_is_read_in_compiled_code_only():
     with pytest.raises(TypeError, match="compiled code only"):
         as_generator(handle(np.random.default_rng(1)))
+
+
+def test_a_handle_is_made_once_per_generator_and_kept_for_a_few():
+    first, second = np.random.default_rng(1), np.random.default_rng(1)
+    assert handle(first) is handle(first)
+    assert handle(second) is not handle(first)
+    for _ in range(20):  # older generators make way; a handle is made again, the same
+        handle(np.random.default_rng(2))
+    np.testing.assert_array_equal(handle(first), handle(first))
