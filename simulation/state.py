@@ -114,9 +114,13 @@ class Staff:
 
     def adopted_by_org(self) -> np.ndarray:
         """(organisations, 4) how many staff of each organisation adopted each type."""
-        counts = np.zeros((len(self.org_size), self.adopted.shape[1]), dtype=np.uint64)
-        np.add.at(counts, self.org[self.adopters], self.adopted[self.adopters].view(np.uint8))
-        return counts
+        # One bincount over (organisation, type) cells: np.add.at's unbuffered loop took a
+        # third of a run's CPU when lessons spread at home. Counts stay exact (< 2^53).
+        orgs, types = len(self.org_size), self.adopted.shape[1]
+        cells = (self.org[self.adopters][:, None] * types + np.arange(types)).ravel()
+        weights = self.adopted[self.adopters].ravel()
+        counts = np.bincount(cells, weights=weights, minlength=orgs * types)
+        return counts.reshape(orgs, types).astype(np.uint64)
 
     def exposure(self) -> tuple[np.ndarray, np.ndarray]:
         """Colleagues with an adopted neighbour, and how many neighbours adopted each type.
