@@ -28,9 +28,12 @@ class Result:
     """The outcome of one run.
 
     Attributes:
-        summary: Final-month outcomes: stage shares (``engaged``, ``sustained_contacts``,
-            ``practical_learning``, ``applied``), ``orgs_changed``, ``staff_reached``,
-            ``countries_changed``, ``reported_attendance`` and more (docs/ODD.md, Observation).
+        summary: Final-month outcomes: the hourglass stages (``engaged``, a share of
+            organisations, and ``countries_engaged``; ``sustained_contacts``,
+            ``practical_learning`` and ``applied``, shares of positions, with the appliers by
+            path ``applied_via_contacts`` and ``applied_via_reflection``; simulation/stages.py),
+            ``participants``, ``orgs_changed``, ``staff_reached``, ``countries_changed``,
+            ``reported_attendance`` and more (docs/ODD.md, Observation).
         monthly: One array per time-series column, one value per month (what sweeps read).
         scenario: The fully resolved scenario.
         seed: The seed of the run; for a run given a NumPy Generator, its bit generator's
