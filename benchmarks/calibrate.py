@@ -6,15 +6,19 @@ Usage::
     .venv/bin/python benchmarks/calibrate.py --full       # + the default calibration, timed
 
 Part 1 draws ``--particles`` particles from the prior (the calibration's own prior, seeded) and
-judges each as the default calibration does (:class:`hourglass.calibration.ParticleModel`:
-replicates until ``min_learners`` practical learners or ``max_replicates`` runs) in this one
-process, after one run that loads the compiled code. It prints the CPU seconds of a run and of
-a particle, the runs and learners a particle gets, and what that leaves of the budget (2 cores x
-30 minutes): how many particles fit, how many the default needs at a given acceptance profile,
-and how many replicates a particle could have. It then judges each particle a second time with
-another root seed (other replicates) and compares the two distances: their spread is the seed
-noise of a distance, measured, beside the delta-method estimate the calibration reports
-(:func:`hourglass.calibration.seed_noise`).
+judges each as the default calibration does (:class:`hourglass.calibration.ParticleModel`: its
+``replicates`` runs pooled) in this one process, after one run that loads the compiled code. It
+prints the CPU seconds of a run and of a particle, the learners a run counts, and what that
+leaves of the budget (2 cores x 30 minutes): how many particles fit, how many generations of the
+default's population fit at an acceptance profile, and how many replicates a particle could
+have if all of them were to fit. It then judges each particle a second time with another root
+seed (other replicates) and compares the two distances: their spread is the seed noise of a
+distance, measured, beside the bootstrap estimate the calibration reports
+(:func:`hourglass.calibration.distance_sd`).
+
+Part 1 also runs ``--runs`` replicates at the baseline's point values and at two prior draws and
+resamples them (bootstrap) to show how the seed SD of a distance falls with the replicates a
+particle pools (8 to 128).
 
 Part 2 (``--full``) runs the default calibration (``hourglass calibrate`` with its defaults) on 2
 local processes into ``--out`` (default: a temporary directory) and prints its wall time,
@@ -38,6 +42,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from hourglass.adapter import HourglassModel  # noqa: E402
 from hourglass.calibration import (  # noqa: E402
     ParticleModel,
     Settings,
@@ -45,10 +50,11 @@ from hourglass.calibration import (  # noqa: E402
     as_params,
     calibrate,
     minimum_epsilon,
+    particle_seeds,
     prior_space,
     seed_noise,
 )
-from hourglass.targets import load_targets  # noqa: E402
+from hourglass.targets import distance, load_targets, pooled  # noqa: E402
 
 BUDGET_CORE_SECONDS = 2 * 30 * 60
 ACCEPTANCE = (1.0, 0.5, 0.35, 0.25, 0.18, 0.13, 0.09, 0.07, 0.05)
@@ -68,7 +74,7 @@ def particle_cost(particles: int, seed: int, settings: Settings) -> dict[str, fl
     draws = [{name.replace(".", "__"): rng.uniform(lo, hi) for name, (lo, hi, _) in
               bounds.items()} for _ in range(particles)]
     model.statistics(as_params(draws[0], bounds))  # compiled code loaded
-    cpu, runs, learners, pairs, delta = [], [], [], [], []
+    cpu, runs, learners, pairs, boot = [], [], [], [], []
     for draw in draws:
         params = as_params(draw, bounds)
         start = time.process_time()
@@ -79,7 +85,7 @@ def particle_cost(particles: int, seed: int, settings: Settings) -> dict[str, fl
         d1, sd = seed_noise(stats, targets)
         d2, _ = seed_noise(other.statistics(params), targets)
         pairs.append((d1, d2))
-        delta.append(sd)
+        boot.append(sd)
     cpu_a, runs_a, d = np.array(cpu), np.array(runs), np.array(pairs)
     measured = float(np.sqrt(np.mean((d[:, 0] - d[:, 1]) ** 2) / 2))
     return {
@@ -87,15 +93,44 @@ def particle_cost(particles: int, seed: int, settings: Settings) -> dict[str, fl
         "cpu_per_particle": round(float(cpu_a.mean()), 3),
         "cpu_per_run": round(float(cpu_a.sum() / runs_a.sum()), 4),
         "runs_per_particle": round(float(runs_a.mean()), 1),
-        "share_reaching_min_learners": round(float(
-            (np.array(learners) >= settings.min_learners).mean()), 2),
+        "particles_counting_84_learners": round(float((np.array(learners) >= 84).mean()), 2),
         "learners_per_run": round(float(np.sum(learners) / runs_a.sum()), 2),
         "prior_distance_median": round(float(np.median(d[:, 0])), 2),
         "prior_distance_quartiles": [round(float(q), 2) for q in np.quantile(d[:, 0],
                                                                               [0.25, 0.75])],
         "distance_seed_sd_measured": round(measured, 3),
-        "distance_seed_sd_delta_rms": round(float(np.sqrt(np.nanmean(np.square(delta)))), 3),
+        "distance_seed_sd_bootstrap_rms": round(float(np.sqrt(np.nanmean(np.square(boot)))),
+                                                3),
     }
+
+
+def noise_by_replicates(runs: int, seed: int, settings: Settings) -> dict[str, object]:
+    """Seed SD of a distance against the replicates pooled: bootstrap of ``runs`` runs."""
+    bounds = _bounds(prior_space(settings.scale))
+    targets = load_targets()
+    rng = np.random.default_rng(seed + 5)
+    sets = [{}] + [as_params({n.replace(".", "__"): rng.uniform(lo, hi)
+                              for n, (lo, hi, _) in bounds.items()}, bounds) for _ in range(2)]
+    model = HourglassModel("baseline", every=0, overrides=dict(settings.overrides), counts=True)
+    boot = np.random.default_rng(seed)
+    out: dict[str, object] = {}
+    for k, params in enumerate(sets):
+        results = [model(params, s) for s in particle_seeds(seed + 7, params, runs)]
+        learners = np.array([r["p4_learners"] for r in results])
+        row: dict[str, object] = {
+            "distance_all_runs": round(distance({n: pooled(results, n) for n in targets},
+                                                targets), 2),
+            "learners_per_run": round(float(learners.mean()), 2),
+            "runs_without_learners": round(float(np.mean(learners == 0)), 2),
+        }
+        for size in (8, 16, 32, 48, 64, 128):
+            values = []
+            for _ in range(300):
+                sample = [results[i] for i in boot.integers(0, runs, size)]
+                values.append(distance({n: pooled(sample, n) for n in targets}, targets))
+            row[f"sd_at_{size}"] = round(float(np.std(values, ddof=1)), 2)
+        out["point values" if k == 0 else f"prior draw {k}"] = row
+    return out
 
 
 def budget(cost: dict[str, float], settings: Settings) -> dict[str, float]:
@@ -110,7 +145,7 @@ def budget(cost: dict[str, float], settings: Settings) -> dict[str, float]:
         "simulations_for_all_generations_at_the_profile": round(float(spent[-1])),
         "replicates_affordable_for_all_generations": round(
             BUDGET_CORE_SECONDS / (float(spent[-1]) * cost["cpu_per_run"]), 1),
-        "minimum_epsilon": round(minimum_epsilon(load_targets(), settings.min_learners), 2),
+        "minimum_epsilon": round(minimum_epsilon(load_targets()), 2),
     }
 
 
@@ -119,27 +154,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--particles", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--min-learners", type=int, default=None)
-    parser.add_argument("--max-replicates", type=int, default=None)
+    parser.add_argument("--replicates", type=int, default=None,
+                        help="replicates a particle pools (default: the calibration's)")
+    parser.add_argument("--runs", type=int, default=150,
+                        help="runs per parameter set for the noise curve (0: skip it)")
     parser.add_argument("--full", action="store_true", help="also time the default calibration")
     parser.add_argument("--skip-cost", action="store_true", help="only the timed calibration")
     parser.add_argument("--out", type=Path, default=None,
                         help="where --full writes (default: a temporary directory)")
     args = parser.parse_args()
     settings = Settings()
-    if args.min_learners or args.max_replicates:
-        settings = Settings(**{**settings.__dict__,
-                               "min_learners": args.min_learners or settings.min_learners,
-                               "max_replicates": args.max_replicates or settings.max_replicates})
+    if args.replicates:
+        settings = Settings(**{**settings.__dict__, "replicates": args.replicates})
     if not args.skip_cost:
         load = os.getloadavg()[0]
         cost = particle_cost(args.particles, args.seed, settings)
         cost.update(budget(cost, settings))
-        cost.update({"min_learners": settings.min_learners,
-                     "max_replicates": settings.max_replicates,
+        cost.update({"replicates": settings.replicates, "population": settings.population,
                      "load_average_before": round(load, 1),
                      "load_average_after": round(os.getloadavg()[0], 1)})
         print(json.dumps(cost, indent=2), flush=True)
+        if args.runs:
+            print(json.dumps({"distance_seed_sd_by_replicates":
+                              noise_by_replicates(args.runs, args.seed, settings)}, indent=2),
+                  flush=True)
     if args.full:
         with tempfile.TemporaryDirectory() as tmp:
             out = args.out or Path(tmp) / "cal"

@@ -98,9 +98,11 @@ def test_prior_is_every_assumption_but_definitions_and_sizes():
     assert names | set(left_out) == assumptions
     assert not names & set(left_out)
     assert all(len(reason) > 20 for reason in left_out.values())
-    assert not any(n.startswith(("observation.", "run.")) for n in names)
-    assert {"population.home_organisations", "observation.sustained_months",
+    assert not any(n.startswith("run.") for n in names)
+    assert {"population.home_organisations", "observation.foundational_uses",
             "transfer.informal"} <= set(left_out)
+    # A stage threshold that is also a mechanism (issue 14 §1) is fitted.
+    assert "observation.sustained_months" in names
     assert {"levers.trust", "reflection.carry_threshold", "contact.trust_decay",
             "population.trait_concentration", "home_organisations.staff_degree"} <= names
     # Tool effects are fitted in groups where the model has them (scenario keys).
@@ -208,6 +210,20 @@ def test_quick_calibration_writes_resumes_and_refuses_other_settings(tmp_path, c
     assert seam({"parameter_set": 3}, 7) == direct({}, 7)
     with pytest.raises(HourglassError, match="parameter_set must be a row number"):
         seam({"parameter_set": len(posterior)}, 7)
+    # Shipping copies the ensemble, its provenance and the figures; an unfinished one is refused.
+    from hourglass.calibration import ship
+
+    shipped = ship(out, dest=tmp_path / "package", figures=tmp_path / "figures")
+    assert sorted(p.name for p in shipped) == sorted([
+        "posterior.parquet", "particles.parquet", "predictive.parquet", "calibration.json",
+        "calibration-prior_posterior.png", "calibration-pairs.png", "calibration-predictive.png"])
+    assert (tmp_path / "package" / "posterior.parquet").read_bytes() == \
+        (out / "posterior.parquet").read_bytes()
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "posterior.parquet").write_bytes(b"x")
+    with pytest.raises(HourglassError, match=r"particles\.parquet is missing"):
+        ship(tmp_path / "half", dest=tmp_path / "package2")
+    assert not (tmp_path / "package2").exists()
 
 
 def test_interrupted_calibration_resumes(tmp_path):
