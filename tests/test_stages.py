@@ -13,7 +13,7 @@ from conftest import NO_TOOLS, SMALL, SUSTAINING
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulation import PeerLearningModel, Scenario
+from simulation import PeerLearningModel, Scenario, stages
 from simulation.mechanisms import diffusion, reflection
 from simulation.stages import carried_lessons, foundational_gatherings, is_foundational
 from simulation.tools import load_tools
@@ -254,3 +254,22 @@ def test_only_convenes_engages_groups_but_few_sustained_contacts_by_its_tools():
     assert ties > 0  # ... ties do form at its plenaries ...
     assert sustained < 0.5 * totals["intends"][1] / 8  # ... but few last
     assert practical <= totals["intends"][2] / 8
+
+
+def test_a_gathering_of_one_organisation_is_not_a_peer_group():
+    model = PeerLearningModel(_small("baseline", **{"observation.foundational_uses": 1}), rng=0)
+    state = model.state
+    large = next(g for g, t in enumerate(model.tool_table) if t.name == "large_group_meetings")
+    q = stages.Settings.of(model.params)
+    mask = foundational_gatherings(model.tool_table)
+    per_country = np.bincount(state.orgs.country)
+    took_part = state.month.tools
+    took_part[:] = 0
+    took_part[state.peers.org == 0] = 1 << large  # organisation 0 alone
+    stages.observe(state, q, mask, per_country)
+    assert not state.orgs.foundational.any()
+    assert not state.orgs.engaged.any()
+    took_part[state.peers.org == 1] = 1 << large  # now with organisation 1
+    out = stages.observe(state, q, mask, per_country)
+    assert state.orgs.foundational.tolist() == [1, 1, 0, 0, 0, 0]
+    assert out[stages.STAGE_COLUMNS.index("engaged")] == pytest.approx(2 / 6)
