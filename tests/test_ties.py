@@ -162,6 +162,18 @@ def test_succession_uniforms_are_those_of_the_full_matrix(seed):
     assert matrix_uniforms(other, 400, cells).tolist() == witness.random(400)[cells].tolist()
 
 
+@pytest.mark.parametrize("buffered", [False, True])
+@pytest.mark.parametrize("cells", [[], [0], [399], [5, 4, 398]])
+def test_succession_uniforms_leave_the_generator_where_the_full_matrix_does(buffered, cells):
+    full, jumped = np.random.default_rng(9), np.random.default_rng(9)
+    if buffered:
+        full.integers(0, 7)
+        jumped.integers(0, 7)
+    values = matrix_uniforms(jumped, 400, np.array(cells, dtype=np.int64))
+    assert values.tolist() == full.random(400)[cells].tolist()
+    assert jumped.bit_generator.state == full.bit_generator.state
+
+
 def test_contacted_ties_come_in_dense_row_order():
     ties = Ties(6, np.zeros((6, 6), dtype=np.int64))
     for a, b in ((4, 5), (0, 3), (1, 2), (0, 1)):

@@ -12,7 +12,6 @@ organisation's change at scale, once institutionalised, stays (Carley 1992).
 
 from __future__ import annotations
 
-import threading
 from types import SimpleNamespace
 from typing import NamedTuple
 
@@ -163,20 +162,6 @@ def _leave_ties(
             remove(ties, s)
 
 
-_LOCAL = threading.local()
-
-
-def _jumper() -> tuple[np.random.PCG64, np.random.Generator]:
-    """A PCG64 bit generator, and a generator reading it, to jump with (its state is set first).
-
-    One per thread, made once: models run in threads never share it.
-    """
-    if not hasattr(_LOCAL, "jumper"):
-        _LOCAL.jumper = np.random.PCG64()
-        _LOCAL.reader = np.random.Generator(_LOCAL.jumper)
-    return _LOCAL.jumper, _LOCAL.reader
-
-
 def matrix_uniforms(rng: np.random.Generator, size: int, cells: np.ndarray) -> np.ndarray:
     """The values ``rng.random(size)`` would hold at the flat positions ``cells``.
 
@@ -189,19 +174,19 @@ def matrix_uniforms(rng: np.random.Generator, size: int, cells: np.ndarray) -> n
     bit = rng.bit_generator
     if type(bit) is not np.random.PCG64:
         return rng.random(size)[cells]
+    # The generator itself jumps from cell to cell and on to the end: the jumps add up to
+    # ``size`` draws, as one jump would. A jump clears the buffered 32-bit half-word, which
+    # the full draw would have kept, so it is put back (read from the state before).
     start = bit.state
-    jumper, reader = _jumper()
-    jumper.state = start
     values = np.empty(len(cells))
     position = 0
     for k in np.argsort(cells):
-        jumper.advance(int(cells[k]) - position)
-        values[k] = reader.random()
+        bit.advance(int(cells[k]) - position)
+        values[k] = rng.random()
         position = int(cells[k]) + 1
-    jumper.state = start
-    jumper.advance(size)
-    end = jumper.state
-    # A jump clears the buffered 32-bit half-word; the full draw would have kept it.
-    end["has_uint32"], end["uinteger"] = start["has_uint32"], start["uinteger"]
-    bit.state = end
+    bit.advance(size - position)
+    if start["has_uint32"]:
+        end = bit.state
+        end["has_uint32"], end["uinteger"] = start["has_uint32"], start["uinteger"]
+        bit.state = end
     return values
