@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulation.mechanisms import events
-from simulation.mechanisms.turnover import matrix_uniforms
+from simulation.mechanisms.turnover import _leavers_ties, matrix_uniforms
 from simulation.ties import Ties, add, find, remove, sorted_slots
 
 
@@ -172,6 +172,25 @@ def test_succession_uniforms_leave_the_generator_where_the_full_matrix_does(buff
     values = matrix_uniforms(jumped, 400, np.array(cells, dtype=np.int64))
     assert values.tolist() == full.random(400)[cells].tolist()
     assert jumped.bit_generator.state == full.bit_generator.state
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_leavers_ties_are_the_live_ties_they_touch_in_dense_order(seed):
+    rng = np.random.default_rng(seed)
+    n = 30
+    ties = Ties(n, np.zeros((n, 6), dtype=np.int64))
+    for _ in range(60):
+        a, b = rng.choice(n, 2, replace=False)
+        ties.connect(int(a), int(b), 0.5)
+    for s in rng.choice(int(ties.arrays.meta[0]), 10, replace=False):  # some are lost again
+        if ties.arrays.alive[s]:
+            remove(ties.arrays, int(s))
+    leavers = np.flatnonzero(rng.random(n) < 0.3)
+    i, j, slots = ties.live()
+    touched = np.isin(i, leavers) | np.isin(j, leavers)  # ties between two leavers too
+    cells, kept = _leavers_ties(ties.arrays, n, leavers)
+    assert cells.tolist() == (i[touched] * n + j[touched]).tolist()
+    assert kept.tolist() == slots[touched].tolist()
 
 
 def test_contacted_ties_come_in_dense_row_order():

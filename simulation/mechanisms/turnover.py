@@ -20,7 +20,7 @@ from numba import njit
 
 from simulation.population import PERSONAL_FACTORS, draw_personal
 from simulation.state import Peers, State
-from simulation.ties import TieArrays, remove
+from simulation.ties import TieArrays, remove, side
 from simulation.vocabulary import N_FACTORS
 
 
@@ -59,19 +59,16 @@ def officials_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) 
     peers.expertise[leavers] = personal["expertise"]
     draws = p.facilitator.candidates if p.facilitator.selection == "matched" else 1
     fresh = rng.integers(0, p.population.profile_categories, (draws, len(leavers), N_FACTORS))
-    i, j, slots = ties.live()
-    leaving = np.zeros(peers.n, dtype=bool)
-    leaving[leavers] = True
-    touched = leaving[i] | leaving[j]
     # One uniform per pair of peers (a, b), a < b, as an N x N matrix drawn row by row would
     # give it, read only where a leaver has a tie (see matrix_uniforms).
-    draws = matrix_uniforms(rng, peers.n * peers.n, i[touched] * peers.n + j[touched])
+    cells, slots = _leavers_ties(ties.arrays, peers.n, leavers)
+    draws = matrix_uniforms(rng, peers.n * peers.n, cells)
     _succeed(
         leavers,
         fresh,
         PERSONAL_FACTORS,
         state.focus,
-        slots[touched],
+        slots,
         draws,
         p.settings.turnover,
         peers,
@@ -84,6 +81,40 @@ def officials_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) 
                    peers.shares):
         record[leavers] = 0
     return leavers
+
+
+@njit(cache=True)
+def _leavers_ties(
+    ties: TieArrays, n: int, leavers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through officials_leave
+    """The live ties of the leavers in dense row order: their cells ``a * n + b``, and slots.
+
+    Read from the leavers' own lists (a tie between two leavers is on both, and kept once), so
+    the cost follows the leavers' ties, not all the ties.
+    """
+    found = 0
+    for x in leavers:
+        found += ties.degree[x]
+    keys = np.empty(found, dtype=np.int64)
+    slots = np.empty(found, dtype=np.int64)
+    k = 0
+    for x in leavers:
+        s = ties.head[x]
+        while s >= 0:
+            keys[k] = ties.a[s] * n + ties.b[s]
+            slots[k] = s
+            k += 1
+            s = ties.link[s, side(ties, s, x), 0]
+    order = np.argsort(keys)
+    cells = np.empty(found, dtype=np.int64)
+    kept = np.empty(found, dtype=np.int64)
+    m = 0
+    for row in order:
+        if m == 0 or keys[row] != cells[m - 1]:
+            cells[m] = keys[row]
+            kept[m] = slots[row]
+            m += 1
+    return cells[:m], kept[:m]
 
 
 @njit(cache=True)
