@@ -297,15 +297,18 @@ class ParticleModel:
         targets: Target names.
         settings: Replicates and fixed overrides.
         seed: Root seed.
+        log: A file that gains one line per particle judged (the progress bar counts them;
+            pyabc's prior sample computes no distance while it runs), or None.
     """
 
     def __init__(self, base: str, bounds: Mapping[str, tuple], targets: list[str],
-                 settings: Settings, seed: int) -> None:
+                 settings: Settings, seed: int, log: str | None = None) -> None:
         self.base = base
         self.bounds = dict(bounds)
         self.targets = list(targets)
         self.settings = settings
         self.seed = int(seed)
+        self.log = log
 
     def statistics(self, params: Mapping[str, Any]) -> dict[str, float]:
         """Run the particle's replicates; pool the shares; their seed errors and noise."""
@@ -322,6 +325,8 @@ class ParticleModel:
         stats["replicates"] = float(len(runs))
         for den in sorted({DENOMINATOR[n] for n in self.targets}):
             stats[den] = float(sum(r[den] for r in runs))
+        if self.log is not None:
+            _append_line(self.log, "1\n")
         return stats
 
     def __call__(self, particle: Mapping[str, float]) -> dict[str, float]:
@@ -455,7 +460,8 @@ def calibrate(
     ``posterior.parquet`` (an equally weighted ensemble resampled from it, one parameter set a
     row: the ``parameter_sets`` seam of :class:`hourglass.adapter.HourglassModel`),
     ``predictive.parquet`` (each particle's statistics, seed errors and distance),
-    ``distances.log`` (every simulated particle's distance, as computed) and
+    ``distances.log`` (every simulated particle's distance, as computed), ``particles.log``
+    (a line per particle judged: the progress bar's count) and
     ``calibration.json`` (command, prior, targets, settings, library versions, generations and
     their tolerances, seed noise, what is not fitted).
 
@@ -488,14 +494,15 @@ def calibrate(
     prior = pyabc.Distribution(**{
         _safe(n): pyabc.RV("uniform", lo, hi - lo) for n, (lo, hi, _) in bounds.items()
     })
-    model = ParticleModel(base, bounds, list(targets), settings, seed)
+    log, ticks = out / "distances.log", out / "particles.log"
+    model = ParticleModel(base, bounds, list(targets), settings, seed,
+                          log=str(ticks.resolve()))
     observed = {n: t.value for n, t in targets.items()}
     # pyabc draws its particles from NumPy's global generator; seeded, a single-process
     # calibration proposes the same particles again.
     np.random.seed(seed % 2**32)  # noqa: NPY002
     db_file = out / "history.db"
     db = "sqlite:///" + str(db_file.resolve())
-    log = out / "distances.log"
     done = _generations_done(db_file)
     # pyabc starts every run from the initial calibration sample's epsilon; a resumed run
     # starts from the median of the last generation's distances instead, as if never stopped.
@@ -511,7 +518,7 @@ def calibrate(
     if done < settings.generations and not _floor_reached(db_file, floor):
         bar = tqdm(total=1, desc="calibrate", unit="particle",
                    disable=not (sys.stderr.isatty() if progress is None else progress))
-        watcher = _Watcher(db_file, log, bar, abc, settings, done, on_generation,
+        watcher = _Watcher(db_file, log, ticks, bar, abc, settings, done, on_generation,
                            deadline=started + 60 * settings.walltime_minutes)
         try:
             with watcher:
@@ -628,19 +635,19 @@ def _last_median(db: str) -> float:
 class _Watcher:
     """A thread that follows the calibration and moves the progress bar.
 
-    The bar counts simulated particles (lines of ``distances.log``). Its total is re-estimated
+    The bar counts simulated particles (lines of ``particles.log``). Its total is re-estimated
     as the calibration goes: the generation in progress needs population / its acceptance so
     far (a particle is accepted when its distance is within the generation's epsilon), each
     later one population / an acceptance rate that falls by the last generations' ratio (0.7
     before two are known), so tqdm's time left follows the rate of the last particles.
     """
 
-    def __init__(self, db_file: Path, log: Path, bar: Any, abc: Any, settings: Settings,
-                 done: int, on_generation: Callable[[int], None] | None,
+    def __init__(self, db_file: Path, log: Path, ticks: Path, bar: Any, abc: Any,
+                 settings: Settings, done: int, on_generation: Callable[[int], None] | None,
                  deadline: float = float("inf")) -> None:
         import threading  # noqa: PLC0415
 
-        self.db_file, self.log, self.bar, self.abc = db_file, log, bar, abc
+        self.db_file, self.log, self.ticks, self.bar, self.abc = db_file, log, ticks, bar, abc
         self.population, self.generations = settings.population, settings.generations
         self.on_generation = on_generation
         self.deadline = deadline
@@ -666,29 +673,32 @@ class _Watcher:
         import os  # noqa: PLC0415
         import signal  # noqa: PLC0415
 
-        offset = self.log.stat().st_size if self.log.exists() else 0
+        distances = _Lines(self.log)
+        particles = _Lines(self.ticks)
         seen = self.first
-        # Before the first generation, pyabc's calibration sample (population prior draws).
-        phase_sims, phase_acc, phase_start = 0, 0, time.monotonic()
+        # A fresh calibration begins with pyabc's prior sample: population particles, all kept,
+        # whose distances pyabc computes together after it (skipped here: not generation 0's).
         calibrating = self.first == 0
+        skip = self.population if calibrating else 0
+        phase_sims, phase_acc, phase_start = 0, 0, time.monotonic()
         sims_total = 0
         while not self.stop.wait(0.5):
-            if self.log.exists():
-                with self.log.open("rb") as handle:
-                    handle.seek(offset)
-                    chunk = handle.read()
-                cut = chunk.rfind(b"\n") + 1
-                offset += cut
-                lines = chunk[:cut].split()
-                eps = math.inf if calibrating else self._epsilon(seen)
-                phase_sims += len(lines)
-                phase_acc += sum(float(x) <= eps for x in lines)
-                sims_total += len(lines)
+            new = len(particles.read())
+            sims_total += new
+            phase_sims += new
+            if calibrating and phase_sims >= self.population:
+                calibrating = False
+                phase_sims -= self.population
+                phase_start = time.monotonic()
+            lines = distances.read()
+            dropped = min(skip, len(lines))
+            skip -= dropped
+            eps = math.inf if calibrating else self._epsilon(seen)
+            phase_acc += sum(float(x) <= eps for x in lines[dropped:])
             samples = _generation_samples(self.db_file)
             if len(samples) > seen:
                 now = time.monotonic()
-                took, sims = now - phase_start, max(phase_sims, 1)
-                calibrating = False
+                took, sims = now - phase_start, max(samples[-1], 1)
                 seen = len(samples)
                 phase_sims, phase_acc, phase_start = 0, 0, now
                 if self.on_generation is not None:
@@ -730,6 +740,24 @@ class _Watcher:
     def __exit__(self, *_: object) -> None:
         self.stop.set()
         self.thread.join()
+
+
+class _Lines:
+    """Whole lines appended to a file since the last read (from its size at the start)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = path.stat().st_size if path.exists() else 0
+
+    def read(self) -> list[bytes]:
+        if not self.path.exists():
+            return []
+        with self.path.open("rb") as handle:
+            handle.seek(self.offset)
+            chunk = handle.read()
+        cut = chunk.rfind(b"\n") + 1
+        self.offset += cut
+        return chunk[:cut].split()
 
 
 def _check_identity(out: Path, identity: dict[str, Any]) -> None:
