@@ -405,7 +405,8 @@ def load_scenario(reference: str, overrides: Mapping[str, Any], flag: str = "--s
 
 # -- the first run compiles the model's kernels ----------------------------------------------
 
-COMPILING = "compiling the model's kernels once (~40 s); later runs start at once"
+COMPILING = ("compiling the model's kernels once (~40 s); later runs start at once "
+             "(python -m simulation.warmup compiles them ahead)")
 
 
 def _cache_dirs(source: Path) -> list[Path]:
