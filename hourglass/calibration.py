@@ -639,7 +639,8 @@ class _Watcher:
     as the calibration goes: the generation in progress needs population / its acceptance so
     far (a particle is accepted when its distance is within the generation's epsilon), each
     later one population / an acceptance rate that falls by the last generations' ratio (0.7
-    before two are known), so tqdm's time left follows the rate of the last particles.
+    before two are known), and at most what the session's rate fits before the walltime, so
+    tqdm's time left follows the rate of the last particles.
     """
 
     def __init__(self, db_file: Path, log: Path, ticks: Path, bar: Any, abc: Any,
@@ -652,6 +653,7 @@ class _Watcher:
         self.on_generation = on_generation
         self.deadline = deadline
         self.first = done  # generations finished before this session
+        self.started = time.monotonic()
         self.stopping = False
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._follow, daemon=True)
@@ -713,25 +715,35 @@ class _Watcher:
                     self.stopping = True
                     os.kill(os.getpid(), signal.SIGINT)
                     return
-            left = self.generations - seen
-            rates = self._predicted_rates(samples, max(left, 0))
-            if calibrating:
-                current = self.population - phase_sims
-                future = sum(self.population / r for r in rates)
-            elif not rates:  # the last generation is written: nothing left
-                current, future = 0.0, 0.0
-            else:
-                current = ((self.population - phase_acc) * phase_sims / phase_acc if phase_acc
-                           else self.population / rates[0] - phase_sims)
-                future = sum(self.population / r for r in rates[1:])
-            self.bar.total = max(sims_total + round(max(current, 0) + future), sims_total, 1)
-            self.bar.n = sims_total
-            gen = "prior sample" if calibrating else f"generation {seen + 1} of {self.generations}"
-            eps = self._epsilon(seen) if not calibrating else math.inf
-            self.bar.set_postfix_str(
-                f"{gen}, accepted {phase_acc}/{self.population} at epsilon {eps:.3g}"
-                if not calibrating else gen, refresh=False)
-            self.bar.refresh()
+            self._show(seen, samples, calibrating, phase_sims, phase_acc, sims_total)
+
+    def _show(self, seen: int, samples: list[int], calibrating: bool, phase_sims: int,
+              phase_acc: int, sims_total: int) -> None:
+        """Move the bar: particles so far, the total re-estimated, the generation's state."""
+        left = self.generations - seen
+        rates = self._predicted_rates(samples, max(left, 0))
+        if calibrating:
+            current = self.population - phase_sims
+            future = sum(self.population / r for r in rates)
+        elif not rates:  # the last generation is written: nothing left
+            current, future = 0.0, 0.0
+        else:
+            current = ((self.population - phase_acc) * phase_sims / phase_acc if phase_acc
+                       else self.population / rates[0] - phase_sims)
+            future = sum(self.population / r for r in rates[1:])
+        remaining = max(current, 0) + future
+        elapsed = time.monotonic() - self.started
+        if sims_total and elapsed > 0:  # no more than fit before the walltime stops it
+            remaining = min(remaining, sims_total / elapsed
+                            * max(self.deadline - time.monotonic(), 0))
+        self.bar.total = max(sims_total + round(remaining), sims_total, 1)
+        self.bar.n = sims_total
+        gen = "prior sample" if calibrating else f"generation {seen + 1} of {self.generations}"
+        eps = self._epsilon(seen) if not calibrating else math.inf
+        self.bar.set_postfix_str(
+            f"{gen}, accepted {phase_acc}/{self.population} at epsilon {eps:.3g}"
+            if not calibrating else gen, refresh=False)
+        self.bar.refresh()
 
     def __enter__(self) -> _Watcher:
         self.thread.start()
