@@ -42,17 +42,64 @@ def top_pairs(corr: pd.DataFrame, count: int = 3) -> list[tuple[str, str, float]
     return sorted(pairs, key=lambda p: -abs(p[2]))[:count]
 
 
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The ``q`` quantile of ``values`` under ``weights`` (NaN values left out)."""
+    ok = np.isfinite(values)
+    if not ok.any():
+        return float("nan")
+    v, w = values[ok], weights[ok]
+    order = np.argsort(v)
+    cum = np.cumsum(w[order]) / w.sum()
+    return float(v[order][min(np.searchsorted(cum, q), len(v) - 1)])
+
+
+def predictive_summary(directory: str | Path) -> pd.DataFrame:
+    """Posterior predictive of each target against the report's number (one row a target).
+
+    Columns: the report's value and tolerance, the weighted median and 5-95 % range of the
+    last generation's pooled values, the median deviation in tolerances, the weighted share of
+    particles within the tolerance, and ``agrees`` (the median within the tolerance).
+    """
+    directory = Path(directory)
+    meta = json.loads((directory / "calibration.json").read_text())
+    predictive = pd.read_parquet(directory / "predictive.parquet")
+    w = predictive["weight"].to_numpy(dtype=float)
+    rows = []
+    for name, t in meta["targets"].items():
+        values = predictive[name].to_numpy(dtype=float)
+        median = weighted_quantile(values, w, 0.5)
+        ok = np.isfinite(values)
+        within = np.abs(values[ok] - t["value"]) <= t["tolerance"]
+        rows.append({
+            "target": name, "pattern": t["pattern"], "report": t["value"],
+            "tolerance": t["tolerance"], "median": median,
+            "low_5": weighted_quantile(values, w, 0.05),
+            "high_95": weighted_quantile(values, w, 0.95),
+            "deviation_in_tolerances": (median - t["value"]) / t["tolerance"],
+            "share_within_tolerance": float(w[ok][within].sum() / w.sum()),
+            "agrees": bool(abs(median - t["value"]) <= t["tolerance"]),
+        })
+    return pd.DataFrame(rows)
+
+
 def write_figures(directory: str | Path) -> list[Path]:
-    """Write ``prior_posterior.png``, ``pairs.png`` and ``predictive.png`` into ``directory``."""
+    """Write the figures and the predictive's summary into ``directory``.
+
+    ``prior_posterior.png``, ``pairs.png``, ``predictive.png`` and ``predictive_summary.csv``
+    (:func:`predictive_summary`).
+    """
     directory = Path(directory)
     meta = json.loads((directory / "calibration.json").read_text())
     particles = pd.read_parquet(directory / "particles.parquet")
     weights = particles.pop("weight").to_numpy(dtype=float)
     predictive = pd.read_parquet(directory / "predictive.parquet")
+    summary = directory / "predictive_summary.csv"
+    predictive_summary(directory).to_csv(summary, index=False, float_format="%.4g")
     return [
         _prior_posterior(directory, meta["prior"], particles, weights),
         _pairs(directory, meta["prior"], particles, weights),
         _predictive(directory, meta["targets"], predictive),
+        summary,
     ]
 
 

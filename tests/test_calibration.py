@@ -178,9 +178,19 @@ def test_quick_calibration_writes_resumes_and_refuses_other_settings(tmp_path, c
     assert main(["calibrate", "--quick", "--out", str(out), "--workers", "1",
                  "--no-progress"]) == 0
     for name in ("history.db", "posterior.parquet", "particles.parquet", "predictive.parquet",
-                 "calibration.json", "prior_posterior.png", "pairs.png", "predictive.png"):
+                 "calibration.json", "prior_posterior.png", "pairs.png", "predictive.png",
+                 "predictive_summary.csv", "distances.log", "particles.log"):
         assert (out / name).is_file(), name
+    summary = pd.read_csv(out / "predictive_summary.csv")
+    assert list(summary["target"]) == list(load_targets())
+    assert (summary["low_5"] <= summary["median"]).all()
+    assert (summary["median"] <= summary["high_95"]).all()
+    assert summary["agrees"].tolist() == (
+        (summary["median"] - summary["report"]).abs() <= summary["tolerance"]).tolist()
     meta = __import__("json").loads((out / "calibration.json").read_text())
+    # One line a simulated particle (the prior sample's included), and one distance each.
+    assert len((out / "particles.log").read_text().splitlines()) == meta["simulations"]
+    assert len((out / "distances.log").read_text().splitlines()) == meta["simulations"]
     assert meta["versions"]["pyabc"].startswith("0.13")
     assert set(meta["targets"]) == set(load_targets())
     assert meta["command"].startswith("hourglass calibrate")

@@ -111,6 +111,15 @@ def main(args: argparse.Namespace) -> int:
         if client is not None:
             client_cm.__exit__(None, None, None)
     write_figures(args.out)
+    from hourglass.calibration_figures import predictive_summary
+
+    table = predictive_summary(args.out)
+    print("posterior predictive against the report (median, 5-95 %, within tolerance):")
+    for row in table.itertuples():
+        print(f"  {row.target:17s} report {row.report:.3g} +- {row.tolerance:.2g}: "
+              f"{row.median:.3g} ({row.low_5:.3g}-{row.high_95:.3g}), "
+              f"{row.deviation_in_tolerances:+.1f} tolerances, "
+              f"{'agrees' if row.agrees else 'DISAGREES'}")
     gens = provenance["generations"]
     noise = provenance["seed_noise"]
     print(f"calibrate: {len(gens)} generations ({provenance['stopped_by']}), "
