@@ -141,7 +141,7 @@ def _ensemble(path: str) -> tuple[dict[str, Any], ...]:
 
 
 def check_rows(path: str | Path, rows: Sequence[int], base: str = "baseline",
-               overrides: Mapping[str, Any] | None = None) -> None:
+               overrides: Mapping[str, Any] | None = None, held: Sequence[str] = ()) -> None:
     """Refuse, before any run, a drawn parameter set that is not a valid scenario.
 
     The file itself is checked by :func:`hourglass.posterior.check` (keys, numbers, size).
@@ -149,7 +149,7 @@ def check_rows(path: str | Path, rows: Sequence[int], base: str = "baseline",
     Raises:
         HourglassError: One line naming the file's row, the key and what is allowed.
     """
-    model = PatternModel(base, overrides, parameter_sets=path)
+    model = PatternModel(base, overrides, parameter_sets=path, held=held)
     for row in rows:
         model.scenario({"parameter_set": int(row)})
 
@@ -169,13 +169,16 @@ class PatternModel:
         parameter_sets: Parquet ensemble of parameter sets (e.g. a calibration's posterior):
             ``params`` may then hold ``"parameter_set"`` (row number), whose values apply
             after ``overrides`` and before the other params.
+        held: Keys a parameter set leaves as the scenario or ``overrides`` set them
+            (:func:`hourglass.posterior.held_keys`). The arms' own variants always apply last.
     """
 
     def __init__(self, base: str = "baseline", overrides: Mapping[str, Any] | None = None,
-                 parameter_sets: str | Path | None = None) -> None:
+                 parameter_sets: str | Path | None = None, held: Sequence[str] = ()) -> None:
         self.base = str(base)
         self.overrides = dict(overrides or {})
         self.parameter_sets = None if parameter_sets is None else str(parameter_sets)
+        self.held = tuple(sorted(held))
 
     def describe(self) -> dict[str, Any]:
         """Identity recorded in sweep stores."""
@@ -183,6 +186,8 @@ class PatternModel:
                     "overrides": dict(sorted(self.overrides.items()))}
         if self.parameter_sets is not None:
             identity["parameter_sets"] = self.parameter_sets
+        if self.held:
+            identity["held"] = list(self.held)
         return identity
 
     def scenario(self, params: Mapping[str, Any] | None = None) -> Scenario:
@@ -201,7 +206,8 @@ class PatternModel:
             if self.overrides:
                 scenario = scenario.with_overrides(self.overrides,
                                                    where=f"{self.base} overrides")
-            scenario = scenario.with_overrides(rows[int(row)],
+            values = {k: v for k, v in rows[int(row)].items() if k not in self.held}
+            scenario = scenario.with_overrides(values,
                                                where=f"{self.parameter_sets} row {int(row)}")
             if params:
                 scenario = scenario.with_overrides(params, where=f"{self.base} parameters")

@@ -221,6 +221,15 @@ def test_p6_without_reported_metrics_is_undefined_not_a_pass():
 
 # -- running over an ensemble -------------------------------------------------------------------
 
+def test_a_held_key_keeps_the_scenarios_value(ensemble):
+    """A key the user fixes (or the scenario sets its own way) is not replaced by the sets."""
+    held = PatternModel("baseline", {"peers.time_to_engage": 0.5}, parameter_sets=ensemble,
+                        held=["peers.time_to_engage"])
+    scenario = held.scenario({"parameter_set": 2})
+    assert scenario["peers.time_to_engage"] == 0.5
+    assert scenario["levers.share_forward"] == 0.7  # the set's other keys still apply
+
+
 def test_run_ensemble_applies_each_row_with_seeds_of_its_own(ensemble):
     model = PatternModel("baseline", {"run.months": 12}, parameter_sets=ensemble)
     assert model.scenario({"parameter_set": 2})["peers.time_to_engage"] == 0.8
@@ -253,6 +262,12 @@ def test_validate_over_a_posterior_splits_the_variance(ensemble, tmp_path, capsy
     assert "after Holm's correction" in printed
     assert "replicates (power): " in printed
     assert "parameter sets used" in printed
+    # --set of a key the ensemble sets keeps the user's value (said in one line)
+    out2 = tmp_path / "v2"
+    assert cli(["validate", "--posterior", str(ensemble), "--replicates", "2", "--sets", "2",
+                "--set", "levers.share_forward=0.2", "--out", str(out2), *SHORT]) == 0
+    assert "kept as baseline or --set sets them" in capsys.readouterr().out
+    assert json.loads((out2 / "summary.json").read_text())["held"] == ["levers.share_forward"]
 
 
 def test_validate_falls_back_to_point_defaults_in_one_line(monkeypatch, tmp_path, capsys,
@@ -285,7 +300,6 @@ def test_validate_falls_back_to_point_defaults_in_one_line(monkeypatch, tmp_path
     ("bad_key", [], "peers.no_such_key"),
     ("out_of_range", [], "peers.time_to_engage"),
     ("good", ["--point-defaults"], "not allowed with argument --posterior"),
-    ("good", ["--set", "peers.time_to_engage=0.5"], "every parameter set of"),
 ])
 def test_validate_refuses_a_bad_posterior_before_running(tmp_path, capsys, make, extra,
                                                          message):

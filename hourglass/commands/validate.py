@@ -130,7 +130,7 @@ def main(args: argparse.Namespace) -> int:
     """Run the validation and write the table and figure."""
     import pandas as pd
 
-    from hourglass.posterior import choose, describe, refuse_fixed_overrides
+    from hourglass.posterior import choose, describe, held_keys, held_line
     from hourglass.validation import (
         calibration_targets,
         check_rows,
@@ -146,14 +146,17 @@ def main(args: argparse.Namespace) -> int:
     # --quick draws fewer sets unless --sets asks for another number than the default
     quick_sets = args.quick and args.sets == FULL["sets"]
     ensemble = choose(args, args.seed, sets=QUICK["sets"] if quick_sets else None)
-    refuse_fixed_overrides(ensemble, overrides)
+    # keys the scenario sets to its own values or --set fixes stay as chosen (hourglass.posterior)
+    held = held_keys(ensemble, args.scenario, overrides)
     if ensemble is not None:
-        check_rows(ensemble.path, ensemble.rows, args.scenario, overrides)
+        check_rows(ensemble.path, ensemble.rows, args.scenario, overrides, held)
     _check(out, scenario, args.workers)
     # after every check: refused input prints nothing but its one line
     print(describe(ensemble, args, "validate"), flush=True)
+    if held:
+        print(held_line(held, f"{args.scenario} or --set"), flush=True)
     started = time.perf_counter()
-    frame, design, facts = _run(args, preset, overrides, ensemble)
+    frame, design, facts = _run(args, preset, overrides, ensemble, held)
     table = evaluate(frame, scenario, args.seed)
     table = correct(table, kinds_of(table), effect=args.effect, power=args.power)
     table = table.sort_values("pattern", kind="stable").reset_index(drop=True)
@@ -198,7 +201,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, preset: dict[str, Any], overrides: dict[str, Any],
-         ensemble: Any) -> tuple[pd.DataFrame, str, dict[str, Any]]:
+         ensemble: Any, held: tuple[str, ...] = ()) -> tuple[pd.DataFrame, str, dict[str, Any]]:
     """The runs: over the ensemble's parameter sets, or replicates of the point defaults."""
     from hourglass.validation import PatternModel, run_ensemble, run_replicates
 
@@ -212,12 +215,12 @@ def _run(args: argparse.Namespace, preset: dict[str, Any], overrides: dict[str, 
                  "replicates": seeds})
     seeds = args.replicates or preset["seeds_per_set"]
     sets = list(ensemble.rows)
-    model = PatternModel(args.scenario, overrides, parameter_sets=ensemble.path)
+    model = PatternModel(args.scenario, overrides, parameter_sets=ensemble.path, held=held)
     frame = run_ensemble(model, sets, seeds, args.seed, workers=args.workers, progress=progress)
     return (frame, f"posterior predictive of {ensemble.path}: {len(sets)} of its "
             f"{ensemble.size} parameter sets x {seeds} seeds each",
             {"mode": "posterior", "posterior": str(ensemble.path), "parameter_sets": len(sets),
-             "replicates": seeds, "ensemble": ensemble.as_dict()})
+             "replicates": seeds, "ensemble": ensemble.as_dict(), "held": list(held)})
 
 
 def _write(out: Path, name: str, frame: pd.DataFrame,
