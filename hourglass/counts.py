@@ -25,10 +25,18 @@ post; a successor in the same position is another person), over the whole run:
   shared a lesson at home: their own node in the staff network never held an adopted lesson at
   the end of a month while they were in post (Figure 12: three of five share nothing).
 
-Figure 10's ordering of gains (experiential, then formal, then collaboration and support) is not
-counted: the model's learning types are contents (technical, flexibility, political,
-subversion), not channels, exposure is not recorded by channel, and collaboration and support
-are not modelled. It is left unobserved rather than imitated.
+* ``f10_experiential`` — share of practical learners whose exposure a conversation with a peer
+  raised at least once (a productive conversation, peer to peer: the report's "experiential
+  knowledge sharing ... where tacit knowledge is shared between peers").
+* ``f10_formal`` — share of practical learners whose exposure codified knowledge (a tool's
+  broadcast: knowledge products, training, publications) raised at least once (the report's
+  "formal knowledge sharing (through documentation)").
+
+Figure 10 ranks learners' gains: experiential first ("the vast majority"), then formal, then
+collaboration and support. The first two are channels the model has, counted above, so their
+order can be compared with the report's (a held-out check: no calibration target uses it).
+Collaboration and support are not modelled and are not counted: left unobserved rather than
+imitated.
 
 Persons count from the month they are first seen to the end of the run or their departure, so a
 person who joins late has had less time to use tools, sustain contacts and share: the counts are
@@ -51,15 +59,16 @@ YEAR_MONTHS = 12
 
 COUNT_KEYS = (
     "p4_learners", "p4_multi_tool", "p4_mean_tools", "p4_weeks", "p4_year",
-    "f2_matched", "p8_participants", "p8_share_nothing",
+    "f2_matched", "p8_participants", "p8_share_nothing", "f10_experiential", "f10_formal",
 )
 """Outputs of :meth:`RunCounts.outputs`: denominators (``*_learners``, ``*_participants``, as
 counts of persons) and shares (NaN when the denominator is 0)."""
 SHARE_KEYS = ("p4_multi_tool", "p4_mean_tools", "p4_weeks", "p4_year", "f2_matched",
-              "p8_share_nothing")
+              "p8_share_nothing", "f10_experiential", "f10_formal")
 DENOMINATOR = {
     "p4_multi_tool": "p4_learners", "p4_mean_tools": "p4_learners", "p4_weeks": "p4_learners",
     "p4_year": "p4_learners", "f2_matched": "p4_learners", "p8_share_nothing": "p8_participants",
+    "f10_experiential": "p4_learners", "f10_formal": "p4_learners",
 }
 """The count of persons each share is of (so replicates pool as ratios of sums)."""
 
@@ -74,6 +83,8 @@ class _Persons:
     attended: list[np.ndarray] = field(default_factory=list)
     practical: list[np.ndarray] = field(default_factory=list)
     shared: list[np.ndarray] = field(default_factory=list)
+    experiential: list[np.ndarray] = field(default_factory=list)
+    formal: list[np.ndarray] = field(default_factory=list)
     person: list[np.ndarray] = field(default_factory=list)
 
     def append(self, rows: dict[str, np.ndarray]) -> None:
@@ -110,6 +121,8 @@ class RunCounts:
         self._attended = np.zeros(n, dtype=bool)
         self._practical = np.zeros(n, dtype=bool)
         self._shared = np.zeros(n, dtype=bool)
+        self._experiential = np.zeros(n, dtype=bool)
+        self._formal = np.zeros(n, dtype=bool)
         self._done = _Persons()
         # Contacts between persons: one row per pair and month (person a < person b).
         self._pairs: list[np.ndarray] = []
@@ -119,7 +132,8 @@ class RunCounts:
         return {"tools": self._tools[rows].copy(), "first": self._first[rows].copy(),
                 "last": self._last[rows].copy(), "attended": self._attended[rows].copy(),
                 "practical": self._practical[rows].copy(), "shared": self._shared[rows].copy(),
-                "person": self._person[rows].copy()}
+                "experiential": self._experiential[rows].copy(),
+                "formal": self._formal[rows].copy(), "person": self._person[rows].copy()}
 
     def observe(self, record: Any) -> None:
         """Take one month's record (and the state at the end of that month)."""
@@ -131,11 +145,14 @@ class RunCounts:
             self._person[replaced] = record.person[replaced]
             for column, empty in ((self._tools, 0), (self._first, -1), (self._last, -1),
                                   (self._attended, False), (self._practical, False),
-                                  (self._shared, False)):
+                                  (self._shared, False), (self._experiential, False),
+                                  (self._formal, False)):
                 column[replaced] = empty
         peers, staff = self._state.peers, self._state.staff
         self._tools |= record.tools
         self._attended |= record.attended
+        self._experiential |= record.productive
+        self._formal |= record.codified
         self._practical |= peers.practical
         self._shared |= staff.adopted[peers.staff_node].any(axis=1)
         contact = record.formal | record.informal
@@ -158,7 +175,8 @@ class RunCounts:
         Returns:
             Arrays by name: ``person``, ``tools`` (count of distinct tools), ``span`` (months
             from first to last contact, inclusive; 0: never), ``attended``, ``practical``,
-            ``shared`` and ``matched`` (main peer similar; False without contact).
+            ``shared``, ``experiential`` and ``formal`` (exposure raised by a peer, by codified
+            knowledge) and ``matched`` (main peer similar; False without contact).
         """
         done = self._done.frame()
         now = self._current(np.arange(len(self._person)))
@@ -172,6 +190,8 @@ class RunCounts:
             "attended": cols["attended"].astype(bool),
             "practical": cols["practical"].astype(bool),
             "shared": cols["shared"].astype(bool),
+            "experiential": cols["experiential"].astype(bool),
+            "formal": cols["formal"].astype(bool),
             "matched": self._matched(person),
         }
 
@@ -224,6 +244,8 @@ class RunCounts:
             "f2_matched": share(p["matched"][learners], n_learn),
             "p8_participants": float(n_part),
             "p8_share_nothing": share(~p["shared"][participants], n_part),
+            "f10_experiential": share(p["experiential"][learners], n_learn),
+            "f10_formal": share(p["formal"][learners], n_learn),
         }
 
 

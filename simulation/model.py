@@ -219,6 +219,7 @@ class PeerLearningModel(mesa.Model):
                 formal=formal,
                 informal=informal_matrix(state.peers.n, *informal),
                 productive=productive,
+                codified=state.month.codified.copy(),
                 tools=state.month.tools.copy(),
                 attended=state.month.attended.copy(),
                 person=state.peers.person.copy(),

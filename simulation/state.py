@@ -246,11 +246,14 @@ class Attendance(NamedTuple):
         reflection: (N,) reflection rate added by tools this month.
         attended: (N,) bool, took part in some tool this month.
         tools: (N,) int64 bit mask over the tool table: the tools the peer took part in.
+        codified: (N,) bool, codified knowledge (a tool's broadcast) raised the peer's exposure
+            this month: the report's "formal knowledge" channel (Figure 10), observed only.
     """
 
     reflection: np.ndarray
     attended: np.ndarray
     tools: np.ndarray
+    codified: np.ndarray
 
 
 class Month:
@@ -270,9 +273,10 @@ class Month:
         self.ties = ties
         new_month(ties.arrays)
         self.arrays = Attendance(
-            reflection=np.zeros(n), attended=np.zeros(n, dtype=bool), tools=np.zeros(n, np.int64)
+            reflection=np.zeros(n), attended=np.zeros(n, dtype=bool), tools=np.zeros(n, np.int64),
+            codified=np.zeros(n, dtype=bool),
         )
-        self.reflection, self.attended, self.tools = self.arrays
+        self.reflection, self.attended, self.tools, self.codified = self.arrays
         self.departures = 0
         self.events = 0
         self.products = 0

@@ -42,7 +42,8 @@ class _Fake:
         self.state.peers.person = person
         tools = np.zeros(n, np.int64) if tools is None else np.asarray(tools, np.int64)
         record = MonthRecord(month=month, formal=np.zeros((n, n), bool), informal=informal,
-                             productive=np.zeros(n, bool), tools=tools, attended=tools > 0,
+                             productive=np.zeros(n, bool), codified=np.zeros(n, bool),
+                             tools=tools, attended=tools > 0,
                              person=person.copy())
         for observe in self.month_observers:
             observe(record)
@@ -190,3 +191,52 @@ BOTH_SIDES = {
 def test_each_count_can_fall_on_both_sides_of_the_report(key):
     report, below, above = BOTH_SIDES[key]
     assert _pooled(below, key) < report < _pooled(above, key)
+
+
+def test_gain_channels_follow_the_month_records():
+    """Figure 10's channels: a productive conversation is experiential, a broadcast formal."""
+    profile = np.array([[0] * 6, [0] * 6, [1] * 6])
+    model = _Fake(3, profile)
+    counts = RunCounts(model)
+    model.month(1, [(0, 1)])
+    n = 3
+    record = MonthRecord(month=2, formal=np.zeros((n, n), bool), informal=np.zeros((n, n), bool),
+                         productive=np.array([True, False, False]),
+                         codified=np.array([False, True, True]), tools=np.zeros(n, np.int64),
+                         attended=np.zeros(n, bool), person=model.state.peers.person.copy())
+    for observe in model.month_observers:
+        observe(record)
+    model.state.peers.practical[:] = [True, True, False]
+    model.month(3)
+    persons = counts.persons()
+    assert persons["experiential"].tolist() == [True, False, False]
+    assert persons["formal"].tolist() == [False, True, True]
+    out = counts.outputs()
+    assert out["f10_experiential"] == 0.5  # of the two practical learners
+    assert out["f10_formal"] == 0.5
+
+
+def test_codified_knowledge_is_flagged_where_exposure_rose(monkeypatch: pytest.MonkeyPatch):
+    """In a run, the month's codified flag marks exactly the peers a broadcast reached."""
+    from simulation.mechanisms import events
+
+    scenario = Scenario.load("baseline").with_overrides(
+        {"initiative.draw": "fixed", "tools.external_knowledge_products": 1.0, "run.months": 12},
+        where="test",
+    )
+    model = PeerLearningModel(scenario, rng=4)
+    flagged = 0
+    original = events.run_tools
+
+    def watched(state, *args, **kwargs):
+        before = state.peers.exposure.copy()
+        original(state, *args, **kwargs)
+        rose = (state.peers.exposure > before).any(axis=1)
+        # Events raise exposure only by broadcast; other tools' encounters transfer later.
+        assert np.array_equal(state.month.codified, rose)
+        nonlocal flagged
+        flagged += int(rose.sum())
+
+    monkeypatch.setattr(events, "run_tools", watched)
+    model.run()
+    assert flagged > 0

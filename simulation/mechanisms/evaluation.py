@@ -69,6 +69,7 @@ class MonthRecord:
         formal: (N, N) bool, symmetric: pairs brought together by a facilitator's tool.
         informal: (N, N) bool, symmetric: pairs in self-initiated or contract contact.
         productive: (N,) bool, peers whose exposure a conversation raised (a transfer succeeded).
+        codified: (N,) bool, peers whose exposure codified knowledge (a tool's broadcast) raised.
         tools: (N,) int64 bit mask over the tool table: the tools each peer took part in.
         attended: (N,) bool, took part in some tool.
         person: (N,) the Mesa id of the official in each position at the end of the month.
@@ -78,6 +79,7 @@ class MonthRecord:
     formal: np.ndarray
     informal: np.ndarray
     productive: np.ndarray
+    codified: np.ndarray
     tools: np.ndarray
     attended: np.ndarray
     person: np.ndarray

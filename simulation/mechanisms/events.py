@@ -230,6 +230,8 @@ def _attend(
                 gap = max(q.broadcast_ceiling - exposure[a, k], 0.0)
                 gain = q.broadcast_absorption * tools.broadcast[g, k] * gap
                 exposure[a, k] = exposure[a, k] + gain
+                if gain > 0.0:
+                    month.codified[a] = True
     if tools.reflection[g] > 0:
         for a in attendees:
             month.reflection[a] = max(month.reflection[a], tools.reflection[g])
