@@ -256,6 +256,13 @@ def _revert_duplicates(
 
 _NETWORKS: dict[tuple, tuple[sparse.csr_array, dict]] = {}
 _NETWORKS_KEPT = 16
+_NETWORKS_BYTES = 256 * 2**20
+"""At most this many networks, and this many bytes of them, are remembered (oldest out first):
+a national programme's million-staff network is tens of megabytes, a baseline's tens of kB."""
+
+
+def _nbytes(adjacency: sparse.csr_array) -> int:
+    return adjacency.data.nbytes + adjacency.indices.nbytes + adjacency.indptr.nbytes
 
 
 def _cached_staff_network(
@@ -282,7 +289,13 @@ def _cached_staff_network(
     adjacency = staff_networks(sizes, degree, rewiring, rng)
     for array in (adjacency.data, adjacency.indices, adjacency.indptr):
         array.flags.writeable = False  # shared between runs: nothing may change it
-    if len(_NETWORKS) >= _NETWORKS_KEPT:
+    size_of = _nbytes(adjacency)
+    if size_of > _NETWORKS_BYTES:
+        return adjacency  # bigger than the whole budget: built again next time
+    while _NETWORKS and (
+        len(_NETWORKS) >= _NETWORKS_KEPT
+        or sum(_nbytes(kept) for kept, _ in _NETWORKS.values()) + size_of > _NETWORKS_BYTES
+    ):
         _NETWORKS.pop(next(iter(_NETWORKS)))
     _NETWORKS[key] = (adjacency, rng.bit_generator.state)
     return adjacency

@@ -116,3 +116,23 @@ def test_the_adopters_kept_up_to_date_are_those_a_scan_finds(name):
         assert np.array_equal(staff.adopters, np.flatnonzero(staff.adopted.any(axis=1)))
         grew |= len(staff.adopters) > 0
     assert grew
+
+
+def test_staff_network_cache_keeps_to_its_byte_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remembered networks stay within the byte budget; one above it is not kept at all."""
+    from simulation import population
+
+    monkeypatch.setattr(population, "_NETWORKS", {})
+    one = population.staff_networks(np.array([200, 300]), 4, 0.1, np.random.default_rng(0))
+    budget = 2 * population._nbytes(one) + 1  # room for two such networks, not three
+    monkeypatch.setattr(population, "_NETWORKS_BYTES", budget)
+    for seed in range(4):
+        population._cached_staff_network(2, np.array([200, 300]), 4, 0.1,
+                                         np.random.default_rng(seed))
+        kept = sum(population._nbytes(a) for a, _ in population._NETWORKS.values())
+        assert kept <= budget
+    assert len(population._NETWORKS) == 2
+    monkeypatch.setattr(population, "_NETWORKS_BYTES", population._nbytes(one) - 1)
+    population._NETWORKS.clear()
+    population._cached_staff_network(2, np.array([200, 300]), 4, 0.1, np.random.default_rng(9))
+    assert not population._NETWORKS
