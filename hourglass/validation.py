@@ -45,8 +45,8 @@ from simulation import PeerLearningModel, Scenario, load_tools, parameter_specs
 from simulation.errors import HourglassError
 
 SUMMARY_KEYS = (
-    "engaged", "sustained_contacts", "practical_learning", "applied", "staff_reached",
-    "orgs_changed", "reported_attendance",
+    "engaged", "participants", "sustained_contacts", "practical_learning", "applied",
+    "staff_reached", "orgs_changed", "reported_attendance",
 )
 # What a facilitator's evaluation shows as numbers (report Figure 11: events, products and
 # attendance, shown by over 80 %): the run's summary keys of those activity metrics, recorded for
@@ -541,8 +541,8 @@ def criteria(scenario: Scenario) -> list[Criterion]:
                   "reported_attendance: canvassing topics - base < 0 (smaller events)", "<", 0.0,
                   uplift("canvass", "reported_attendance")),
         Criterion("P9", "canvass_committed",
-                  "practical_learning per engaged: canvassing - base > 0 (more committed)", ">",
-                  0.0, lambda f: _per(f, "canvass") - _per(f, "base")),
+                  "practical_learning per participant: canvassing - base > 0 (more committed)",
+                  ">", 0.0, lambda f: _per(f, "canvass") - _per(f, "base")),
     ]
 
 
@@ -609,9 +609,14 @@ def r_squared(y: np.ndarray, x: np.ndarray) -> float:
 
 
 def _per(frame: pd.DataFrame, arm: str) -> np.ndarray:
-    engaged = frame[f"{arm}.engaged"].to_numpy(dtype=float)
+    """Practical learning per participating official (both shares of positions).
+
+    Not per ``engaged``: stage 1 is now a share of organisations (issue 14 §1), another unit.
+    """
+    participants = frame[f"{arm}.participants"].to_numpy(dtype=float)
     practical = frame[f"{arm}.practical_learning"].to_numpy(dtype=float)
-    return np.divide(practical, engaged, out=np.zeros_like(practical), where=engaged > 0)
+    return np.divide(practical, participants, out=np.zeros_like(practical),
+                     where=participants > 0)
 
 
 # -- running -----------------------------------------------------------------------------------

@@ -158,6 +158,21 @@ def test_calibration_targets_pool_runs_as_ratios_of_sums():
     assert np.isnan(found.loc["f2_matched", "model"])  # not counted here: not a pass
 
 
+def test_canvassing_commitment_is_per_participating_official():
+    """Stage 1 is a share of organisations now: commitment is learning per participant."""
+    frame = pd.DataFrame({
+        "base.engaged": [1.0] * 3, "base.participants": [0.8] * 3,
+        "base.practical_learning": [0.08, 0.08, 0.08],
+        "canvass.engaged": [1.0] * 3, "canvass.participants": [0.4, 0.4, 0.4],
+        "canvass.practical_learning": [0.06, 0.061, 0.059],
+    })
+    c = next(c for c in criteria(Scenario.load("baseline")) if c.name == "canvass_committed")
+    found = c.test(frame)
+    # 0.15 per participant against 0.10 (per organisation engaged it would fall: 0.06 < 0.08)
+    assert found["value"] == pytest.approx(0.05)
+    assert c.holds(found["ci_low"], found["ci_high"])
+
+
 # -- P6 on the population of initiatives --------------------------------------------------------
 
 def test_r_squared():
