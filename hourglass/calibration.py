@@ -42,7 +42,8 @@ import math
 import platform
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -238,6 +239,22 @@ def as_params(particle: Mapping[str, float], bounds: Mapping[str, tuple]) -> dic
     return params
 
 
+def to_values(particle: Mapping[str, float], bounds: Mapping[str, tuple]) -> dict[str, float]:
+    """A particle in pyabc's coordinates (logits) as values in the prior's ranges.
+
+    pyabc samples each parameter as z ~ Logistic(0, 1), the value being
+    lo + (hi - lo) / (1 + exp(-z)): uniform on [lo, hi], as the prior says, but with a density
+    that is nowhere zero. On the box itself, pyabc's normal transition kernel proposed almost
+    only points outside it in 53 dimensions (0 of 34 inside, 0.3 s each, after generation 0:
+    a generation then took most of an hour), and each one outside is drawn again.
+    """
+    out = {}
+    for safe, z in particle.items():
+        lo, hi, _ = bounds[_scenario_key(safe)]
+        out[safe] = lo + (hi - lo) * 0.5 * (1.0 + math.tanh(float(z) / 2.0))
+    return out
+
+
 def particle_seeds(root: int, params: Mapping[str, Any], count: int) -> list[int]:
     """Seeds of a particle's replicates, from its own generator (root seed x its values)."""
     digest = hashlib.sha256(json.dumps(sorted(params.items())).encode()).digest()
@@ -331,7 +348,7 @@ class ParticleModel:
 
     def __call__(self, particle: Mapping[str, float]) -> dict[str, float]:
         """Pyabc's call: a particle in, its statistics out."""
-        return self.statistics(as_params(dict(particle), self.bounds))
+        return self.statistics(as_params(to_values(dict(particle), self.bounds), self.bounds))
 
 
 class TargetDistance:
@@ -407,6 +424,21 @@ def seed_noise(stats: Mapping[str, float], targets: Mapping[str, Target]) -> tup
         z = (value - target.value) / target.tolerance
         var += (z / d) ** 2 * (se / target.tolerance) ** 2
     return d, math.sqrt(var)
+
+
+def _transition(bounds: Mapping[str, tuple]) -> Any:
+    """The proposal kernel: one normal kernel per parameter (its density factorises).
+
+    A joint normal kernel needs the particles' covariance in all 53 dimensions, singular with
+    fewer particles than parameters (50) and so ill-conditioned with few more that its density
+    underflowed to 0 (a division by zero in pyabc's weights). Per parameter, each marginal gets
+    its own bandwidth (Silverman's) and the weights stay exact; the kernel no longer follows
+    correlations between parameters, which with 6 targets and 53 parameters are weak anyway.
+    """
+    import pyabc  # noqa: PLC0415
+
+    return pyabc.AggregatedTransition(
+        mapping={_safe(n): pyabc.MultivariateNormalTransition() for n in bounds})
 
 
 def _sampler(workers: int | None, scheduler: Any) -> Any:
@@ -488,12 +520,11 @@ def calibrate(
     # Stopping rules may change on a resume; nothing else may.
     fixed = {k: v for k, v in _settings_dict(settings).items() if k not in STOPPING}
     identity = {"base": base, "seed": int(seed), "settings": fixed,
-                "prior": {n: list(b) for n, b in bounds.items()},
+                "prior": {n: list(b) for n, b in bounds.items()}, "coordinates": "logit",
                 "targets": {n: t.__dict__ for n, t in targets.items()}}
     _check_identity(out, identity)
-    prior = pyabc.Distribution(**{
-        _safe(n): pyabc.RV("uniform", lo, hi - lo) for n, (lo, hi, _) in bounds.items()
-    })
+    # Uniform on each range, sampled through logits (to_values): see there why.
+    prior = pyabc.Distribution(**{_safe(n): pyabc.RV("logistic", 0, 1) for n in bounds})
     log, ticks = out / "distances.log", out / "particles.log"
     model = ParticleModel(base, bounds, list(targets), settings, seed,
                           log=str(ticks.resolve()))
@@ -508,7 +539,7 @@ def calibrate(
     # starts from the median of the last generation's distances instead, as if never stopped.
     eps = pyabc.MedianEpsilon(initial_epsilon=_last_median(db) if done else "from_sample")
     abc = pyabc.ABCSMC(model, prior, TargetDistance(targets, str(log.resolve())),
-                       population_size=settings.population,
+                       population_size=settings.population, transitions=_transition(bounds),
                        sampler=_sampler(workers, scheduler), eps=eps)
     history = abc.load(db, 1) if db_file.exists() else abc.new(db, observed)
     floor = (minimum_epsilon(targets)
@@ -520,8 +551,13 @@ def calibrate(
                    disable=not (sys.stderr.isatty() if progress is None else progress))
         watcher = _Watcher(db_file, log, ticks, bar, abc, settings, done, on_generation,
                            deadline=started + 60 * settings.walltime_minutes)
+        # One BLAS thread: pyabc's kernel takes an SVD of the particles' covariance for every
+        # proposal, and OpenBLAS's threads spin against busy cores (287 ms an SVD of 53 x 53
+        # with 2 threads on the loaded machine, 1.7 ms with one). Forked workers inherit it.
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
         try:
-            with watcher:
+            with watcher, _interruptible(), threadpool_limits(limits=1):
                 history = abc.run(max_nr_populations=settings.generations - done,
                                   minimum_epsilon=floor,
                                   min_acceptance_rate=settings.min_acceptance_rate,
@@ -553,6 +589,29 @@ def calibrate(
                   time.monotonic() - started, floor)
 
 
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt in the main thread while the calibration runs.
+
+    A process started in the background by a non-interactive shell (``cmd &`` in a script, CI)
+    inherits SIGINT ignored, and then the walltime stop (a SIGINT to itself) would do nothing:
+    the run went on past --walltime (seen in a background probe). The previous handler is put
+    back afterwards. Outside the main thread nothing changes (pyabc's own walltime, checked
+    after each generation, still bounds the run).
+    """
+    import signal  # noqa: PLC0415
+
+    try:
+        before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def _interrupted(exc: BaseException) -> bool:
     """Whether ``exc`` is, or was raised while handling, a KeyboardInterrupt."""
     seen: set[int] = set()
@@ -580,8 +639,10 @@ def _stopped_by(history: Any, settings: Settings, floor: float, seconds: float,
         return "acceptance rate"
     # Before a generation predicted to end past the walltime (the watcher), or after one that
     # did (pyabc), or a generation abandoned at population / min_acceptance_rate simulations.
-    if predicted or seconds >= 60 * settings.walltime_minutes:
-        return "walltime"
+    if predicted:
+        return "walltime (the next generation was predicted to end past it)"
+    if seconds >= 60 * settings.walltime_minutes:
+        return "walltime (a generation ended past it)"
     return "acceptance rate (a generation abandoned)"
 
 
@@ -799,8 +860,9 @@ def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mappin
 
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     frame = frame.rename(columns=_scenario_key)
-    params = pd.DataFrame([as_params({_safe(k): v for k, v in row.items()}, bounds)
-                           for row in frame.to_dict("records")], index=frame.index)
+    params = pd.DataFrame([as_params(to_values({_safe(k): v for k, v in row.items()}, bounds),
+                                     bounds) for row in frame.to_dict("records")],
+                          index=frame.index)
     params = params[list(bounds)]
     particles = params.copy()
     particles["weight"] = weights
@@ -827,7 +889,9 @@ def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mappin
         "command": command, "base": None, "seed": int(seed),
         "settings": _settings_dict(settings),
         "prior": {n: {"low": lo, "high": hi, "step": step, "whole": bool(step),
-                      "distribution": "uniform" if not step else "uniform over the values"}
+                      "distribution": "uniform" if not step else "uniform over the values",
+                      "sampled_as": "logit: value = low + (high - low) / (1 + exp(-z)), "
+                                    "z ~ Logistic(0, 1)"}
                   for n, (lo, hi, step) in bounds.items()},
         "targets": {n: t.__dict__ for n, t in targets.items()},
         "versions": _versions(),

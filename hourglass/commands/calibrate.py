@@ -89,11 +89,12 @@ def main(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.out.exists() and not args.out.is_dir():
         raise HourglassError(f"--out {args.out}: exists and is not a directory")
-    # pyabc logs every generation at INFO; the progress bar says the same.
+    # pyabc logs every generation at INFO, the progress bar says the same; its warnings (points
+    # of near-zero weight in 53 dimensions) are recorded in the history, not news to a user.
     import pyabc  # noqa: F401 - its loggers exist once it is imported
 
     for name in [n for n in logging.root.manager.loggerDict if n.startswith("ABC")] + ["ABC"]:
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.ERROR)
     client = None
     if args.scheduler is not None:
         from analysis.executors import dask_client
