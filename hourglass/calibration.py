@@ -23,7 +23,8 @@ reject an accepted particle (docs/calibration.md).
 the time, given the report's sampling error alone: shrinking further would reject correct
 parameter values for the report's noise); or when a generation's acceptance rate falls below
 ``min_acceptance_rate`` (a generation is also abandoned after population / rate simulations);
-or before a generation predicted to end past ``walltime_minutes``.
+or before a generation predicted to end past ``walltime_minutes`` (a generation that outruns
+its prediction is dropped at the walltime: it is a bound).
 
 **Seeds.** The seeds of a particle's replicates come from its own generator, seeded from the
 root seed and the particle's parameter values (``numpy.random.SeedSequence``), so the same
@@ -545,7 +546,7 @@ def calibrate(
     floor = (minimum_epsilon(targets)
              if settings.minimum_epsilon is None else settings.minimum_epsilon)
     started = time.monotonic()
-    predicted = False  # stopped before a generation predicted to end past the walltime
+    predicted = ""  # why the walltime stopped it mid-run, if it did
     if done < settings.generations and not _floor_reached(db_file, floor):
         bar = tqdm(total=1, desc="calibrate", unit="particle",
                    disable=not (sys.stderr.isatty() if progress is None else progress))
@@ -575,7 +576,7 @@ def calibrate(
                     "resumes") from None
             # The walltime: the finished generations, read afresh (the one begun is dropped).
             history = pyabc.History(db, _id=1)
-            predicted = True
+            predicted = watcher.stopping
         bar.close()
     if history.max_t < 0:
         raise HourglassError(
@@ -625,7 +626,7 @@ def _interrupted(exc: BaseException) -> bool:
 
 
 def _stopped_by(history: Any, settings: Settings, floor: float, seconds: float,
-                predicted: bool) -> str:
+                predicted: str) -> str:
     """Which stopping rule ended the calibration."""
     pops = history.get_all_populations()
     pops = pops[pops.t >= 0]
@@ -640,7 +641,7 @@ def _stopped_by(history: Any, settings: Settings, floor: float, seconds: float,
     # Before a generation predicted to end past the walltime (the watcher), or after one that
     # did (pyabc), or a generation abandoned at population / min_acceptance_rate simulations.
     if predicted:
-        return "walltime (the next generation was predicted to end past it)"
+        return f"walltime ({predicted})"
     if seconds >= 60 * settings.walltime_minutes:
         return "walltime (a generation ended past it)"
     return "acceptance rate (a generation abandoned)"
@@ -715,7 +716,7 @@ class _Watcher:
         self.deadline = deadline
         self.first = done  # generations finished before this session
         self.started = time.monotonic()
-        self.stopping = False
+        self.stopping = ""  # why the watcher stopped the run (the walltime), if it did
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._follow, daemon=True)
 
@@ -773,9 +774,15 @@ class _Watcher:
                 rate = self._predicted_rates(samples, 1)[0]
                 if (now + took / sims * self.population / rate > self.deadline
                         and seen < self.generations):
-                    self.stopping = True
+                    self.stopping = "the next generation was predicted to end past it"
                     os.kill(os.getpid(), signal.SIGINT)
                     return
+            if seen >= 1 and time.monotonic() > self.deadline:
+                # A generation that outran its prediction: the walltime is a bound, so it is
+                # dropped and the finished ones are written.
+                self.stopping = "the generation in progress passed it and was dropped"
+                os.kill(os.getpid(), signal.SIGINT)
+                return
             self._show(seen, samples, calibrating, phase_sims, phase_acc, sims_total)
 
     def _show(self, seen: int, samples: list[int], calibrating: bool, phase_sims: int,

@@ -375,3 +375,16 @@ def test_logits_map_to_a_uniform_prior_on_each_range():
     z = np.random.default_rng(4).logistic(size=4000)
     values = [to_values({"levers__trust": v}, bounds)["levers__trust"] for v in z]
     assert kstest(values, "uniform", args=(0.3, 0.6)).pvalue > 0.01
+
+
+def test_walltime_is_a_bound_when_a_generation_outruns_its_prediction(tmp_path, monkeypatch):
+    """Predictions that every generation is instant: the walltime still stops the run."""
+    from hourglass import calibration
+
+    monkeypatch.setattr(calibration._Watcher, "_predicted_rates",
+                        lambda _self, _samples, count: [1.0] * count)
+    settings = Settings(**{**QUICK.__dict__, "generations": 50, "walltime_minutes": 0.1})
+    meta = calibrate(tmp_path / "cal", settings=settings, workers=1, progress=False)
+    assert meta["stopped_by"] == "walltime (the generation in progress passed it and was dropped)"
+    assert meta["seconds_this_session"] < 6 + 5
+    assert len(meta["generations"]) >= 1
