@@ -545,7 +545,8 @@ def calibrate(
     history = abc.load(db, 1) if db_file.exists() else abc.new(db, observed)
     floor = (minimum_epsilon(targets)
              if settings.minimum_epsilon is None else settings.minimum_epsilon)
-    started = time.monotonic()
+    # The model this session fits is the commit at its start (HEAD may move while it runs).
+    started, commit = time.monotonic(), _git_commit()
     predicted = ""  # why the walltime stopped it mid-run, if it did
     if done < settings.generations and not _floor_reached(db_file, floor):
         bar = tqdm(total=1, desc="calibrate", unit="particle",
@@ -587,7 +588,7 @@ def calibrate(
         )
     stopped = _stopped_by(history, settings, floor, time.monotonic() - started, predicted)
     return _write(out, history, bounds, targets, settings, seed, command, stopped,
-                  time.monotonic() - started, floor)
+                  time.monotonic() - started, floor, commit)
 
 
 @contextmanager
@@ -862,7 +863,7 @@ def _settings_dict(settings: Settings) -> dict[str, Any]:
 
 def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mapping[str, Target],
            settings: Settings, seed: int, command: str, stopped: str,
-           seconds: float, floor: float) -> dict[str, Any]:
+           seconds: float, floor: float, commit: str | None) -> dict[str, Any]:
     import pandas as pd  # noqa: PLC0415 - parsing the command line does not load pandas
 
     frame, weights = history.get_distribution(m=0, t=history.max_t)
@@ -902,7 +903,7 @@ def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mappin
                   for n, (lo, hi, step) in bounds.items()},
         "targets": {n: t.__dict__ for n, t in targets.items()},
         "versions": _versions(),
-        "model_commit": _git_commit(),
+        "model_commit": commit,
         "generations": gens,
         "simulations": int(history.total_nr_simulations),
         "stopped_by": stopped,
