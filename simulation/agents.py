@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
 
 from simulation.initiative import GATHERINGS
 from simulation.mechanisms.events import new_cohorts
+from simulation.mesa_core import Agent
 from simulation.ties import ties_of
 from simulation.vocabulary import LEARNING_TYPES, PATHS
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from simulation.model import PeerLearningModel
 
 
-class Peer(mesa.Agent):
+class Peer(Agent):
     """An individual official taking part, in one position of a home organisation.
 
     When the official leaves post the agent is removed and a successor, a new ``Peer`` with a new
@@ -89,7 +89,7 @@ class Peer(mesa.Agent):
         return [self.model.peer_in(int(j)) for j in partners]
 
 
-class HomeOrganisation(mesa.Agent):
+class HomeOrganisation(Agent):
     """A home organisation: its staff network, openness, and change at scale."""
 
     def __init__(self, model: PeerLearningModel, index: int) -> None:
@@ -127,7 +127,7 @@ class HomeOrganisation(mesa.Agent):
         return [self.model.peer_in(int(i)) for i in positions]
 
 
-class Facilitator(mesa.Agent):
+class Facilitator(Agent):
     """Runs its initiative's tools on a calendar and reports what its evaluation reports.
 
     Attributes:

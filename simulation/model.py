@@ -12,7 +12,6 @@ import json
 from collections.abc import Callable
 from types import SimpleNamespace
 
-import mesa
 import numpy as np
 
 from simulation.agents import Facilitator, HomeOrganisation, Peer
@@ -21,6 +20,7 @@ from simulation.errors import HourglassError
 from simulation.initiative import draw_initiative, initiative_stream
 from simulation.mechanisms import contact, diffusion, events, reflection, transfer, turnover
 from simulation.mechanisms.evaluation import MonthRecord, Observer, informal_matrix
+from simulation.mesa_core import Model
 from simulation.population import initial_state
 from simulation.result import Result
 from simulation.scenario import Scenario
@@ -94,7 +94,7 @@ def _plain(value: object) -> object:
     return value.tolist() if isinstance(value, np.ndarray | np.generic) else value
 
 
-class PeerLearningModel(mesa.Model):
+class PeerLearningModel(Model):
     """Peer learning from facilitated events to change at scale (Andrews & Manning 2015).
 
     Args:

@@ -16,9 +16,7 @@ UNUSED = (
 
 
 def _run(code: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return done.stdout.strip()
 
 
@@ -28,6 +26,15 @@ def test_model_and_agent_come_without_the_rest_of_mesa():
         "from simulation.mesa_core import Agent, Model\n"
         "import mesa.agent, mesa.model\n"
         "assert Agent is mesa.agent.Agent and Model is mesa.model.Model\n"
+        f"print(' '.join(m for m in {UNUSED!r} if m in sys.modules))"
+    )
+    assert loaded == ""
+
+
+def test_the_model_imports_no_unused_part_of_mesa():
+    loaded = _run(
+        "import sys\n"
+        "from simulation import PeerLearningModel\n"
         f"print(' '.join(m for m in {UNUSED!r} if m in sys.modules))"
     )
     assert loaded == ""

@@ -296,7 +296,10 @@ def background_adoption(state: State, p: SimpleNamespace, rng: np.random.Generat
     # As many Bernoulli(hazard) draws as cells, but drawn as a count and positions: the cost
     # follows the few adoptions, not the size of the staff.
     cells = staff.adopted.size
-    picked = rng.integers(0, cells, rng.binomial(cells, hazard))
+    adoptions = rng.binomial(cells, hazard)
+    if adoptions == 0:  # most months at a small hazard: no position drawn (none would be)
+        return
+    picked = rng.integers(0, cells, adoptions)
     node, lesson = np.divmod(picked, staff.adopted.shape[1])
     keep = ~staff.is_peer[node]
     staff.adopted[node[keep], lesson[keep]] = True

@@ -21,6 +21,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+from numba import njit
 
 from simulation.state import State
 
@@ -28,19 +29,57 @@ from simulation.state import State
 def reflect(state: State, p: SimpleNamespace) -> None:
     """Reflect this month's exposure into practical learning, by path; forget."""
     peers = state.peers
-    with_contact = peers.sustained_contact
-    tools = state.month.reflection
-    boost = np.where(
-        with_contact, p.reflection.base_rate + tools, p.reflection.without_sustained_contact * tools
+    _reflect(
+        peers.sustained_contact,
+        state.month.reflection,
+        peers.willingness,
+        peers.exposure,
+        peers.learning,
+        peers.learned_with_contacts,
+        peers.learned_alone,
+        float(p.reflection.base_rate),
+        float(p.reflection.without_sustained_contact),
+        float(p.reflection.forgetting),
     )
-    rate = np.minimum(1.0, peers.willingness * boost)
-    before = peers.learning.sum(axis=1)
-    peers.learning[...] += rate[:, None] * (peers.exposure - peers.learning)
-    np.minimum(peers.learning, peers.exposure, out=peers.learning)  # rounding at rate 1
-    gained = peers.learning.sum(axis=1) - before
-    peers.learned_with_contacts[...] += np.where(with_contact, gained, 0.0)
-    peers.learned_alone[...] += np.where(with_contact, 0.0, gained)
-    if p.reflection.forgetting > 0:
-        keep = 1.0 - p.reflection.forgetting
-        peers.exposure[...] *= keep
-        peers.learning[...] *= keep
+
+
+@njit(cache=True)
+def _reflect(
+    with_contact: np.ndarray,
+    tools: np.ndarray,
+    willingness: np.ndarray,
+    exposure: np.ndarray,
+    learning: np.ndarray,
+    learned_with_contacts: np.ndarray,
+    learned_alone: np.ndarray,
+    base_rate: float,
+    without_sustained_contact: float,
+    forgetting: float,
+) -> None:  # pragma: no cover - compiled; tested through reflect
+    """The month's reflection, peer by peer, in one compiled call instead of a dozen array ones.
+
+    The arithmetic of the array version element by element and in its order (a row's four
+    learning types summed left to right, as NumPy sums a row), so the results are equal to the
+    last bit.
+    """
+    keep = 1.0 - forgetting
+    for i in range(len(willingness)):
+        contact = with_contact[i]
+        boost = base_rate + tools[i] if contact else without_sustained_contact * tools[i]
+        rate = willingness[i] * boost
+        rate = rate if rate < 1.0 else 1.0
+        before = 0.0
+        for k in range(learning.shape[1]):
+            before += learning[i, k]
+        after = 0.0
+        for k in range(learning.shape[1]):
+            value = learning[i, k] + rate * (exposure[i, k] - learning[i, k])
+            learning[i, k] = value if value < exposure[i, k] else exposure[i, k]
+            after += learning[i, k]
+        gained = after - before
+        learned_with_contacts[i] += gained if contact else 0.0
+        learned_alone[i] += 0.0 if contact else gained
+        if forgetting > 0:
+            for k in range(learning.shape[1]):
+                exposure[i, k] *= keep
+                learning[i, k] *= keep
