@@ -388,3 +388,34 @@ def test_walltime_is_a_bound_when_a_generation_outruns_its_prediction(tmp_path, 
     assert meta["stopped_by"] == "walltime (the generation in progress passed it and was dropped)"
     assert meta["seconds_this_session"] < 6 + 5
     assert len(meta["generations"]) >= 1
+
+
+def test_the_shipped_posterior_is_the_default_calibration():
+    """The package ships a default calibration's ensemble, usable by every command."""
+    import json
+
+    from hourglass.calibration import POSTERIOR_DIR, SHIPPED, shipped_posterior
+    from hourglass.posterior import check
+
+    path = shipped_posterior()
+    assert path == POSTERIOR_DIR / "posterior.parquet"
+    assert all((POSTERIOR_DIR / name).is_file() for name in SHIPPED)
+    meta = json.loads((POSTERIOR_DIR / "calibration.json").read_text())
+    assert meta["command"].startswith("hourglass calibrate")
+    # The default: no option that changes what is fitted or how (only --out).
+    assert meta["settings"] == {**Settings().__dict__, "overrides": {}}
+    assert meta["base"] == "baseline"
+    assert set(meta["targets"]) == set(load_targets())
+    assert meta["versions"]["pyabc"].startswith("0.13")
+    size, keys = check(path, "shipped posterior")
+    assert size == Settings().population
+    assert set(keys) == set(meta["prior"])
+    specs = parameter_specs()
+    frame = pd.read_parquet(path)
+    for key in keys:  # every value within the prior it was drawn from
+        assert frame[key].between(meta["prior"][key]["low"], meta["prior"][key]["high"]).all()
+        assert specs[key].source == "assumption"
+    model = HourglassModel("baseline", every=0, parameter_sets=path)
+    model.check({"parameter_set": size - 1})
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert '"posterior/*.parquet", "posterior/*.json"' in pyproject

@@ -89,6 +89,14 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     assert 0.0 <= summary["orgs_changed"] <= 1.0
     assert (work / "out" / "hourglass.png").stat().st_size > 10_000
 
+    # The default posterior is package data: found in the new environment with its record.
+    shipped = _run([str(python), "-c", "from hourglass.calibration import shipped_posterior; "
+                    "p = shipped_posterior(); print(p, (p.parent / 'calibration.json').is_file())"],
+                   cwd=work)
+    path, record = shipped.stdout.split()
+    assert Path(path).is_relative_to(venv), path
+    assert record == "True"
+
     notebook = ROOT / "notebooks" / "01_quick_start.ipynb"
     ran = _run([str(python), "-c", NOTEBOOK_RUNNER, str(notebook)], cwd=work)
     assert "executed" in ran.stdout
