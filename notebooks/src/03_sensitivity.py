@@ -11,6 +11,13 @@
 #   alone, ST the share it is involved in, interactions included.
 # * **Morris screening** (elementary effects): mu* is the mean absolute effect of moving a factor,
 #   sigma how much that effect depends on the other factors. Cheap; good for ranking.
+#
+# **Over the posterior, by default.** The levers are analysed over the calibrated model's
+# posterior ensemble (`hourglass calibrate`; shipped with the package, docs/calibration.md): the
+# parameter set is one more factor, so its indices show how much of each outcome's variance comes
+# from what we do not know about the world, beside each lever's. At the end, each outcome's
+# variance at the baseline's own levers is split between parameter sets (what we do not know) and
+# seeds (chance). `POSTERIOR = False` keeps the point defaults (faster, and without that part).
 
 # %% [parameters]
 import os
@@ -23,6 +30,8 @@ REPLICATES = 1 if QUICK else 3  # seeds per design point (averaged)
 OVERRIDES = {"run.months": 24} if QUICK else {}
 EXECUTOR = "serial" if QUICK else "processes"
 SEED = 1
+POSTERIOR = True  # over the shipped posterior ensemble; False: the scenario's point defaults
+SETS = 4 if QUICK else 20  # parameter sets drawn from the ensemble
 
 # %%
 import io
@@ -31,12 +40,31 @@ from IPython.display import Image, display
 
 from analysis import morris, run_sweep, sobol, table
 from analysis.plots import heatmap, morris_scatter, sobol_bars
+from analysis.space import Discrete, Space
+from analysis.uncertainty import run_ensemble
+from analysis.uncertainty_plots import ensemble_figure, split_bars
 from hourglass import HourglassModel, lever_space
+from hourglass.calibration import shipped_posterior
+from hourglass.posterior import BY, draw
 
 OUTCOMES = ["engaged", "sustained_contacts", "practical_learning", "applied", "staff_reached",
             "orgs_changed"]
-model = HourglassModel("baseline", every=0, overrides=OVERRIDES)
-space = lever_space()
+posterior = shipped_posterior() if POSTERIOR else None
+if POSTERIOR and posterior is None:
+    print("no posterior ships with this installation: running at the point defaults")
+if posterior is not None:
+    import pandas as pd
+
+    size = len(pd.read_parquet(posterior))
+    sets = draw(size, SETS, SEED)  # the same rows hourglass sensitivity --seed 1 draws
+    # The posterior was calibrated on the baseline, so every key of a set applies to it.
+    model = HourglassModel("baseline", every=0, overrides=OVERRIDES, parameter_sets=posterior)
+    space = Space({**lever_space().factors, BY: Discrete("choice", sets)},
+                  source="levers and parameter sets")
+    print(f"{len(sets)} of {size} parameter sets from {posterior.name}")
+else:
+    model = HourglassModel("baseline", every=0, overrides=OVERRIDES)
+    space = lever_space()
 
 
 def show(fig):
@@ -95,3 +123,22 @@ ranks.sort_values("Morris rank")
 # %% [markdown]
 # The same analysis from the command line, with results stored and resumable:
 # `hourglass sensitivity` (see `hourglass sensitivity --help`).
+
+# %% [markdown]
+# ## Two kinds of uncertainty
+#
+# At the baseline's own levers, each drawn parameter set is run with seeds of its own, and each
+# outcome's variance is split (a one-way random-effects model, `analysis/uncertainty.py`):
+# **between parameter sets**, what we do not know about the world (the posterior's spread), and
+# **between seeds**, chance. A finding whose variance is mostly between sets depends on the
+# guesses calibration could not pin down, however many seeds are run.
+
+# %%
+if posterior is not None:
+    split, runs = run_ensemble(model, sets, 2 if QUICK else 10, outcomes=OUTCOMES, seed=SEED,
+                               executor=EXECUTOR, workers=2, progress=False)
+    show(split_bars(split, title="Share of each outcome's variance between parameter sets"))
+    show(ensemble_figure(runs, split, "baseline: outcomes by parameter set", outcomes=OUTCOMES))
+    display(split.round(4))
+else:
+    print("point defaults: no parameter sets to split over")
