@@ -68,17 +68,20 @@ calibration: $(STAMP)
 	$(PY) -c "from hourglass.calibration import ship; ship('$(CAL_OUT)', figures='docs/figures')"
 
 # The README's figures (docs/figures): the baseline over 100 initiatives, the same to month 120,
-# then the default sensitivity analysis
-# (about 25 minutes on 2 cores; it resumes if interrupted).
+# then a sensitivity analysis over the posterior with the assumption groups
+# (about 11 minutes on 2 cores; it resumes if interrupted).
 figures: $(STAMP)
 	$(VENV)/bin/hourglass run baseline --replicates 100 --out results/readme/baseline
 	cp results/readme/baseline/hourglass.png docs/figures/hourglass-baseline.png
 	$(VENV)/bin/hourglass run baseline --replicates 100 --counterfactual no_peer_learning \
 		--set run.months=120 --at 36 60 120 --out results/readme/horizon
 	cp results/readme/horizon/hourglass.png docs/figures/horizon-baseline.png
-	$(VENV)/bin/hourglass sensitivity
-	cp results/sensitivity/report/heatmap_ST.png docs/figures/sensitivity-ST.png
-	cp results/sensitivity/report/time_orgs_changed.png docs/figures/sensitivity-time-orgs_changed.png
+	$(VENV)/bin/hourglass sensitivity --assumptions --samples 64 --replicates 3 \
+		--out results/sensitivity-readme
+	cp results/sensitivity-readme/report/levers_and_assumptions.png \
+		docs/figures/sensitivity-levers-assumptions.png
+	cp results/sensitivity-readme/report/uncertainty_shares.png \
+		docs/figures/sensitivity-uncertainty-shares.png
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache
