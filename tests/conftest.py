@@ -1,8 +1,16 @@
 """Shared fixtures: small scenarios that run in milliseconds."""
 
+import signal
+
 import pytest
 
 from simulation import Scenario
+
+# A suite started in the background (``nohup make test &``) inherits SIGINT ignored, and so would
+# the commands the Ctrl-C tests start: an ignored SIGINT is passed on through exec, a handled one
+# is not. Handling it here lets those children get Ctrl-C as from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # The summary keys the issue and the README promise.
 DOCUMENTED_OUTPUTS = ("engaged", "sustained_contacts", "practical_learning", "applied",
