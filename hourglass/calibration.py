@@ -724,9 +724,11 @@ class _Watcher:
     def _epsilon(self, t: int) -> float:
         try:
             value = self.abc.eps(t)
+            # Before generation 0's epsilon is computed pyabc holds a placeholder
+            # ('from_sample'): not known yet either.
+            return math.inf if value is None else float(value)
         except Exception:  # not known yet (the calibration sample is running)
             return math.inf
-        return math.inf if value is None else float(value)
 
     def _predicted_rates(self, samples: list[int], count: int) -> list[float]:
         rates = [self.population / s for s in samples if s]
