@@ -565,20 +565,10 @@ def calibrate(
                                   min_acceptance_rate=settings.min_acceptance_rate,
                                   max_walltime=timedelta(minutes=settings.walltime_minutes))
         except BaseException as exc:
-            # A SIGINT that lands in one of pyabc's database writes surfaces as SQLAlchemy's
-            # PendingRollbackError with the KeyboardInterrupt as its context; SQLite rolled
-            # the write back, so the finished generations are intact either way.
-            if not _interrupted(exc):
-                raise
-            bar.close()
-            if not watcher.stopping:  # the user's Ctrl-C
-                raise KeyboardInterrupt(
-                    f"the finished generations are kept in {db_file}; the same command "
-                    "resumes") from None
-            # The walltime: the finished generations, read afresh (the one begun is dropped).
-            history = pyabc.History(db, _id=1)
+            history = _after_interrupt(exc, abc, watcher, db_file)
             predicted = watcher.stopping
-        bar.close()
+        finally:
+            bar.close()
     if history.max_t < 0:
         raise HourglassError(
             f"calibrate: no generation finished in {out} (its first generation needed more "
@@ -589,6 +579,26 @@ def calibrate(
     stopped = _stopped_by(history, settings, floor, time.monotonic() - started, predicted)
     return _write(out, history, bounds, targets, settings, seed, command, stopped,
                   time.monotonic() - started, floor, commit)
+
+
+def _after_interrupt(exc: BaseException, abc: Any, watcher: _Watcher, db_file: Path) -> Any:
+    """The finished generations after the walltime's stop; anything else is raised again.
+
+    A SIGINT that lands in one of pyabc's database writes surfaces as SQLAlchemy's
+    PendingRollbackError with the KeyboardInterrupt as its context; SQLite rolls the write
+    back once the session is, so the finished generations are intact either way.
+    """
+    import pyabc  # noqa: PLC0415
+
+    if not _interrupted(exc):
+        raise exc
+    _release(abc)
+    if not watcher.stopping:  # the user's Ctrl-C
+        raise KeyboardInterrupt(
+            f"the finished generations are kept in {db_file}; the same command "
+            "resumes") from None
+    # The walltime: the finished generations, read afresh (the one begun is dropped).
+    return pyabc.History("sqlite:///" + str(db_file.resolve()), _id=1)
 
 
 @contextmanager
@@ -668,19 +678,45 @@ def _generations_done(db_file: Path) -> int:
     return len(_generation_samples(db_file))
 
 
-def _generation_samples(db_file: Path) -> list[int]:
-    """Particles simulated in each finished generation (t >= 0), in order."""
+def _generation_samples(db_file: Path, timeout: float = 60.0) -> list[int]:
+    """Particles simulated in each finished generation (t >= 0), in order.
+
+    Raises:
+        sqlite3.OperationalError: the file stayed locked by a writer for ``timeout`` seconds
+            (read as "nothing finished" it once made an interrupted run look empty).
+    """
     import sqlite3  # noqa: PLC0415
 
     if not db_file.exists():
         return []
-    with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as con:
-        try:
-            rows = con.execute("SELECT nr_samples FROM populations WHERE t >= 0 "
-                               "ORDER BY t").fetchall()
-        except sqlite3.OperationalError:  # created, no table yet: nothing finished
+    con = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True, timeout=timeout)
+    try:
+        rows = con.execute("SELECT nr_samples FROM populations WHERE t >= 0 "
+                           "ORDER BY t").fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):  # created, no table yet: nothing finished
             return []
+        raise
+    finally:
+        con.close()
     return [int(r[0]) for r in rows]
+
+
+def _release(abc: Any) -> None:
+    """Roll back and close pyabc's database session after an interrupt.
+
+    A KeyboardInterrupt that lands inside one of pyabc's writes leaves its SQLAlchemy session
+    in a transaction that may hold SQLite's lock; until the session is closed every other
+    reader of the history (the resumed run, ``_generations_done``) waits on it.
+    """
+    history = getattr(abc, "history", None)
+    session = getattr(history, "_session", None)
+    if session is None:
+        return
+    try:
+        session.rollback()
+    finally:
+        history._close_session()  # pyabc has no public close
 
 
 def _last_median(db: str) -> float:
@@ -739,6 +775,7 @@ class _Watcher:
     def _follow(self) -> None:
         import os  # noqa: PLC0415
         import signal  # noqa: PLC0415
+        import sqlite3  # noqa: PLC0415
 
         distances = _Lines(self.log)
         particles = _Lines(self.ticks)
@@ -762,7 +799,10 @@ class _Watcher:
             skip -= dropped
             eps = math.inf if calibrating else self._epsilon(seen)
             phase_acc += sum(float(x) <= eps for x in lines[dropped:])
-            samples = _generation_samples(self.db_file)
+            try:
+                samples = _generation_samples(self.db_file, timeout=0.2)
+            except sqlite3.OperationalError:  # pyabc is writing: look again next tick
+                continue
             if len(samples) > seen:
                 now = time.monotonic()
                 took, sims = now - phase_start, max(samples[-1], 1)

@@ -419,3 +419,29 @@ def test_the_shipped_posterior_is_the_default_calibration():
     model.check({"parameter_set": size - 1})
     pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
     assert '"posterior/*.parquet", "posterior/*.json"' in pyproject
+
+
+def test_a_locked_history_is_not_read_as_empty(tmp_path):
+    """A history another connection holds locked is an error, never "no generation finished".
+
+    An interrupt inside one of pyabc's writes once left its session holding the lock, and the
+    count read 0 finished generations from a history that had one.
+    """
+    import sqlite3
+
+    from hourglass.calibration import _generation_samples
+
+    db = tmp_path / "history.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE populations (t INTEGER, nr_samples INTEGER)")
+        con.execute("INSERT INTO populations VALUES (-1, 0), (0, 70)")
+    assert _generation_samples(db) == [70]
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            _generation_samples(db, timeout=0.05)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert _generation_samples(db) == [70]
