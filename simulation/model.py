@@ -18,7 +18,15 @@ from simulation.agents import Facilitator, HomeOrganisation, Peer
 from simulation.convening import only_convenes
 from simulation.errors import HourglassError
 from simulation.initiative import draw_initiative, initiative_stream
-from simulation.mechanisms import contact, diffusion, events, reflection, transfer, turnover
+from simulation.mechanisms import (
+    contact,
+    diffusion,
+    events,
+    reflection,
+    schedule,
+    transfer,
+    turnover,
+)
 from simulation.mechanisms.evaluation import MonthRecord, Observer, informal_matrix
 from simulation.mesa_core import Model
 from simulation.population import initial_state
@@ -44,6 +52,7 @@ def _settings(p: SimpleNamespace) -> SimpleNamespace:
         events=events.Settings.of(p),
         contact=contact.Settings.of(p),
         transfer=transfer.Settings.of(p),
+        reflection=reflection.Settings.of(p),
         turnover=turnover.Settings.of(p),
         diffusion=diffusion.Settings.of(p),
     )
@@ -152,6 +161,9 @@ class PeerLearningModel(Model):
         self.state.peers.person[:] = [peer.unique_id for peer in self._peers]
         self.observer = Observer(self.months)
         self.month_observers: list[Callable[[MonthRecord], None]] = []
+        # True: the submodels after the tools run one by one from Python (the reference the
+        # compiled month, simulation/mechanisms/schedule.py, is tested equal to).
+        self.one_by_one = False
 
     @property
     def scenario(self) -> Scenario:
@@ -202,17 +214,18 @@ class PeerLearningModel(Model):
             self.facilitator.cohorts,
         )
         formal = state.month.contact if self.month_observers else None
-        informal = contact.informal_contact(state, p, rng)
-        contact.update_trust(state, p, rng)
-        productive = transfer.exchange(state, p, rng)
-        transfer.socialise(state, p)
-        reflection.reflect(state, p)
-        diffusion.share_forward(state, p, month, rng)
-        diffusion.background_adoption(state, p, self.background_rng)
-        diffusion.discontinue(state, p, rng)
-        diffusion.spread(state, p, rng)
-        diffusion.change_at_scale(state, p, month)
-        self.observer.observe(state, p, month)
+        # Background adoption draws from a stream of its own and reads nothing of the state.
+        background = diffusion.background_draws(
+            state.staff.adopted.size, p.home_organisations.background_adoption,
+            self.background_rng,
+        )
+        if self.one_by_one:
+            informal, productive = self._one_by_one(month, background)
+        else:
+            slots, productive = schedule.after_tools(
+                state, p, month, rng, background, self.observer
+            )
+            informal = state.ties.arrays.a[slots], state.ties.arrays.b[slots]
         if self.month_observers:
             record = MonthRecord(
                 month=month,
@@ -228,6 +241,25 @@ class PeerLearningModel(Model):
                 observe(record)
         if month >= self.months:
             self.running = False
+
+    def _one_by_one(
+        self, month: int, background: np.ndarray
+    ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+        """The month after the tools, each submodel called from Python in turn."""
+        p, rng, state = self.params, self.rng, self.state
+        informal = contact.informal_contact(state, p, rng)
+        contact.update_trust(state, p, rng)
+        productive = transfer.exchange(state, p, rng)
+        transfer.socialise(state, p)
+        reflection.reflect(state, p)
+        diffusion.share_forward(state, p, month, rng)
+        if len(background):
+            state.staff.adopters = diffusion.adopt_in_background(state.staff.arrays(), background)
+        diffusion.discontinue(state, p, rng)
+        diffusion.spread(state, p, rng)
+        diffusion.change_at_scale(state, p, month)
+        self.observer.observe(state, p, month)
+        return informal, productive
 
     def run(self) -> Result:
         """Run the remaining months and return the result."""

@@ -54,11 +54,14 @@ GROUP = 2
 """Organisations that must be present for a gathering to be a peer *group* engagement."""
 
 
-def carried_lessons(learning: np.ndarray, carry_threshold: float) -> np.ndarray:
+@njit(cache=True)
+def carried_lessons(
+    learning: np.ndarray, carry_threshold: float
+) -> np.ndarray:  # pragma: no cover - compiled; tested directly and through observe
     """(N, 4) bool: the lessons each peer carries, its practical learning at the threshold.
 
     The one definition of practical learning: diffusion shares these lessons, the observer's
-    stage 3 is reached with any of them.
+    stage 3 is reached with any of them (both compiled, both calling this).
     """
     return learning >= carry_threshold
 
@@ -106,13 +109,13 @@ def observe(
         foundational: :func:`foundational_gatherings` of the tool table.
         per_country: (countries,) organisations in each country.
     """
-    return _observe(
+    return observe_month(
         state.peers, state.orgs, state.month.tools, np.int64(foundational), per_country, q
     )
 
 
 @njit(cache=True)
-def _observe(
+def observe_month(
     peers: Peers,
     orgs: Organisations,
     took_part: np.ndarray,
@@ -132,11 +135,12 @@ def _observe(
     out[0] /= len(orgs.country)
     out[1] = (engaged_in_country / per_country >= q.national_share).sum() / len(per_country)
     # Stages 2 to 4, per official in post.
+    carried = carried_lessons(peers.learning, q.carry_threshold)
     for i in range(n):
         peers.sustained[i] |= peers.sustained_contact[i]
         carries = False
-        for k in range(peers.learning.shape[1]):
-            carries |= peers.learning[i, k] >= q.carry_threshold
+        for k in range(carried.shape[1]):
+            carries |= carried[i, k]
         peers.practical[i] |= carries
         peers.applied[i] |= peers.shares[i] > 0
         out[2] += peers.engaged[i]

@@ -53,6 +53,23 @@ class Peers(NamedTuple):
         return len(self.org)
 
 
+class StaffArrays(NamedTuple):
+    """A :class:`Staff`'s arrays, as compiled loops take them (:meth:`Staff.arrays`)."""
+
+    org: np.ndarray
+    indptr: np.ndarray  # the adjacency's CSR rows
+    indices: np.ndarray
+    adopted: np.ndarray
+    is_peer: np.ndarray
+    org_size: np.ndarray
+    threshold: np.ndarray
+    spontaneous: np.ndarray
+    adopters: np.ndarray
+    member: np.ndarray
+    seen: np.ndarray
+    slot: np.ndarray
+
+
 @dataclass
 class Staff:
     """Every staff member of every home organisation, peers' own nodes included."""
@@ -95,6 +112,14 @@ class Staff:
         self.threshold = np.minimum(needed, np.iinfo(np.int32).max).astype(np.int32)
         self.spontaneous = np.flatnonzero((self.threshold <= 0) & ~self.is_peer)
 
+    def arrays(self) -> StaffArrays:
+        """The arrays as they are now (``adopters`` is replaced as it changes: read it anew)."""
+        return StaffArrays(
+            self.org, self.adjacency.indptr, self.adjacency.indices, self.adopted, self.is_peer,
+            self.org_size, self.threshold, self.spontaneous, self.adopters, self.member,
+            self.seen, self.slot,
+        )
+
     def adopted_any(self) -> np.ndarray:
         """(S,) bool: has adopted a lesson of some type (a scan of all staff)."""
         # The four bools of a row read as one 32-bit word: one comparison instead of a reduction.
@@ -129,18 +154,41 @@ class Staff:
             ``(exposed, counts)``: the exposed colleagues (not peers' own nodes), ascending, and
             (len(exposed), 4) their neighbours who adopted each type.
         """
-        adopters = self.adopters
-        if len(adopters) == 0:
-            return adopters, np.zeros((0, self.adopted.shape[1]), dtype=np.int64)
-        return _count_adopted_neighbours(
-            adopters,
-            self.adjacency.indptr,
-            self.adjacency.indices,
-            self.adopted,
-            self.is_peer,
-            self.seen,
-            self.slot,
-        )
+        if len(self.adopters) == 0:
+            return self.adopters, np.zeros((0, self.adopted.shape[1]), dtype=np.int64)
+        return count_adopted_neighbours(self.arrays())
+
+
+@njit(cache=True)
+def staff_changed(
+    staff: StaffArrays, nodes: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled; tested through Staff.changed
+    """The adopters after ``adopted`` changed on ``nodes`` (:meth:`Staff.changed`, compiled)."""
+    if len(nodes) == 0:
+        return staff.adopters
+    return _merge_adopters(staff.adopters, nodes, staff.adopted, staff.member)
+
+
+@njit(cache=True)
+def with_adopters(
+    staff: StaffArrays, adopters: np.ndarray
+) -> StaffArrays:  # pragma: no cover - compiled; tested through the model's month
+    """``staff`` with its adopters replaced (in compiled code, where the tuple is rebuilt)."""
+    return StaffArrays(
+        staff.org, staff.indptr, staff.indices, staff.adopted, staff.is_peer, staff.org_size,
+        staff.threshold, staff.spontaneous, adopters, staff.member, staff.seen, staff.slot,
+    )
+
+
+@njit(cache=True)
+def count_adopted_neighbours(
+    staff: StaffArrays,
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through exposure
+    """:meth:`Staff.exposure` of adopters (at least one), compiled."""
+    return _count_adopted_neighbours(
+        staff.adopters, staff.indptr, staff.indices, staff.adopted, staff.is_peer, staff.seen,
+        staff.slot,
+    )
 
 
 @njit(cache=True)

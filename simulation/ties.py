@@ -219,6 +219,86 @@ def sorted_slots(t: TieArrays, n: int, contacted: bool) -> np.ndarray:  # pragma
 
 
 @njit(cache=True)
+def live_count(t: TieArrays) -> int:  # pragma: no cover - compiled
+    """Live ties (:attr:`Ties.count`, compiled)."""
+    return t.meta[_ALIVE]
+
+
+@njit(cache=True)
+def mean_trust(t: TieArrays) -> float:  # pragma: no cover - compiled; tested directly
+    """Mean trust of the live ties, 0 without any.
+
+    Summed in dense row order as NumPy sums an array of them (pairwise, :func:`pairwise_sum`), so
+    it equals ``trust[live].sum() / count`` to the last bit.
+    """
+    count = t.meta[_ALIVE]
+    if count == 0:
+        return 0.0
+    return pairwise_sum(t.trust[sorted_slots(t, len(t.head), False)], 0, count) / count
+
+
+@njit(cache=True)
+def pairwise_sum(values: np.ndarray, start: int, n: int) -> float:  # pragma: no cover - compiled
+    """The sum of ``values[start:start + n]`` as NumPy's ``sum`` adds a float64 array.
+
+    NumPy's pairwise summation (``pairwise_sum_DOUBLE`` in its loops): a block of up to 128
+    values in :func:`_block_sum`; a longer run split in two at a multiple of 8, each half summed
+    so, then added. The halving is walked with a stack of its own (a compiled function that
+    calls itself cannot be cached).
+    """
+    depth = 64  # halvings of up to 2^64 values
+    lower = np.empty(depth, dtype=np.int64)
+    size = np.empty(depth, dtype=np.int64)
+    step = np.zeros(depth, dtype=np.int64)  # 0: sum the first half; 1: the second; 2: add
+    first = np.empty(depth)
+    top, lower[0], size[0] = 0, start, n
+    value = 0.0
+    while True:
+        m = size[top]
+        half = m // 2
+        half -= half % 8
+        if m <= 128:
+            value = _block_sum(values, lower[top], m)
+            top -= 1
+        elif step[top] < 2:
+            # Descend into the first half, then (its sum kept) the second.
+            if step[top] == 1:
+                first[top] = value
+            top += 1
+            lower[top] = lower[top - 1] + (half if step[top - 1] == 1 else 0)
+            size[top] = half if step[top - 1] == 0 else m - half
+            step[top] = 0
+            step[top - 1] += 1
+            continue
+        else:
+            value = first[top] + value
+            top -= 1
+        if top < 0:
+            return value
+
+
+@njit(cache=True)
+def _block_sum(values: np.ndarray, start: int, n: int) -> float:  # pragma: no cover - compiled
+    """NumPy's sum of up to 128 values: one after another under 8, else 8 partial sums."""
+    if n < 8:
+        total = 0.0
+        for i in range(start, start + n):
+            total += values[i]
+        return total
+    r = values[start : start + 8].copy()
+    i = 8
+    while i < n - n % 8:
+        for k in range(8):
+            r[k] += values[start + i + k]
+        i += 8
+    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        total += values[start + i]
+        i += 1
+    return total
+
+
+@njit(cache=True)
 def new_month(t: TieArrays) -> None:  # pragma: no cover - compiled
     """Forget last month's contacts."""
     for s in range(t.meta[_HIGH]):

@@ -76,6 +76,7 @@ def test_month_records_equal_what_patching_the_mechanisms_recorded(name, seed):
     seam_result = seam.run()
 
     patched = PeerLearningModel(scenario, rng=seed)
+    patched.one_by_one = True  # the submodels called from Python, where they can be patched
     reference = []
     while patched.steps < patched.months:
         record: dict[str, Any] = {}

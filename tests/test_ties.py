@@ -208,3 +208,20 @@ def test_a_full_store_refuses_rather_than_writing_past_its_end():
         add(ties.arrays, 2, 3)
     ties.connect(2, 3, 0.5)  # connect makes room first
     assert ties.count == 2
+
+
+def test_pairwise_sum_adds_as_numpy_sums():
+    """Mean trust is summed as NumPy sums an array, to the last bit (pairwise, by blocks of 8)."""
+    from simulation.ties import pairwise_sum
+
+    rng = np.random.default_rng(0)
+    for n in [*range(0, 300), 1000, 4097, 10001]:
+        values = rng.random(n) * 10.0 ** rng.integers(-3, 3, n)
+        assert pairwise_sum(values, 0, n) == values.sum(), n
+    # Added one after another, the small values are lost against the first; NumPy's partial
+    # sums keep them: the test can tell the two orders apart.
+    values = np.array([1.0] + [1e-16] * 1000)
+    in_turn = 0.0
+    for value in values.tolist():
+        in_turn += value
+    assert in_turn == 1.0 != values.sum() == pairwise_sum(values, 0, len(values))

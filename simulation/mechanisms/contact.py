@@ -22,9 +22,10 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from simulation.mechanisms.events import canvassed_interest
+from simulation.mechanisms.events import canvassed
 from simulation.state import Peers, State
-from simulation.ties import TieArrays, Ties, record, remove
+from simulation.streams import as_generator, handle
+from simulation.ties import TieArrays, Ties, record, remove, sorted_slots
 
 
 def live_ties(ties: Ties) -> tuple[np.ndarray, np.ndarray]:
@@ -37,15 +38,26 @@ def informal_contact(
     state: State, p: SimpleNamespace, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Self-initiated and contract contact on live ties; return the ties contacted (i < j)."""
-    i, j, slots = state.ties.live()
-    if len(i) == 0:
-        return i, j
-    q = p.settings.contact
-    interested = canvassed_interest(state) if q.canvass_topics > 0 else state.peers.engaged
-    touched = _informal(
-        slots, rng.random(len(i)), state.ties.arrays, state.peers.time_to_engage, interested, q
-    )
-    return i[touched], j[touched]
+    ties = state.ties.arrays
+    slots = informal_month(ties, state.peers, p.settings.contact, handle(rng))
+    return ties.a[slots], ties.b[slots]
+
+
+@njit(cache=True)
+def informal_month(
+    ties: TieArrays, peers: Peers, q: Settings, rng: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled; tested through informal_contact
+    """The month's informal contact (:func:`informal_contact`); returns the slots contacted.
+
+    ``rng`` is the model generator's handle (``simulation.streams``): one uniform per live tie,
+    in dense row order, none when there is no tie.
+    """
+    slots = sorted_slots(ties, len(ties.head), False)
+    if len(slots) == 0:
+        return slots
+    interested = canvassed(peers.profile) if q.canvass_topics > 0 else peers.engaged
+    draws = as_generator(rng).random(len(slots))
+    return slots[_informal(slots, draws, ties, peers.time_to_engage, interested, q)]
 
 
 class Settings(NamedTuple):
@@ -115,13 +127,19 @@ def update_trust(state: State, p: SimpleNamespace, rng: np.random.Generator) -> 
     Afterwards ``peers.sustained_contact`` holds who has a live tie at least
     ``observation.sustained_months`` old.
     """
-    state.peers.sustained_contact[:] = False
-    _, _, slots = state.ties.live()
+    trust_month(state.ties.arrays, state.peers, p.settings.contact, handle(rng))
+
+
+@njit(cache=True)
+def trust_month(
+    ties: TieArrays, peers: Peers, q: Settings, rng: np.ndarray
+) -> None:  # pragma: no cover - compiled; tested through update_trust
+    """The month of :func:`update_trust`: two uniforms per live tie (``rng``: a handle)."""
+    peers.sustained_contact[:] = False
+    slots = sorted_slots(ties, len(ties.head), False)
     if len(slots) == 0:
         return
-    _tie_month(
-        slots, rng.random((2, len(slots))), state.ties.arrays, state.peers, p.settings.contact
-    )
+    _tie_month(slots, as_generator(rng).random((2, len(slots))), ties, peers, q)
 
 
 @njit(cache=True)

@@ -34,7 +34,16 @@ from scipy import sparse
 
 from simulation.errors import HourglassError
 from simulation.stages import carried_lessons
-from simulation.state import Organisations, Peers, Staff, State
+from simulation.state import (
+    Organisations,
+    Peers,
+    Staff,
+    StaffArrays,
+    State,
+    count_adopted_neighbours,
+    staff_changed,
+)
+from simulation.streams import as_generator, handle
 from simulation.ties import TieArrays
 
 
@@ -47,6 +56,10 @@ class Settings(NamedTuple):
     simple_contagion: np.ndarray  # diffusion.contagion == "simple", by learning type
     adoption_rate: float  # diffusion.adoption_rate
     below_threshold: float  # diffusion.below_threshold
+    carry_threshold: float  # reflection.carry_threshold: what a peer carries to share
+    discontinuance: float  # diffusion.discontinuance
+    change_threshold: float  # home_organisations.change_threshold
+    background_adoption: float  # home_organisations.background_adoption
 
     @classmethod
     def of(cls, p: SimpleNamespace) -> Settings:
@@ -58,6 +71,10 @@ class Settings(NamedTuple):
             simple_contagion=np.array([rule == "simple" for rule in p.diffusion.contagion]),
             adoption_rate=float(p.diffusion.adoption_rate),
             below_threshold=float(p.diffusion.below_threshold),
+            carry_threshold=float(p.reflection.carry_threshold),
+            discontinuance=float(p.diffusion.discontinuance),
+            change_threshold=float(p.home_organisations.change_threshold),
+            background_adoption=float(p.home_organisations.background_adoption),
         )
 
 
@@ -128,30 +145,54 @@ def needed_neighbours(theta: np.ndarray, degree: np.ndarray, unit: str) -> np.nd
 
 def share_forward(state: State, p: SimpleNamespace, month: int, rng: np.random.Generator) -> None:
     """Carriers of practical lessons share them at home; each share is counted for the sharer."""
-    peers = state.peers
-    carries = carried_lessons(peers.learning, p.reflection.carry_threshold)
-    carriers = carries.any(axis=1)
-    if not carriers.any():
-        return
-    shares = _share(
-        rng.random(peers.n),
-        carries,
-        carriers,
-        min(1.0, month / 12),
-        p.settings.diffusion,
-        peers,
-        state.orgs,
-        state.ties.arrays,
-        state.staff.adopted,
+    staff = state.staff
+    carries, sharers, staff.adopters = share_month(
+        state.peers, state.orgs, state.ties.arrays, staff.arrays(), month, p.settings.diffusion,
+        handle(rng),
     )
-    sharers = np.flatnonzero(shares)
-    state.staff.changed(peers.staff_node[sharers])
+    sharing_at_home(state, carries, sharers, p, rng)
+
+
+def sharing_at_home(
+    state: State, carries: np.ndarray, sharers: np.ndarray, p: SimpleNamespace,
+    rng: np.random.Generator,
+) -> None:
+    """In-house sharing and dissemination events of this month's ``sharers`` (when on)."""
     if p.home_organisations.structured_sharing > 0 and len(sharers):
         share_in_team(state, sharers, carries, p.home_organisations.structured_sharing, rng)
     if p.levers.dissemination > 0 and len(sharers):
         conveners = sharers[rng.random(len(sharers)) < p.levers.dissemination]
         if len(conveners):
             convene(state, conveners, carries, p, rng)
+
+
+@njit(cache=True)
+def share_month(
+    peers: Peers,
+    orgs: Organisations,
+    ties: TieArrays,
+    staff: StaffArrays,
+    month: int,
+    q: Settings,
+    rng: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """The month of :func:`share_forward` before in-house sharing and dissemination.
+
+    ``rng`` is the generator's handle: one uniform per position when some peer carries a lesson,
+    none otherwise. Returns the lessons carried, the sharers and the staff's adopters after.
+    """
+    carries = carried_lessons(peers.learning, q.carry_threshold)
+    carriers = np.zeros(len(carries), dtype=np.bool_)
+    for i in range(len(carries)):
+        for k in range(carries.shape[1]):
+            carriers[i] |= carries[i, k]
+    if not carriers.any():
+        return carries, np.zeros(0, dtype=np.int64), staff.adopters
+    draws = as_generator(rng).random(len(carries))
+    ramp = min(1.0, month / 12)
+    sharers = np.flatnonzero(_share(draws, carries, carriers, ramp, q, peers, orgs, ties,
+                                    staff.adopted))
+    return carries, sharers, staff_changed(staff, peers.staff_node[sharers])
 
 
 @njit(cache=True)
@@ -289,21 +330,42 @@ def background_adoption(state: State, p: SimpleNamespace, rng: np.random.Generat
         rng: The background stream (not the model's main generator), so that draws line up
             between a scenario and its counterfactual.
     """
-    hazard = p.home_organisations.background_adoption
-    if hazard <= 0:
-        return
     staff = state.staff
-    # As many Bernoulli(hazard) draws as cells, but drawn as a count and positions: the cost
-    # follows the few adoptions, not the size of the staff.
-    cells = staff.adopted.size
+    picked = background_draws(staff.adopted.size, p.home_organisations.background_adoption, rng)
+    if len(picked):
+        staff.adopters = adopt_in_background(staff.arrays(), picked)
+
+
+def background_draws(cells: int, hazard: float, rng: np.random.Generator) -> np.ndarray:
+    """The staff-and-type cells (node x 4 + type) that adopt in the background this month.
+
+    As many Bernoulli(hazard) draws as cells, but drawn as a count and positions: the cost
+    follows the few adoptions, not the size of the staff. The draws depend on nothing in the
+    state, so the month may draw them first.
+    """
+    if hazard <= 0:
+        return np.zeros(0, dtype=np.int64)
     adoptions = rng.binomial(cells, hazard)
     if adoptions == 0:  # most months at a small hazard: no position drawn (none would be)
-        return
-    picked = rng.integers(0, cells, adoptions)
-    node, lesson = np.divmod(picked, staff.adopted.shape[1])
-    keep = ~staff.is_peer[node]
-    staff.adopted[node[keep], lesson[keep]] = True
-    staff.changed(node[keep])
+        return np.zeros(0, dtype=np.int64)
+    return rng.integers(0, cells, adoptions)
+
+
+@njit(cache=True)
+def adopt_in_background(
+    staff: StaffArrays, picked: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled; tested through background_adoption
+    """Colleagues adopt the ``picked`` cells (not peers' own nodes); returns the adopters."""
+    n_types = staff.adopted.shape[1]
+    kept = np.empty(len(picked), dtype=np.int64)
+    count = 0
+    for cell in picked:
+        node, lesson = cell // n_types, cell % n_types
+        if not staff.is_peer[node]:
+            staff.adopted[node, lesson] = True
+            kept[count] = node
+            count += 1
+    return staff_changed(staff, kept[:count])
 
 
 def spread(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
@@ -326,22 +388,33 @@ def contagion_step(
         q: The diffusion settings.
         rng: The generator the draws come from.
     """
-    exposed, count = staff.exposure()
+    staff.adopters = spread_month(staff.arrays(), openness, q, handle(rng))
+
+
+@njit(cache=True)
+def spread_month(
+    staff: StaffArrays, openness: np.ndarray, q: Settings, rng: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled; tested through spread and cascade
+    """:func:`contagion_step` compiled (``rng``: the generator's handle); returns the adopters."""
+    if len(staff.adopters):
+        exposed, count = count_adopted_neighbours(staff)
+    else:
+        exposed, count = staff.adopters, np.zeros((0, staff.adopted.shape[1]), dtype=np.int64)
     if len(staff.spontaneous):
         exposed, count = _with_spontaneous(exposed, count, staff.spontaneous)
     if len(exposed) == 0:
-        return
+        return staff.adopters
     _adopt_from_neighbours(
         exposed,
         count,
-        rng.random(count.shape),
+        as_generator(rng).random((len(exposed), count.shape[1])),
         openness,
         staff.org,
         staff.adopted,
         staff.threshold,
         q,
     )
-    staff.changed(exposed)
+    return staff_changed(staff, exposed)
 
 
 @njit(cache=True)
@@ -404,22 +477,24 @@ def _adopt_from_neighbours(
 
 def discontinue(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
     """Colleagues drop practices their organisation has not institutionalised."""
-    staff = state.staff
-    rate = p.diffusion.discontinuance
-    if rate <= 0:
-        return
+    state.staff.adopters = discontinue_month(
+        state.staff.arrays(), state.orgs.changed, p.settings.diffusion, handle(rng)
+    )
+
+
+@njit(cache=True)
+def discontinue_month(
+    staff: StaffArrays, changed: np.ndarray, q: Settings, rng: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled; tested through discontinue
+    """:func:`discontinue` compiled: one uniform per colleague adopter and type."""
+    if q.discontinuance <= 0:
+        return staff.adopters
     adopters = staff.adopters[~staff.is_peer[staff.adopters]]
     if len(adopters) == 0:
-        return
-    _drop(
-        adopters,
-        rng.random((len(adopters), staff.adopted.shape[1])),
-        rate,
-        staff.org,
-        state.orgs.changed,
-        staff.adopted,
-    )
-    staff.changed(adopters)
+        return staff.adopters
+    draws = as_generator(rng).random((len(adopters), staff.adopted.shape[1]))
+    _drop(adopters, draws, q.discontinuance, staff.org, changed, staff.adopted)
+    return staff_changed(staff, adopters)
 
 
 @njit(cache=True)
@@ -447,13 +522,26 @@ def adopted_share(state: State) -> np.ndarray:
 
 def change_at_scale(state: State, p: SimpleNamespace, month: int) -> None:
     """Flag organisations whose adopted share reached the change threshold."""
-    orgs = state.orgs
-    if len(state.staff.adopters) == 0:
+    change_month(state.staff.arrays(), state.orgs, month, p.settings.diffusion)
+
+
+@njit(cache=True)
+def change_month(
+    staff: StaffArrays, orgs: Organisations, month: int, q: Settings
+) -> None:  # pragma: no cover - compiled; tested through change_at_scale
+    """:func:`change_at_scale` compiled: adopters counted by organisation and type."""
+    if len(staff.adopters) == 0:
         return
-    reached = adopted_share(state) >= p.home_organisations.change_threshold
-    new = reached & ~orgs.changed
-    orgs.changed_month[new] = month
-    orgs.changed[...] |= reached
+    n_types = staff.adopted.shape[1]
+    counts = np.zeros((len(staff.org_size), n_types), dtype=np.int64)
+    for node in staff.adopters:
+        for k in range(n_types):
+            counts[staff.org[node], k] += staff.adopted[node, k]
+    for o in range(len(staff.org_size)):
+        for k in range(n_types):
+            if counts[o, k] / staff.org_size[o] >= q.change_threshold and not orgs.changed[o, k]:
+                orgs.changed[o, k] = True
+                orgs.changed_month[o, k] = month
 
 
 class Cascade(NamedTuple):
@@ -537,6 +625,10 @@ def cascade(
         simple_contagion=np.array([contagion == "simple"]),
         adoption_rate=float(adoption_rate),
         below_threshold=float(below_threshold),
+        carry_threshold=np.inf,
+        discontinuance=0.0,
+        change_threshold=np.inf,
+        background_adoption=0.0,
     )
     openness = np.ones(1)
     curve = [len(staff.adopters)]

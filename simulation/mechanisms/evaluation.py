@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,8 @@ from numba import njit
 
 from simulation import stages
 from simulation.result import timeseries_frame
-from simulation.state import Organisations, Peers, State
+from simulation.state import Month, Organisations, Peers, StaffArrays, State
+from simulation.ties import TieArrays, live_count, mean_trust
 from simulation.tools import load_tools
 from simulation.vocabulary import LEARNING_TYPES, STAGES
 
@@ -104,35 +106,38 @@ class Observer:
         self._products = 0
         self._invited = 0
         self._attendance = 0
-        self._per_country: np.ndarray | None = None
-        self._stages: stages.Settings | None = None
+        self._settings: Settings | None = None
         self._foundational = stages.foundational_gatherings(load_tools())
         self._stage_columns = np.array([COLUMNS.index(name) for name in stages.STAGE_COLUMNS])
 
+    def settings(self, state: State, p: SimpleNamespace) -> Settings:
+        """What the compiled observation reads of the run (fixed for the run)."""
+        if self._settings is None:
+            self._settings = Settings(
+                foundational=np.int64(self._foundational),
+                per_country=np.bincount(state.orgs.country),
+                stages=stages.Settings.of(p),
+                national_share=float(p.home_organisations.national_share),
+                colleagues=len(state.staff.is_peer) - state.peers.n,
+            )
+        return self._settings
+
     def observe(self, state: State, p: SimpleNamespace, month: int) -> None:
         """Record the state at the end of ``month``."""
-        peers, ties, orgs, staff = state.peers, state.ties, state.orgs, state.staff
-        this = state.month
+        values = observe_month(
+            state.peers, state.orgs, state.ties.arrays, state.staff.arrays(), state.month.tools,
+            self.settings(state, p),
+        )
+        self.record(values, state.month, month)
+
+    def record(self, values: np.ndarray, this: Month, month: int) -> None:
+        """Write ``month``'s row from :func:`observe_month`'s ``values`` and the month's counts."""
         row = self.rows
         t = self.table
-        if self._per_country is None:
-            self._per_country = np.bincount(orgs.country)
-            self._stages = stages.Settings.of(p)
-        self.values[row, self._stage_columns] = stages.observe(
-            state, self._stages, self._foundational, self._per_country
-        )
-        self.values[row, _COUNTED] = _counts(
-            peers, ties.count, orgs, self._per_country,
-            float(p.home_organisations.national_share), staff.adopted, staff.is_peer,
-            staff.adopters, len(staff.is_peer) - peers.n,
-        )
-        n_ties = t["ties_alive"][row]
+        self.values[row, self._stage_columns] = values[:_N_STAGES]
+        self.values[row, _COUNTED] = values[_N_STAGES:-1]
         t["month"][row] = month
-        if n_ties:
-            # Summed in dense row order, as NumPy sums the matrix's live upper triangle.
-            t["mean_trust"][row] = ties.arrays.trust[ties.live()[2]].sum() / n_ties
-        else:
-            t["mean_trust"][row] = 0.0
+        t["mean_trust"][row] = values[-1]
         t["departures"][row] = this.departures
         self._events += this.events
         self._products += this.products
@@ -162,6 +167,41 @@ class Observer:
         last["departures"] = float(np.nansum(self.table["departures"][: self.rows]))
         last["mean_attendance_rate"] = float(np.nanmean(rates)) if np.isfinite(rates).any() else 0.0
         return last
+
+
+class Settings(NamedTuple):
+    """What the compiled observation reads, fixed for a run."""
+
+    foundational: np.int64  # stages.foundational_gatherings of the tool table
+    per_country: np.ndarray  # (countries,) organisations in each
+    stages: stages.Settings
+    national_share: float  # home_organisations.national_share
+    colleagues: int  # staff who are not peers
+
+
+_N_STAGES = len(stages.STAGE_COLUMNS)
+
+
+@njit(cache=True)
+def observe_month(
+    peers: Peers,
+    orgs: Organisations,
+    ties: TieArrays,
+    staff: StaffArrays,
+    took_part: np.ndarray,
+    q: Settings,
+) -> np.ndarray:  # pragma: no cover - compiled; tested through observe
+    """The month's observed values: the stage columns, the counted columns, mean trust."""
+    stage = stages.observe_month(peers, orgs, took_part, q.foundational, q.per_country, q.stages)
+    counted = _counts(
+        peers, live_count(ties), orgs, q.per_country, q.national_share, staff.adopted,
+        staff.is_peer, staff.adopters, q.colleagues,
+    )
+    out = np.empty(len(stage) + len(counted) + 1)
+    out[: len(stage)] = stage
+    out[len(stage) : -1] = counted
+    out[-1] = mean_trust(ties)
+    return out
 
 
 @njit(cache=True)

@@ -72,7 +72,13 @@ def canvassed_interest(state: State) -> np.ndarray:
     Canvassing asks peers which topics matter to them (report P9); the facilitator picks the
     problem category (profile factor 0) held by most positions, the lowest on ties.
     """
-    problems = state.peers.profile[:, 0]
+    return canvassed(state.peers.profile)
+
+
+@njit(cache=True)
+def canvassed(profile: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """:func:`canvassed_interest` of the positions' profiles (compiled)."""
+    problems = profile[:, 0]
     return problems == np.bincount(problems).argmax()
 
 

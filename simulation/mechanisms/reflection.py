@@ -19,16 +19,35 @@ forgetting scales E and L by (1 - phi_f).
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from simulation.state import State
+from simulation.state import Peers, State
+
+
+class Settings(NamedTuple):
+    """The scenario values the compiled reflection reads, named as in the scenario."""
+
+    base_rate: float  # reflection.base_rate
+    without_sustained_contact: float  # reflection.without_sustained_contact
+    forgetting: float  # reflection.forgetting
+
+    @classmethod
+    def of(cls, p: SimpleNamespace) -> Settings:
+        """Read the settings from the scenario's parameters (once per run)."""
+        r = p.reflection
+        return cls(
+            base_rate=float(r.base_rate),
+            without_sustained_contact=float(r.without_sustained_contact),
+            forgetting=float(r.forgetting),
+        )
 
 
 def reflect(state: State, p: SimpleNamespace) -> None:
     """Reflect this month's exposure into practical learning, by path; forget."""
-    peers = state.peers
+    peers, q = state.peers, Settings.of(p)
     _reflect(
         peers.sustained_contact,
         state.month.reflection,
@@ -37,9 +56,28 @@ def reflect(state: State, p: SimpleNamespace) -> None:
         peers.learning,
         peers.learned_with_contacts,
         peers.learned_alone,
-        float(p.reflection.base_rate),
-        float(p.reflection.without_sustained_contact),
-        float(p.reflection.forgetting),
+        q.base_rate,
+        q.without_sustained_contact,
+        q.forgetting,
+    )
+
+
+@njit(cache=True)
+def reflect_month(
+    peers: Peers, tools: np.ndarray, q: Settings
+) -> None:  # pragma: no cover - compiled; tested through reflect
+    """:func:`reflect` compiled; ``tools``: the reflection rate the month's tools added."""
+    _reflect(
+        peers.sustained_contact,
+        tools,
+        peers.willingness,
+        peers.exposure,
+        peers.learning,
+        peers.learned_with_contacts,
+        peers.learned_alone,
+        q.base_rate,
+        q.without_sustained_contact,
+        q.forgetting,
     )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from simulation.state import Peers, State
+from simulation.streams import as_generator, handle
 from simulation.ties import TieArrays, similarity, sorted_slots
 from simulation.vocabulary import N_TYPES
 
@@ -30,19 +31,31 @@ def exchange(state: State, p: SimpleNamespace, rng: np.random.Generator) -> np.n
     Returns:
         (N,) bool: the peers whose exposure a conversation raised (a productive conversation).
     """
-    ties = state.ties.arrays
-    slots = sorted_slots(ties, state.peers.n, True)  # contacted this month, in dense row order
+    return exchange_month(state.ties.arrays, state.peers, p.settings.transfer, handle(rng))
+
+
+@njit(cache=True)
+def exchange_month(
+    ties: TieArrays, peers: Peers, q: Settings, rng: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled; tested through exchange
+    """The month of :func:`exchange` (``rng``: the generator's handle, ``simulation.streams``).
+
+    Each contact's two directions, receivers first as ``a`` then as ``b``, one uniform per
+    direction and learning type; nothing drawn without a contact.
+    """
+    n = len(ties.head)
+    slots = sorted_slots(ties, n, True)  # contacted this month, in dense row order
     if len(slots) == 0:
-        return np.zeros(state.peers.n, dtype=bool)
+        return np.zeros(n, dtype=np.bool_)
     i, j = ties.a[slots], ties.b[slots]
     return _learn_from_contacts(
-        np.concatenate([i, j]),
-        np.concatenate([j, i]),
-        np.concatenate([slots, slots]),
-        rng.random((2 * len(i), N_TYPES)),
+        np.concatenate((i, j)),
+        np.concatenate((j, i)),
+        np.concatenate((slots, slots)),
+        as_generator(rng).random((2 * len(i), N_TYPES)),
         ties,
-        p.settings.transfer,
-        state.peers,
+        q,
+        peers,
     )
 
 
@@ -52,6 +65,8 @@ class Settings(NamedTuple):
     trust_sensitivity: np.ndarray  # transfer.trust_sensitivity, by learning type
     context_sensitivity: np.ndarray  # transfer.context_sensitivity, by learning type
     absorption: float  # transfer.absorption
+    community_of_practice: float  # levers.community_of_practice
+    socialisation: float  # turnover.socialisation
 
     @classmethod
     def of(cls, p: SimpleNamespace) -> Settings:
@@ -60,6 +75,8 @@ class Settings(NamedTuple):
             trust_sensitivity=np.asarray(p.transfer.trust_sensitivity, dtype=float),
             context_sensitivity=np.asarray(p.transfer.context_sensitivity, dtype=float),
             absorption=float(p.transfer.absorption),
+            community_of_practice=float(p.levers.community_of_practice),
+            socialisation=float(p.turnover.socialisation),
         )
 
 
@@ -105,13 +122,16 @@ def _learn_from_contacts(
 
 def socialise(state: State, p: SimpleNamespace) -> None:
     """Pull engaged peers' exposure toward the community of practice's store."""
-    strength = p.levers.community_of_practice * p.turnover.socialisation
-    members = state.peers.engaged
-    if strength <= 0 or not members.any():
+    socialise_month(state.peers, p.settings.transfer)
+
+
+@njit(cache=True)
+def socialise_month(peers: Peers, q: Settings) -> None:  # pragma: no cover - compiled
+    """:func:`socialise` compiled: the store's pull, of strength kappa x socialisation."""
+    strength = q.community_of_practice * q.socialisation
+    if strength <= 0 or not peers.engaged.any():
         return
-    _pull_toward_store(
-        np.flatnonzero(members), state.peers.learning, state.peers.exposure, float(strength)
-    )
+    _pull_toward_store(np.flatnonzero(peers.engaged), peers.learning, peers.exposure, strength)
 
 
 @njit(cache=True)
