@@ -158,16 +158,11 @@ def _wire(
     for o in range(len(sizes)):
         s = sizes[o]
         m = s * half
-        lattice = np.empty(m, dtype=np.int64)
-        end = np.empty(m, dtype=np.int64)
-        for e in range(m):
-            node = e // half
-            lattice[e] = (node + e % half + 1) % s
-            other = new_end[offset + e]
-            end[e] = other if rewire[offset + e] and other != node else lattice[e]
-        start, bucket = _buckets(end, half, s)
-        _revert_duplicates(start, bucket, end, lattice, half)
-        start, bucket = _buckets(end, half, s)
+        lattice, end, source = _lattice(s, half, rewire[offset : offset + m],
+                                        new_end[offset : offset + m])
+        start, bucket = _buckets(end, source, s)
+        if _revert_duplicates(start, bucket, end, lattice, source):
+            start, bucket = _buckets(end, source, s)
         # This organisation's rows of the matrix: its distinct edges, both ways.
         unique = np.zeros(m, dtype=np.bool_)
         degree = np.zeros(s + 1, dtype=np.int64)
@@ -175,7 +170,7 @@ def _wire(
             previous = -1
             for row in range(start[low], start[low + 1]):
                 e = bucket[row]
-                high = max(e // half, end[e])
+                high = max(source[e], end[e])
                 if high != previous:
                     unique[row] = True
                     degree[low + 1] += 1
@@ -189,7 +184,7 @@ def _wire(
             for row in range(start[low], start[low + 1]):
                 if unique[row]:
                     e = bucket[row]
-                    high = max(e // half, end[e])
+                    high = max(source[e], end[e])
                     indices[base + filled[low]] = first + high
                     filled[low] += 1
                     indices[base + filled[high]] = first + low
@@ -211,28 +206,53 @@ def _wire(
 
 
 @njit(cache=True)
+def _lattice(
+    s: int, half: int, rewire: np.ndarray, new_end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled; see _wire
+    """One organisation's edges: lattice ends, ends after rewiring, and each edge's own node.
+
+    Edge e is node e // half's (e % half + 1)-th lattice edge; its own node is kept, as a
+    division per look cost most of the wiring.
+    """
+    m = s * half
+    lattice = np.empty(m, dtype=np.int64)
+    end = np.empty(m, dtype=np.int64)
+    source = np.empty(m, dtype=np.int64)
+    e = 0
+    for node in range(s):
+        for step in range(1, half + 1):
+            far = node + step
+            lattice[e] = far - s if far >= s else far
+            source[e] = node
+            other = new_end[e]
+            end[e] = other if rewire[e] and other != node else lattice[e]
+            e += 1
+    return lattice, end, source
+
+
+@njit(cache=True)
 def _buckets(
-    end: np.ndarray, half: int, s: int
+    end: np.ndarray, source: np.ndarray, s: int
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through staff_network
     """Edges grouped by their lower node, each group sorted by the higher node, then by edge."""
     m = len(end)
     start = np.zeros(s + 1, dtype=np.int64)
     for e in range(m):
-        start[min(e // half, end[e]) + 1] += 1
+        start[min(source[e], end[e]) + 1] += 1
     for low in range(s):
         start[low + 1] += start[low]
     bucket = np.empty(m, dtype=np.int64)
     filled = start[:-1].copy()
     for e in range(m):  # edges enter in order, so each group is in edge order
-        low = min(e // half, end[e])
+        low = min(source[e], end[e])
         bucket[filled[low]] = e
         filled[low] += 1
     for low in range(s):  # a stable insertion sort by the higher node: the groups are small
         for row in range(start[low] + 1, start[low + 1]):
             e = bucket[row]
-            high = max(e // half, end[e])
+            high = max(source[e], end[e])
             k = row
-            while k > start[low] and max(bucket[k - 1] // half, end[bucket[k - 1]]) > high:
+            while k > start[low] and max(source[bucket[k - 1]], end[bucket[k - 1]]) > high:
                 bucket[k] = bucket[k - 1]
                 k -= 1
             bucket[k] = e
@@ -241,17 +261,27 @@ def _buckets(
 
 @njit(cache=True)
 def _revert_duplicates(
-    start: np.ndarray, bucket: np.ndarray, end: np.ndarray, lattice: np.ndarray, half: int
-) -> None:  # pragma: no cover - compiled; tested through staff_network
-    """An edge joining the same two nodes as an earlier edge takes its lattice end back."""
+    start: np.ndarray,
+    bucket: np.ndarray,
+    end: np.ndarray,
+    lattice: np.ndarray,
+    source: np.ndarray,
+) -> int:  # pragma: no cover - compiled; tested through staff_network
+    """An edge joining the same two nodes as an earlier edge takes its lattice end back.
+
+    Returns how many did (none: the buckets stand as they are).
+    """
+    reverted = 0
     for low in range(len(start) - 1):
         previous = -1
         for row in range(start[low], start[low + 1]):
             e = bucket[row]
-            high = max(e // half, end[e])
+            high = max(source[e], end[e])
             if high == previous:
                 end[e] = lattice[e]
+                reverted += 1
             previous = high
+    return reverted
 
 
 _NETWORKS: dict[tuple, tuple[sparse.csr_array, dict]] = {}
