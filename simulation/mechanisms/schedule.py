@@ -20,6 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 from numba import njit
 
+from simulation import stages
 from simulation.mechanisms import contact, diffusion, evaluation, reflection, transfer
 from simulation.state import Attendance, Organisations, Peers, StaffArrays, State, with_adopters
 from simulation.streams import handle
@@ -50,21 +51,27 @@ def after_tools(
         (productive), for the month's observers.
     """
     q, staff, h = p.settings, state.staff, handle(rng)
+    # Plain tuples: Numba checks the types of a plain tuple of arrays in C, of a NamedTuple in
+    # Python (about 17 us a month against 5 for these arguments; measured). The compiled
+    # functions make them NamedTuples again.
+    arrays = (tuple(state.peers), tuple(state.orgs), tuple(state.ties.arrays))
     observed = observer.settings(state, p)
+    observed = (*observed[:2], tuple(observed.stages), *observed[3:])
     if p.home_organisations.structured_sharing > 0 or p.levers.dissemination > 0:
         informal, productive, carries, sharers, staff.adopters = _first(
-            state.peers, state.orgs, state.ties.arrays, staff.arrays(), state.month.arrays,
-            month, q.contact, q.transfer, q.reflection, q.diffusion, h,
+            *arrays, tuple(staff.arrays()), tuple(state.month.arrays), month,
+            (tuple(q.contact), tuple(q.transfer), tuple(q.reflection), tuple(q.diffusion)), h,
         )
         diffusion.sharing_at_home(state, carries, sharers, p, rng)
         staff.adopters, values = _second(
-            state.peers, state.orgs, state.ties.arrays, staff.arrays(), state.month.arrays,
-            month, background, q.diffusion, observed, h,
+            *arrays, tuple(staff.arrays()), tuple(state.month.arrays), month, background,
+            tuple(q.diffusion), observed, h,
         )
     else:
         informal, productive, staff.adopters, values = _whole(
-            state.peers, state.orgs, state.ties.arrays, staff.arrays(), state.month.arrays,
-            month, background, q.contact, q.transfer, q.reflection, q.diffusion, observed, h,
+            *arrays, tuple(staff.arrays()), tuple(state.month.arrays), month, background,
+            (tuple(q.contact), tuple(q.transfer), tuple(q.reflection), tuple(q.diffusion)),
+            observed, h,
         )
     observer.record(values, state.month, month)
     return informal, productive
@@ -72,6 +79,31 @@ def after_tools(
 
 @njit(cache=True)
 def _first(
+    peers: tuple,
+    orgs: tuple,
+    ties: tuple,
+    staff: tuple,
+    attendance: tuple,
+    month: int,
+    settings: tuple,
+    rng: np.ndarray,
+) -> tuple:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)
+    """Informal contact to share forward.
+
+    Returns the contacted slots, the productive peers, the lessons carried, the sharers and the
+    adopters. Arguments are plain tuples (see :func:`after_tools`); ``settings`` holds the
+    contact, transfer, reflection and diffusion settings.
+    """
+    return _first_month(
+        Peers(*peers), Organisations(*orgs), TieArrays(*ties), StaffArrays(*staff),
+        Attendance(*attendance), month, contact.Settings(*settings[0]),
+        transfer.Settings(*settings[1]), reflection.Settings(*settings[2]),
+        diffusion.Settings(*settings[3]), rng,
+    )
+
+
+@njit(cache=True)
+def _first_month(
     peers: Peers,
     orgs: Organisations,
     ties: TieArrays,
@@ -84,11 +116,7 @@ def _first(
     q_diffusion: diffusion.Settings,
     rng: np.ndarray,
 ) -> tuple:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)
-    """Informal contact to share forward.
-
-    Returns the contacted slots, the productive peers, the lessons carried, the sharers and the
-    adopters.
-    """
+    """:func:`_first` on the NamedTuples."""
     informal = contact.informal_month(ties, peers, q_contact, rng)
     contact.trust_month(ties, peers, q_contact, rng)
     productive = transfer.exchange_month(ties, peers, q_transfer, rng)
@@ -102,6 +130,36 @@ def _first(
 
 @njit(cache=True)
 def _second(
+    peers: tuple,
+    orgs: tuple,
+    ties: tuple,
+    staff: tuple,
+    attendance: tuple,
+    month: int,
+    background: np.ndarray,
+    q_diffusion: tuple,
+    q_observation: tuple,
+    rng: np.ndarray,
+) -> tuple:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)
+    """Background adoption to observation: the adopters and the observed values.
+
+    Arguments are plain tuples (see :func:`after_tools`).
+    """
+    return _second_month(
+        Peers(*peers), Organisations(*orgs), TieArrays(*ties), StaffArrays(*staff),
+        Attendance(*attendance), month, background, diffusion.Settings(*q_diffusion),
+        _observation(q_observation), rng,
+    )
+
+
+@njit(cache=True)
+def _observation(q: tuple) -> evaluation.Settings:  # pragma: no cover - compiled
+    """The observation settings from their plain tuple (the stage settings a tuple in it)."""
+    return evaluation.Settings(q[0], q[1], stages.Settings(*q[2]), q[3], q[4])
+
+
+@njit(cache=True)
+def _second_month(
     peers: Peers,
     orgs: Organisations,
     ties: TieArrays,
@@ -113,7 +171,7 @@ def _second(
     q_observation: evaluation.Settings,
     rng: np.ndarray,
 ) -> tuple:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)
-    """Background adoption to observation: the adopters and the observed values."""
+    """:func:`_second` on the NamedTuples."""
     if len(background):
         staff = with_adopters(staff, diffusion.adopt_in_background(staff, background))
     staff = with_adopters(staff, diffusion.discontinue_month(staff, orgs.changed, q_diffusion, rng))
@@ -125,30 +183,29 @@ def _second(
 
 @njit(cache=True)
 def _whole(
-    peers: Peers,
-    orgs: Organisations,
-    ties: TieArrays,
-    staff: StaffArrays,
-    attendance: Attendance,
+    peers: tuple,
+    orgs: tuple,
+    ties: tuple,
+    staff: tuple,
+    attendance: tuple,
     month: int,
     background: np.ndarray,
-    q_contact: contact.Settings,
-    q_transfer: transfer.Settings,
-    q_reflection: reflection.Settings,
-    q_diffusion: diffusion.Settings,
-    q_observation: evaluation.Settings,
+    settings: tuple,
+    q_observation: tuple,
     rng: np.ndarray,
 ) -> tuple:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)
     """The whole month after the tools, without sharing at home.
 
-    :func:`_first`, then :func:`_second`.
+    :func:`_first`, then :func:`_second`, on plain tuples (see :func:`after_tools`).
     """
-    informal, productive, _, _, adopters = _first(
-        peers, orgs, ties, staff, attendance, month, q_contact, q_transfer, q_reflection,
-        q_diffusion, rng,
+    p, o, t, a = Peers(*peers), Organisations(*orgs), TieArrays(*ties), Attendance(*attendance)
+    q_diffusion = diffusion.Settings(*settings[3])
+    informal, productive, _, _, adopters = _first_month(
+        p, o, t, StaffArrays(*staff), a, month, contact.Settings(*settings[0]),
+        transfer.Settings(*settings[1]), reflection.Settings(*settings[2]), q_diffusion, rng,
     )
-    adopters, values = _second(
-        peers, orgs, ties, with_adopters(staff, adopters), attendance, month, background,
-        q_diffusion, q_observation, rng,
+    adopters, values = _second_month(
+        p, o, t, with_adopters(StaffArrays(*staff), adopters), a, month, background,
+        q_diffusion, _observation(q_observation), rng,
     )
     return informal, productive, adopters, values
