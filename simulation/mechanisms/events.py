@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from simulation.state import Attendance, Peers, State
+from simulation.state import Attendance, Organisations, Peers, State
 from simulation.streams import as_generator, handle
 from simulation.ties import TieArrays, add, find, record, similarity
 from simulation.tools import Tool, ToolArrays
@@ -58,11 +58,25 @@ def attendance_chance(state: State, p: SimpleNamespace) -> np.ndarray:
     With canvassing (``facilitator.canvass_topics`` = c > 0) peers whose problem is not the
     canvassed topic attend with chance x (1 - c): the events are smaller.
     """
-    own = state.peers.time_to_engage * (0.5 + 0.5 * state.orgs.invest[state.peers.org])
-    chance = own + 0.5 * p.facilitator.logistics * (1.0 - own)
-    canvass = p.facilitator.canvass_topics
-    if canvass > 0:
-        chance = chance * np.where(canvassed_interest(state), 1.0, 1.0 - canvass)
+    return _attendance_chance(
+        state.peers, state.orgs, float(p.facilitator.logistics),
+        float(p.facilitator.canvass_topics),
+    )
+
+
+@njit(cache=True)
+def _attendance_chance(
+    peers: Peers, orgs: Organisations, logistics: float, canvass: float
+) -> np.ndarray:  # pragma: no cover - compiled; tested through attendance_chance
+    """:func:`attendance_chance` compiled, in the array version's arithmetic and order."""
+    half_logistics = 0.5 * logistics
+    interested = canvassed(peers.profile) if canvass > 0 else peers.engaged
+    chance = np.empty(len(peers.org))
+    for i in range(len(chance)):
+        own = peers.time_to_engage[i] * (0.5 + 0.5 * orgs.invest[peers.org[i]])
+        chance[i] = own + half_logistics * (1.0 - own)
+        if canvass > 0:
+            chance[i] = chance[i] * (1.0 if interested[i] else 1.0 - canvass)
     return chance
 
 
@@ -107,16 +121,20 @@ def run_tools(
     ties.reserve(state.peers.n * int(tools.encounters[uses].sum()))
     if cohorts is None:
         cohorts = new_cohorts(len(table), state.peers.n)
-    counts = _run_month(
+    # Plain tuples, made NamedTuples again inside: Numba checks a plain tuple's types in C, a
+    # NamedTuple's in Python (simulation/mechanisms/schedule.py).
+    counts = _run_month_of_tuples(
         uses,
-        attendance_chance(state, p),
-        tools,
-        p.settings.events,
-        state.peers,
-        ties.arrays,
-        month.arrays,
+        tuple(tools),
+        tuple(p.settings.events),
+        tuple(state.peers),
+        tuple(state.orgs),
+        tuple(ties.arrays),
+        tuple(month.arrays),
         cohorts,
         handle(rng),  # the generator's handle: Numba unboxes a Generator at 8-23 us a call
+        float(p.facilitator.logistics),
+        float(p.facilitator.canvass_topics),
     )
     month.events += int(counts[0])
     month.products += int(counts[1])
@@ -155,6 +173,28 @@ class Settings(NamedTuple):
 def _prior(q: Settings) -> float:  # pragma: no cover - compiled
     """Chance a seat or encounter is matched or else goes to a prior contact."""
     return q.matching + (1.0 - q.matching) * q.prior_contact
+
+
+@njit(cache=True)
+def _run_month_of_tuples(
+    used: np.ndarray,
+    tools: tuple,
+    q: tuple,
+    peers: tuple,
+    orgs: tuple,
+    ties: tuple,
+    month: tuple,
+    cohorts: np.ndarray,
+    rng: np.ndarray,
+    logistics: float,
+    canvass: float,
+) -> np.ndarray:  # pragma: no cover - compiled; tested through run_tools
+    """:func:`_run_month` on plain tuples, with the attendance chance computed first."""
+    peers_, orgs_ = Peers(*peers), Organisations(*orgs)
+    return _run_month(
+        used, _attendance_chance(peers_, orgs_, logistics, canvass), ToolArrays(*tools),
+        Settings(*q), peers_, TieArrays(*ties), Attendance(*month), cohorts, rng,
+    )
 
 
 @njit(cache=True)
