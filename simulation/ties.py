@@ -204,6 +204,40 @@ def ties_of(t: TieArrays, x: int) -> np.ndarray:  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def ties_of_group(
+    t: TieArrays, members: np.ndarray, within: bool
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """The live ties of ``members`` (distinct peers), each once, in dense row order.
+
+    ``within``: only the ties between two members; else every tie of a member. Walks the
+    members' own lists, so the cost follows their ties, not all ties. Returns the ties' cells
+    ``a * N + b`` (ascending) and slots.
+    """
+    n = len(t.head)
+    present = np.zeros(n, dtype=np.bool_)
+    present[members] = True
+    total = 0
+    for x in members:
+        total += t.degree[x]
+    keys = np.empty(total, dtype=np.int64)
+    found = np.empty(total, dtype=np.int64)
+    count = 0
+    for x in members:
+        s = t.head[x]
+        while s >= 0:
+            k = side(t, s, x)
+            partner = t.b[s] if k == 0 else t.a[s]
+            # A tie between two members is on both lists: taken from the lower one's.
+            if (present[partner] and partner > x) or (not within and not present[partner]):
+                keys[count] = t.a[s] * n + t.b[s]
+                found[count] = s
+                count += 1
+            s = t.link[s, k, 0]
+    order = np.argsort(keys[:count])
+    return keys[:count][order], found[:count][order]
+
+
+@njit(cache=True)
 def sorted_slots(t: TieArrays, n: int, contacted: bool) -> np.ndarray:  # pragma: no cover
     """Live ties (or, if ``contacted``, ties with contact this month) in dense row order."""
     high = t.meta[_HIGH]

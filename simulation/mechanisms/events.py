@@ -23,7 +23,7 @@ from numba import njit
 
 from simulation.state import Attendance, Organisations, Peers, State
 from simulation.streams import as_generator, handle
-from simulation.ties import TieArrays, add, find, record, similarity
+from simulation.ties import TieArrays, add, find, record, similarity, ties_of_group
 from simulation.tools import Tool, ToolArrays
 
 
@@ -291,26 +291,7 @@ def _tied_pairs(attendees: np.ndarray, ties: TieArrays) -> np.ndarray:  # pragma
 
     Walks each attendee's ties, not every pair of attendees.
     """
-    n = len(ties.head)
-    present = np.zeros(n, dtype=np.bool_)
-    present[attendees] = True
-    total = 0
-    for a in attendees:
-        total += ties.degree[a]
-    keys = np.empty(total, dtype=np.int64)
-    found = np.empty(total, dtype=np.int64)
-    count = 0
-    for a in attendees:
-        s = ties.head[a]
-        while s >= 0:
-            k = 0 if ties.a[s] == a else 1
-            partner = ties.b[s] if k == 0 else ties.a[s]
-            if partner > a and present[partner]:
-                keys[count] = a * n + partner
-                found[count] = s
-                count += 1
-            s = ties.link[s, k, 0]
-    return found[:count][np.argsort(keys[:count])]
+    return ties_of_group(ties, attendees, True)[1]
 
 
 def form_groups(

@@ -19,8 +19,8 @@ import numpy as np
 from numba import njit
 
 from simulation.population import PERSONAL_FACTORS, draw_personal
-from simulation.state import Peers, State
-from simulation.ties import TieArrays, remove, side
+from simulation.state import Peers, StaffArrays, State, staff_changed
+from simulation.ties import TieArrays, remove, ties_of_group
 from simulation.vocabulary import N_FACTORS
 
 
@@ -53,34 +53,81 @@ def officials_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) 
         return leavers
 
     personal = draw_personal(p, rng, len(leavers))
-    peers.willingness[leavers] = personal["willingness"]
-    peers.time_to_engage[leavers] = personal["time_to_engage"]
-    peers.share_forward[leavers] = personal["share_forward"]
-    peers.expertise[leavers] = personal["expertise"]
     draws = p.facilitator.candidates if p.facilitator.selection == "matched" else 1
     fresh = rng.integers(0, p.population.profile_categories, (draws, len(leavers), N_FACTORS))
     # One uniform per pair of peers (a, b), a < b, as an N x N matrix drawn row by row would
-    # give it, read only where a leaver has a tie (see matrix_uniforms).
-    cells, slots = _leavers_ties(ties.arrays, peers.n, leavers)
-    draws = matrix_uniforms(rng, peers.n * peers.n, cells)
-    _succeed(
+    # give it, read only where a leaver has a tie (see matrix_uniforms). The compiled calls take
+    # plain tuples (simulation/mechanisms/schedule.py says why).
+    arrays = tuple(ties.arrays)
+    cells, slots = _leavers_ties_of_tuple(arrays, leavers)
+    uniforms = matrix_uniforms(rng, peers.n * peers.n, cells)
+    state.staff.adopters = _succession(
         leavers,
+        (personal["willingness"], personal["time_to_engage"], personal["share_forward"],
+         personal["expertise"]),
         fresh,
         PERSONAL_FACTORS,
         state.focus,
         slots,
-        draws,
-        p.settings.turnover,
-        peers,
-        state.staff.adopted,
-        ties.arrays,
+        uniforms,
+        tuple(p.settings.turnover),
+        tuple(peers),
+        tuple(state.staff.arrays()),
+        arrays,
     )
-    state.staff.changed(peers.staff_node[leavers])
-    for record in (peers.engaged, peers.sustained, peers.practical, peers.applied,
-                   peers.sustained_contact, peers.learned_with_contacts, peers.learned_alone,
-                   peers.shares):
-        record[leavers] = 0
     return leavers
+
+
+@njit(cache=True)
+def _leavers_ties_of_tuple(
+    ties: tuple, leavers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through officials_leave
+    """:func:`_leavers_ties` of the store as a plain tuple."""
+    t = TieArrays(*ties)
+    return _leavers_ties(t, len(t.head), leavers)
+
+
+@njit(cache=True)
+def _succession(
+    leavers: np.ndarray,
+    personal: tuple,
+    fresh: np.ndarray,
+    factors: np.ndarray,
+    focus: np.ndarray,
+    slots: np.ndarray,
+    uniforms: np.ndarray,
+    q: tuple,
+    peers: tuple,
+    staff: tuple,
+    ties: tuple,
+) -> np.ndarray:  # pragma: no cover - compiled; tested through officials_leave
+    """Successors take the leavers' positions with their ``personal`` traits (:func:`_succeed`).
+
+    The records of the official in post start afresh. Returns the staff's adopters after.
+    ``personal``: willingness, time to engage, share forward and expertise of the successors;
+    the tuples are the settings, peers, staff and tie store as plain tuples.
+    """
+    p, s = Peers(*peers), StaffArrays(*staff)
+    willingness, time_to_engage, share_forward, expertise = personal
+    for row in range(len(leavers)):
+        x = leavers[row]
+        p.willingness[x] = willingness[row]
+        p.time_to_engage[x] = time_to_engage[row]
+        p.share_forward[x] = share_forward[row]
+        p.expertise[x] = expertise[row]
+    _succeed(leavers, fresh, factors, focus, slots, uniforms, Settings(*q), p, s.adopted,
+             TieArrays(*ties))
+    adopters = staff_changed(s, p.staff_node[leavers])
+    for x in leavers:
+        p.engaged[x] = False
+        p.sustained[x] = False
+        p.practical[x] = False
+        p.applied[x] = False
+        p.sustained_contact[x] = False
+        p.learned_with_contacts[x] = 0.0
+        p.learned_alone[x] = 0.0
+        p.shares[x] = 0
+    return adopters
 
 
 @njit(cache=True)
@@ -90,31 +137,9 @@ def _leavers_ties(
     """The live ties of the leavers in dense row order: their cells ``a * n + b``, and slots.
 
     Read from the leavers' own lists (a tie between two leavers is on both, and kept once), so
-    the cost follows the leavers' ties, not all the ties.
+    the cost follows the leavers' ties, not all the ties (:func:`simulation.ties.ties_of_group`).
     """
-    found = 0
-    for x in leavers:
-        found += ties.degree[x]
-    keys = np.empty(found, dtype=np.int64)
-    slots = np.empty(found, dtype=np.int64)
-    k = 0
-    for x in leavers:
-        s = ties.head[x]
-        while s >= 0:
-            keys[k] = ties.a[s] * n + ties.b[s]
-            slots[k] = s
-            k += 1
-            s = ties.link[s, side(ties, s, x), 0]
-    order = np.argsort(keys)
-    cells = np.empty(found, dtype=np.int64)
-    kept = np.empty(found, dtype=np.int64)
-    m = 0
-    for row in order:
-        if m == 0 or keys[row] != cells[m - 1]:
-            cells[m] = keys[row]
-            kept[m] = slots[row]
-            m += 1
-    return cells[:m], kept[:m]
+    return ties_of_group(ties, leavers, False)
 
 
 @njit(cache=True)
