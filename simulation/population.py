@@ -57,11 +57,15 @@ def draw_personal(p: SimpleNamespace, rng: np.random.Generator, n: int) -> dict[
     # One inversion for the three traits: the same draws as three calls of beta_around (the
     # uniforms come in the same order), at a third of the overhead, as successors arrive monthly.
     uniform = rng.random((3, n))
-    inside = (means > 0.0) & (means < 1.0)
-    traits = np.where(means[:, None] >= 1.0, 1.0, 0.0) * np.ones((3, n))
-    if inside.any():
-        m = means[inside][:, None]
-        traits[inside] = special.betaincinv(m * c, (1.0 - m) * c, uniform[inside])
+    if all(0.0 < mean < 1.0 for mean in means.tolist()):  # the usual case, in one call
+        m = means[:, None]
+        traits = special.betaincinv(m * c, (1.0 - m) * c, uniform)
+    else:
+        inside = (means > 0.0) & (means < 1.0)
+        traits = np.where(means[:, None] >= 1.0, 1.0, 0.0) * np.ones((3, n))
+        if inside.any():
+            m = means[inside][:, None]
+            traits[inside] = special.betaincinv(m * c, (1.0 - m) * c, uniform[inside])
     return {
         "willingness": traits[0],
         "time_to_engage": traits[1],

@@ -136,3 +136,27 @@ def test_staff_network_cache_keeps_to_its_byte_budget(monkeypatch: pytest.Monkey
     population._NETWORKS.clear()
     population._cached_staff_network(2, np.array([200, 300]), 4, 0.1, np.random.default_rng(9))
     assert not population._NETWORKS
+
+
+@pytest.mark.parametrize("share_forward", [0.3, 0.0, 1.0])
+def test_personal_traits_are_beta_inversions_of_one_uniform_each(share_forward):
+    """A successor's traits: one uniform each, inverted through the Beta of the trait's mean
+    (exactly 0 or 1 at a mean of 0 or 1), whichever path draw_personal takes."""
+    from scipy import special
+
+    from simulation.population import draw_personal
+
+    model = PeerLearningModel(
+        Scenario.load("baseline").with_overrides({**SMALL, "levers.share_forward": share_forward}),
+        rng=1,
+    )
+    p = model.params
+    got = draw_personal(p, np.random.default_rng(5), 7)
+    uniform = np.random.default_rng(5).random((3, 7))
+    c = p.population.trait_concentration
+    for row, (key, mean) in enumerate((("willingness", p.peers.willingness_to_learn),
+                                       ("time_to_engage", p.peers.time_to_engage),
+                                       ("share_forward", p.levers.share_forward))):
+        want = (np.full(7, float(mean >= 1.0)) if mean in (0.0, 1.0)
+                else special.betaincinv(mean * c, (1.0 - mean) * c, uniform[row]))
+        assert np.array_equal(got[key], want), key
