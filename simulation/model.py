@@ -225,7 +225,8 @@ class PeerLearningModel(Model):
             slots, productive = schedule.after_tools(
                 state, p, month, rng, background, self.observer
             )
-            informal = state.ties.arrays.a[slots], state.ties.arrays.b[slots]
+            informal = (state.ties.arrays.a[slots], state.ties.arrays.b[slots]) if (
+                self.month_observers) else None
         if self.month_observers:
             record = MonthRecord(
                 month=month,

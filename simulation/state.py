@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 from scipy import sparse
 
-from simulation.ties import Ties, new_month
+from simulation.ties import Ties, new_month_of_tuple
 
 
 class Peers(NamedTuple):
@@ -319,7 +319,7 @@ class Month:
     def __init__(self, ties: Ties) -> None:
         n = ties.n
         self.ties = ties
-        new_month(ties.arrays)
+        new_month_of_tuple(tuple(ties.arrays))
         self.arrays = Attendance(
             reflection=np.zeros(n), attended=np.zeros(n, dtype=bool), tools=np.zeros(n, np.int64),
             codified=np.zeros(n, dtype=bool),

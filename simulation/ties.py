@@ -333,6 +333,12 @@ def _block_sum(values: np.ndarray, start: int, n: int) -> float:  # pragma: no c
 
 
 @njit(cache=True)
+def new_month_of_tuple(t: tuple) -> None:  # pragma: no cover - compiled
+    """:func:`new_month` of the store as a plain tuple (Numba checks its types in C)."""
+    new_month(TieArrays(*t))
+
+
+@njit(cache=True)
 def new_month(t: TieArrays) -> None:  # pragma: no cover - compiled
     """Forget last month's contacts."""
     for s in range(t.meta[_HIGH]):

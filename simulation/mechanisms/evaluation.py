@@ -108,7 +108,11 @@ class Observer:
         self._attendance = 0
         self._settings: Settings | None = None
         self._foundational = stages.foundational_gatherings(load_tools())
-        self._stage_columns = np.array([COLUMNS.index(name) for name in stages.STAGE_COLUMNS])
+        # Where observe_month's values go: the stage columns, the counted ones, mean trust.
+        self._observed_columns = np.array(
+            [*(COLUMNS.index(name) for name in stages.STAGE_COLUMNS), *_COUNTED,
+             COLUMNS.index("mean_trust")]
+        )
 
     def settings(self, state: State, p: SimpleNamespace) -> Settings:
         """What the compiled observation reads of the run (fixed for the run)."""
@@ -134,10 +138,8 @@ class Observer:
         """Write ``month``'s row from :func:`observe_month`'s ``values`` and the month's counts."""
         row = self.rows
         t = self.table
-        self.values[row, self._stage_columns] = values[:_N_STAGES]
-        self.values[row, _COUNTED] = values[_N_STAGES:-1]
+        self.values[row, self._observed_columns] = values
         t["month"][row] = month
-        t["mean_trust"][row] = values[-1]
         t["departures"][row] = this.departures
         self._events += this.events
         self._products += this.products
@@ -177,9 +179,6 @@ class Settings(NamedTuple):
     stages: stages.Settings
     national_share: float  # home_organisations.national_share
     colleagues: int  # staff who are not peers
-
-
-_N_STAGES = len(stages.STAGE_COLUMNS)
 
 
 @njit(cache=True)
