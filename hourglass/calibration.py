@@ -89,6 +89,7 @@ class Settings:
     population: int = 50
     generations: int = 8
     replicates: int = 48
+    max_replicates: int = 192
     scale: float = 0.5
     walltime_minutes: float = 26.0
     min_acceptance_rate: float = 0.1
@@ -97,13 +98,18 @@ class Settings:
 
     def check(self) -> None:
         """Refuse settings that cannot run, in one line naming the option."""
-        for name in ("population", "generations", "replicates"):
+        for name in ("population", "generations", "replicates", "max_replicates"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise HourglassError(
                     f"calibrate: --{name.replace('_', '-')} must be a whole number >= 1, "
                     f"got {value!r}"
                 )
+        if self.max_replicates < self.replicates:
+            raise HourglassError(
+                f"calibrate: --max-replicates must be >= --replicates ({self.replicates}), "
+                f"got {self.max_replicates!r}"
+            )
         if not 0 < self.scale <= 1:
             raise HourglassError(f"calibrate: --scale must be in (0, 1], got {self.scale!r}")
         if not self.walltime_minutes > 0:
@@ -120,7 +126,7 @@ class Settings:
 STOPPING = ("generations", "walltime_minutes", "min_acceptance_rate", "minimum_epsilon")
 """Settings that may change on a resume (stopping rules); the others may not."""
 
-QUICK = Settings(population=8, generations=2, replicates=2,
+QUICK = Settings(population=8, generations=2, replicates=2, max_replicates=4,
                  walltime_minutes=5.0, min_acceptance_rate=0.0, minimum_epsilon=0.0,
                  overrides={"run.months": 48, "population.home_organisations": 10,
                             "population.staff_per_organisation": 40})
@@ -299,11 +305,18 @@ def distance_sd(runs: list[Mapping[str, float]], targets: Mapping[str, Target],
     if len(runs) < 2:
         return math.nan
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) % 2**63, 15, 3]))
-    values = []
-    for _ in range(draws):
-        sample = [runs[i] for i in rng.integers(0, len(runs), len(runs))]
-        values.append(distance({n: pooled(sample, n) for n in targets}, targets))
-    return float(np.std(values, ddof=1))
+    picks = rng.integers(0, len(runs), (draws, len(runs)))
+    total = np.zeros(draws)
+    for name, target in targets.items():
+        # pooled() over each resample at once: a ratio of sums over the persons counted.
+        den = np.array([float(r[DENOMINATOR[name]]) for r in runs])
+        num = np.array([float(r[name]) * d if d > 0 else 0.0
+                        for r, d in zip(runs, den, strict=True)])
+        n, y = den[picks].sum(axis=1), num[picks].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            deviation = np.where(n > 0, y / n - target.value, target.worst())
+        total += (deviation / target.tolerance) ** 2
+    return float(np.std(np.sqrt(total), ddof=1))
 
 
 class ParticleModel:
@@ -328,28 +341,70 @@ class ParticleModel:
         self.seed = int(seed)
         self.log = log
 
-    def statistics(self, params: Mapping[str, Any]) -> dict[str, float]:
-        """Run the particle's replicates; pool the shares; their seed errors and noise."""
+    def statistics(self, params: Mapping[str, Any],
+                   epsilon: float = math.inf) -> dict[str, float]:
+        """Run the particle's replicates; pool the shares; their seed errors and noise.
+
+        Replicates come in batches of ``settings.replicates`` until the particle is decided:
+        its distance lies more than :data:`DECIDED_SDS` seed standard deviations from
+        ``epsilon`` (so a fresh set of seeds would not change its acceptance), or it has
+        ``settings.max_replicates``. Without an epsilon (the prior sample) one batch is run.
+        ``undecided`` (1.0) marks a particle still within that band at the cap: the seeds
+        decided its acceptance.
+        """
         from hourglass.adapter import HourglassModel  # noqa: PLC0415
 
         model = HourglassModel(self.base, every=0, overrides=dict(self.settings.overrides),
                                counts=True)
-        seeds = particle_seeds(self.seed, params, self.settings.replicates)
-        runs = [model(params, seed) for seed in seeds]
         targets = {n: t for n, t in load_targets().items() if n in self.targets}
-        stats = {name: pooled(runs, name) for name in self.targets}
-        stats.update({se_key(name): pooled_se(runs, name) for name in self.targets})
-        stats["distance_sd"] = distance_sd(runs, targets, seeds[0])
-        stats["replicates"] = float(len(runs))
-        for den in sorted({DENOMINATOR[n] for n in self.targets}):
-            stats[den] = float(sum(r[den] for r in runs))
+        batch = self.settings.replicates
+        cap = max(self.settings.max_replicates, batch)
+        # A prefix of the same stream: the first batch is the same whatever the cap.
+        seeds = particle_seeds(self.seed, params, cap)
+        runs: list[dict[str, float]] = []
+        while True:
+            runs.extend(model(params, seed) for seed in seeds[len(runs):len(runs) + batch])
+            stats = self._pooled(runs, targets, seeds[0])
+            undecided = _undecided(stats, targets, epsilon)
+            if not undecided or len(runs) >= cap:
+                break
+        stats["undecided"] = float(undecided)
         if self.log is not None:
             _append_line(self.log, "1\n")
         return stats
 
+    def _pooled(self, runs: list[dict[str, float]], targets: Mapping[str, Target],
+                seed: int) -> dict[str, float]:
+        stats = {name: pooled(runs, name) for name in self.targets}
+        stats.update({se_key(name): pooled_se(runs, name) for name in self.targets})
+        stats["distance_sd"] = distance_sd(runs, targets, seed)
+        stats["replicates"] = float(len(runs))
+        for den in sorted({DENOMINATOR[n] for n in self.targets}):
+            stats[den] = float(sum(r[den] for r in runs))
+        return stats
+
     def __call__(self, particle: Mapping[str, float]) -> dict[str, float]:
-        """Pyabc's call: a particle in, its statistics out."""
-        return self.statistics(as_params(to_values(dict(particle), self.bounds), self.bounds))
+        """Pyabc's call: a particle in, its statistics out (one batch of replicates)."""
+        return self.judge(particle, math.inf)
+
+    def judge(self, particle: Mapping[str, float], epsilon: float) -> dict[str, float]:
+        """A particle in (pyabc's logit values), its statistics against ``epsilon`` out."""
+        return self.statistics(as_params(to_values(dict(particle), self.bounds), self.bounds),
+                               epsilon)
+
+
+DECIDED_SDS = 2.0
+"""A particle is decided when its distance is this many seed standard deviations from epsilon
+(a fresh set of seeds would then flip its acceptance less than 2.3 % of the time)."""
+
+
+def _undecided(stats: Mapping[str, float], targets: Mapping[str, Target],
+               epsilon: float) -> bool:
+    """Whether seed noise could still decide the particle's acceptance at ``epsilon``."""
+    if not math.isfinite(epsilon):
+        return False
+    d, sd = seed_noise(stats, targets)
+    return math.isfinite(sd) and abs(d - epsilon) < DECIDED_SDS * sd
 
 
 class TargetDistance:
@@ -539,7 +594,9 @@ def calibrate(
     # pyabc starts every run from the initial calibration sample's epsilon; a resumed run
     # starts from the median of the last generation's distances instead, as if never stopped.
     eps = pyabc.MedianEpsilon(initial_epsilon=_last_median(db) if done else "from_sample")
-    abc = pyabc.ABCSMC(model, prior, TargetDistance(targets, str(log.resolve())),
+    from hourglass.abc_model import SequentialModel  # noqa: PLC0415
+
+    abc = pyabc.ABCSMC(SequentialModel(model), prior, TargetDistance(targets, str(log.resolve())),
                        population_size=settings.population, transitions=_transition(bounds),
                        sampler=_sampler(workers, scheduler), eps=eps)
     history = abc.load(db, 1) if db_file.exists() else abc.new(db, observed)
@@ -984,6 +1041,9 @@ def _noise_summary(predictive: pd.DataFrame, epsilon: float) -> dict[str, float]
         "distance_sd_median": round(float(np.median(sd[ok])), 4) if ok.any() else math.nan,
         "rejected_on_new_seeds": round(float(np.sum(w * flip)), 4),
         "replicates": float(np.median(predictive["replicates"])),
+        "replicates_max": float(np.max(predictive["replicates"])),
+        "undecided_at_the_cap": (round(float(np.sum(w * predictive["undecided"])), 4)
+                                 if "undecided" in predictive else math.nan),
         "learners_median": float(np.median(predictive["p4_learners"])),
     }
 

@@ -6,16 +6,28 @@ observation seam (``month_observers``: each month's :class:`MonthRecord`, and th
 of the month, read and never written) and counts the same things, per *person* (an official in
 post; a successor in the same position is another person), over the whole run:
 
-* ``p4_multi_tool`` — share of practical learners who took part in more than one tool
+The survey's numbers (P4, F2) are of its respondents, read in the model as the **peer learners**:
+persons who learned from a peer — a productive conversation with a peer raised their exposure
+(``experiential`` below), or they learned in practice (``practical``). The questionnaire asked
+"If you have learned from a peer, could you describe the learning experience ... (please describe
+the most memorable experience)" (the report's annex, item 4): learning of any kind from a peer,
+not only the hourglass's third stage. An earlier reading counted practical learners alone; the
+first calibration found three of its six targets unable to move under any prior value (practical
+learning needs a sustained contact, so every such learner's engagement spanned months and several
+tools) and 74-80 % of runs without a single respondent, so that seed noise decided acceptances.
+The reading was revised, with this reason, before the calibration now shipped
+(docs/calibration.md, "Who the respondents are").
+
+* ``p4_multi_tool`` — share of peer learners who took part in more than one tool
   (report: "Over 90% of these respondents identified more than one 'tool'").
 * ``p4_mean_tools`` — their mean number of distinct tools ("The average number of 'tools' engaged
   with ... was more than 3").
-* ``p4_weeks`` — share of practical learners whose engagement, from their first to their last
+* ``p4_weeks`` — share of peer learners whose engagement, from their first to their last
   month with contact (formal or informal) with another peer, spans at least two months: in a
   monthly model, the nearest to "took place over a few weeks or more" (over three quarters). A
   learner whose contacts all fall in one month counts as one interaction.
 * ``p4_year`` — the same span at least twelve months ("lasted for one year or more": 45 %).
-* ``f2_matched`` — share of practical learners whose main peer (the peer they had contact with in
+* ``f2_matched`` — share of peer learners whose main peer (the peer they had contact with in
   most months; ties: the latest contact, then the lower person id) shares at least half of the
   six matching factors with them (Figure 6's factors; similarity >= 0.5 at their last contact).
   This is the model's reading of "specifically matched individuals" (F2: 60 %): the report asks
@@ -34,7 +46,9 @@ post; a successor in the same position is another person), over the whole run:
 
 Figure 10 ranks learners' gains: experiential first ("the vast majority"), then formal, then
 collaboration and support. The first two are channels the model has, counted above, so their
-order can be compared with the report's (a held-out check: no calibration target uses it).
+order can be compared with the report's (a held-out check: no calibration target uses it). They
+are counted over the practical learners: over the peer learners the experiential channel would be
+first by the definition of a peer learner.
 Collaboration and support are not modelled and are not counted: left unobserved rather than
 imitated.
 
@@ -59,7 +73,8 @@ YEAR_MONTHS = 12
 
 COUNT_KEYS = (
     "p4_learners", "p4_multi_tool", "p4_mean_tools", "p4_weeks", "p4_year",
-    "f2_matched", "p8_participants", "p8_share_nothing", "f10_experiential", "f10_formal",
+    "f2_matched", "p8_participants", "p8_share_nothing", "p4_practical", "f10_experiential",
+    "f10_formal",
 )
 """Outputs of :meth:`RunCounts.outputs`: denominators (``*_learners``, ``*_participants``, as
 counts of persons) and shares (NaN when the denominator is 0)."""
@@ -68,7 +83,7 @@ SHARE_KEYS = ("p4_multi_tool", "p4_mean_tools", "p4_weeks", "p4_year", "f2_match
 DENOMINATOR = {
     "p4_multi_tool": "p4_learners", "p4_mean_tools": "p4_learners", "p4_weeks": "p4_learners",
     "p4_year": "p4_learners", "f2_matched": "p4_learners", "p8_share_nothing": "p8_participants",
-    "f10_experiential": "p4_learners", "f10_formal": "p4_learners",
+    "f10_experiential": "p4_practical", "f10_formal": "p4_practical",
 }
 """The count of persons each share is of (so replicates pool as ratios of sums)."""
 
@@ -228,9 +243,11 @@ class RunCounts:
     def outputs(self) -> dict[str, float]:
         """The counts as floats: denominators and shares (see :data:`COUNT_KEYS`)."""
         p = self.persons()
-        learners = p["practical"]
+        learners = p["experiential"] | p["practical"]  # the survey's respondents
+        practical = p["practical"]
         participants = p["attended"]
         n_learn, n_part = int(learners.sum()), int(participants.sum())
+        n_prac = int(practical.sum())
 
         def share(values: np.ndarray, n: int) -> float:
             return float(values.sum() / n) if n else float("nan")
@@ -244,8 +261,9 @@ class RunCounts:
             "f2_matched": share(p["matched"][learners], n_learn),
             "p8_participants": float(n_part),
             "p8_share_nothing": share(~p["shared"][participants], n_part),
-            "f10_experiential": share(p["experiential"][learners], n_learn),
-            "f10_formal": share(p["formal"][learners], n_learn),
+            "p4_practical": float(n_prac),
+            "f10_experiential": share(p["experiential"][practical], n_prac),
+            "f10_formal": share(p["formal"][practical], n_prac),
         }
 
 

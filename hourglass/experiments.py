@@ -59,7 +59,9 @@ class InstrumentedModel(PeerLearningModel):
     The results are bit-identical to the plain model's for the same scenario and seed; the
     records are in :attr:`records` and, per position, :attr:`tools_used` (bit mask over the tool
     table of the tools the official now in post attended), :attr:`first_month` and
-    :attr:`last_month` of the official's contact or attendance (-1: none yet).
+    :attr:`last_month` of the official's contact or attendance (-1: none yet), and
+    :attr:`learned_from_peer` (a productive conversation with a peer raised the official's
+    exposure: with practical learning, who counts as a peer learner, hourglass/counts.py).
     """
 
     def __init__(self, scenario: Scenario | None = None, *, rng: int | None = None) -> None:
@@ -69,6 +71,7 @@ class InstrumentedModel(PeerLearningModel):
         self.tools_used = np.zeros(n, dtype=np.int64)
         self.first_month = np.full(n, -1)
         self.last_month = np.full(n, -1)
+        self.learned_from_peer = np.zeros(n, dtype=bool)
         self._person = self.state.peers.person.copy()
         self.month_observers.append(self._record)
 
@@ -79,7 +82,9 @@ class InstrumentedModel(PeerLearningModel):
         self.tools_used[replaced] = 0
         self.first_month[replaced] = -1
         self.last_month[replaced] = -1
+        self.learned_from_peer[replaced] = False
         self.tools_used |= record.tools
+        self.learned_from_peer |= record.productive
         active = record.formal.any(axis=1) | record.informal.any(axis=1) | record.attended
         self.first_month[active & (self.first_month < 0)] = record.month
         self.last_month[active] = record.month

@@ -36,7 +36,7 @@ class Target:
         """The largest deviation a value can have (used when the model counts nobody).
 
         A share lies in [0, 1]; the mean number of tools in [1, number of tools in the table]
-        (a practical learner attended some tool). Counting nobody must be at least as far as
+        (a peer learner attended some tool). Counting nobody must be at least as far as
         any count, or the fit would prefer particles in which nobody learns.
         """
         low, high = self.bounds()
@@ -77,7 +77,7 @@ def pooled(runs: Sequence[Mapping[str, float]], name: str) -> float:
 def distance(stats: Mapping[str, float], targets: Mapping[str, Target]) -> float:
     """Root of the summed squared deviations, each in units of its target's tolerance.
 
-    A target the model cannot count (no practical learner, no participant) counts as its worst
+    A target the model cannot count (no peer learner, no participant) counts as its worst
     deviation, so a particle that learns nothing is far from every share of learners.
     """
     total = 0.0

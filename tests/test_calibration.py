@@ -246,7 +246,8 @@ def test_interrupted_calibration_resumes(tmp_path):
     out = tmp_path / "cal"
     # Slow enough generations (6 replicates a particle) that the progress thread, polling every
     # half second, sees the first one finish before the last one does.
-    settings = Settings(**{**QUICK.__dict__, "replicates": 6, "generations": 4})
+    settings = Settings(**{**QUICK.__dict__, "replicates": 6, "max_replicates": 6,
+                          "generations": 4})
     fired = []
 
     def stop(done: int) -> None:
@@ -445,3 +446,44 @@ def test_a_locked_history_is_not_read_as_empty(tmp_path):
         writer.execute("ROLLBACK")
         writer.close()
     assert _generation_samples(db) == [70]
+
+
+def test_replicates_come_in_batches_until_the_verdict_is_decided():
+    """Near epsilon a particle gets more runs (up to the cap); far from it, or without an
+    epsilon (the prior sample), one batch. The first batch is the same either way."""
+    from hourglass.calibration import ParticleModel, _bounds, _undecided
+
+    settings = Settings(replicates=3, max_replicates=9, overrides=QUICK.overrides)
+    targets = load_targets()
+    model = ParticleModel("baseline", _bounds(prior_space()), list(targets), settings, seed=1)
+    params = {"levers.trust": 0.5, "reflection.carry_threshold": 0.2}
+    one = model.statistics(params)
+    assert one["replicates"] == 3
+    assert one["undecided"] == 0.0
+    d, sd = seed_noise(one, targets)
+    assert sd > 0
+    far = model.statistics(params, epsilon=d + 10 * sd)
+    assert far == pytest.approx(one, nan_ok=True)  # decided at once: a sure accept
+    tied = model.statistics(params, epsilon=d)  # the verdict is a coin toss: more runs
+    assert tied["replicates"] > 3
+    assert tied["replicates"] <= 9
+    assert tied["undecided"] == float(_undecided(tied, targets, d))
+    assert tied["replicates"] == 9 or not _undecided(tied, targets, d)
+    with pytest.raises(HourglassError, match="--max-replicates"):
+        Settings(replicates=4, max_replicates=3).check()
+
+
+def test_distance_sd_resamples_as_pooled_does():
+    """The vectorised bootstrap equals resampling the runs and pooling each resample."""
+    targets = load_targets()
+    rng = np.random.default_rng(5)
+    runs = [{**{n: float(rng.random()) for n in targets}, "p4_mean_tools": 1 + 4 * rng.random(),
+             "p4_learners": float(rng.integers(0, 4)), "p8_participants": float(rng.integers(1, 9))}
+            for _ in range(7)]
+    stream = np.random.default_rng(np.random.SeedSequence([11, 15, 3]))
+    values = []
+    for _ in range(50):
+        sample = [runs[i] for i in stream.integers(0, len(runs), len(runs))]
+        values.append(distance({n: pooled(sample, n) for n in targets}, targets))
+    assert distance_sd(runs, targets, seed=11, draws=50) == pytest.approx(
+        float(np.std(values, ddof=1)), rel=1e-9)

@@ -95,6 +95,37 @@ def test_counts_by_hand():
     assert out["p8_share_nothing"] == 0.5
 
 
+def test_peer_learners_are_who_learned_from_a_peer():
+    """The survey's respondents: learned from a peer (a productive conversation) or in practice.
+
+    Person 2 never learns in practice but a conversation with a peer raised their exposure: they
+    count in P4 and F2 (the questionnaire asks anyone who has learned from a peer), while
+    Figure 10's channels stay over the practical learners (person 0).
+    """
+    profile = np.array([[0] * 6, [1] * 6, [0] * 6])
+    model = _Fake(3, profile)
+    counts = RunCounts(model)
+    n = 3
+    model.month(1, [(0, 2)], tools=[0b01, 0, 0b11])
+    record = MonthRecord(month=2, formal=np.zeros((n, n), bool), informal=np.zeros((n, n), bool),
+                         productive=np.array([False, False, True]),
+                         codified=np.array([True, False, False]),
+                         tools=np.zeros(n, np.int64), attended=np.zeros(n, bool),
+                         person=model.state.peers.person.copy())
+    for observe in model.month_observers:
+        observe(record)
+    model.state.peers.practical[:] = [True, False, False]
+    model.month(3, [(0, 2)])
+    out = counts.outputs()
+    assert out["p4_learners"] == 2  # persons 0 and 2; person 1 learned nothing
+    assert out["p4_practical"] == 1
+    assert out["p4_mean_tools"] == 1.5
+    assert out["p4_weeks"] == 1.0  # both had contact in months 1 and 3
+    assert out["f2_matched"] == 1.0  # each other's main peer, identical profiles
+    assert out["f10_experiential"] == 0.0  # of the practical learner alone
+    assert out["f10_formal"] == 1.0
+
+
 def test_main_peer_is_most_months_then_latest():
     """With equal months, the latest contact decides; similarity is read at the last contact."""
     profile = np.array([[0] * 6, [1] * 6, [0] * 6])

@@ -51,6 +51,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--replicates", type=int, default=None,
                         help="runs (initiatives) a particle's statistics are pooled over "
                         f"(default {default.replicates}, --quick {QUICK.replicates})")
+    parser.add_argument("--max-replicates", type=int, default=None, metavar="RUNS",
+                        help="more runs, --replicates at a time, up to this many while seed "
+                        "noise could still decide a particle's acceptance (default "
+                        f"{default.max_replicates}, --quick {QUICK.max_replicates})")
     parser.add_argument("--walltime", type=float, default=None, metavar="MINUTES",
                         help="start no generation predicted to end after this (default "
                         f"{default.walltime_minutes:g})")
@@ -68,10 +72,13 @@ def _settings(args: argparse.Namespace) -> Any:
 
     preset = QUICK if args.quick else Settings()
     overrides = {**preset.overrides, **parse_assignments(args.overrides, "--set")}
+    replicates = args.replicates if args.replicates is not None else preset.replicates
     settings = Settings(
         population=args.population if args.population is not None else preset.population,
         generations=args.generations if args.generations is not None else preset.generations,
-        replicates=args.replicates if args.replicates is not None else preset.replicates,
+        replicates=replicates,
+        max_replicates=(args.max_replicates if args.max_replicates is not None
+                        else max(preset.max_replicates, replicates)),
         walltime_minutes=args.walltime if args.walltime is not None else preset.walltime_minutes,
         min_acceptance_rate=(args.min_acceptance_rate if args.min_acceptance_rate is not None
                              else preset.min_acceptance_rate),
