@@ -246,8 +246,10 @@ def test_interrupted_calibration_resumes(tmp_path):
     out = tmp_path / "cal"
     # Slow enough generations (6 replicates a particle) that the progress thread, polling every
     # half second, sees the first one finish before the last one does.
+    # No walltime to speak of: on a loaded machine QUICK's 5 minutes stopped the resumed run
+    # a generation short (seen in a run beside other work).
     settings = Settings(**{**QUICK.__dict__, "replicates": 6, "max_replicates": 6,
-                          "generations": 4})
+                          "generations": 4, "walltime_minutes": 120.0})
     fired = []
 
     def stop(done: int) -> None:
