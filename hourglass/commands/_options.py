@@ -43,11 +43,17 @@ def add_executor_options(parser: Any) -> None:
 
 @contextmanager
 def executor_from(args: argparse.Namespace) -> Iterator[Any]:
-    """The executor the options ask for: processes, or a Dask client."""
-    from analysis.executors import dask_client
+    """The executor the options ask for: one pool of local processes, or a Dask client.
+
+    The pool is shared by every fan-out of the command (e.g. sensitivity's Sobol', Morris and
+    parameter-set runs): its workers start, import the model and load its compiled code once,
+    not once per sweep.
+    """
+    from analysis.executors import ProcessExecutor, dask_client
 
     if args.scheduler is None:
-        yield "processes"
+        with ProcessExecutor(args.workers) as pool:
+            yield pool
         return
     address = None if args.scheduler == "local" else args.scheduler
     if address is None and not getattr(args, "no_progress", False):
