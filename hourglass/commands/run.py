@@ -108,8 +108,11 @@ def main(args: argparse.Namespace) -> int:
                                  "(2 or more)")
     else:
         return _main_replicates(args)
-    from analysis.output import Legacy, check_output, staged_directory
-    from simulation import PeerLearningModel
+    from hourglass.commands._collector import paused_collector
+
+    with paused_collector():  # start-up: module state, not garbage
+        from analysis.output import Legacy, check_output, staged_directory
+        from simulation import PeerLearningModel
 
     scenario = load_scenario(args.scenario, parse_assignments(args.overrides))
     check_memory(run_bytes(scenario.values), f"one run of {scenario.name}")
@@ -124,7 +127,8 @@ def main(args: argparse.Namespace) -> int:
     result = PeerLearningModel(scenario, rng=args.seed).run()
     # matplotlib after the model: Mesa's module loggers look their callers up among the modules
     # imported so far (inspect.getmodule), fewer before matplotlib's
-    from hourglass.figures import plot_hourglass
+    with paused_collector():
+        from hourglass.figures import plot_hourglass
 
     with staged_directory(out, "run", legacy=legacy) as staging:
         plot_hourglass(result, staging / "hourglass.png",
