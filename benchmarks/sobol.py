@@ -20,10 +20,13 @@ without slowing everyone else, so by default it is EXTRAPOLATED from measured fr
    proportion to N. Each phase is fitted as ``a + b * runs`` through the two probes, and the
    default's Sobol' runs are priced with ``b`` at the load measured during the probes.
 3. A LOWER BOUND for 2 idle cores: the CPU seconds of one run, measured in a fresh
-   single-threaded process re-running the first ``--rows`` design rows of the larger probe's
-   store (their parameters and seeds, through the store's own model), the least disturbed of
-   ``--repeats`` passes; times the default's runs over 2 processes, plus the larger probe's
-   start-up, parameter-set runs and report (the report's work grows with N, so a lower bound).
+   single-threaded process re-running ``--rows`` design rows of the larger probe's store, spread
+   evenly over the whole design (their parameters and seeds, through the store's own model),
+   the least disturbed of ``--repeats`` passes; times the default's runs over 2 processes, plus
+   the larger probe's start-up, parameter-set runs and report (the report's work grows with N,
+   so a lower bound). The rows are spread because a run's cost depends on where it is: over the
+   posterior the parameter set is a factor, and the first rows of a Saltelli design hold only
+   its first two or three base points (13 + 2 rows each), so two or three parameter sets.
 
 ``--full`` runs the whole default command instead and prints the time measured.
 
@@ -51,10 +54,11 @@ TIMINGS = re.compile(
 )
 SINGLE_THREADED = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
-# A fresh process: the first rows of a probe's Sobol' store run again as the sweep ran them (the
-# store's model, each run's parameters and seed, in run order).
+# A fresh process: rows spread evenly over a probe's Sobol' design run again as the sweep ran
+# them (the store's model, each run's parameters and seed, in run order).
 _CHILD = """
 import json, time
+import numpy as np
 from analysis.sweep import load_sweep
 from hourglass.adapter import HourglassModel
 sweep = load_sweep({store!r})
@@ -62,10 +66,12 @@ identity = sweep.manifest["identity"]["model"]
 model = HourglassModel(identity["base"], every=identity["every"],
                        overrides=identity["overrides"], counts=identity.get("counts", False),
                        parameter_sets=identity.get("parameter_sets"))
-params = [sweep.space.params(v) for v in sweep.space.values(sweep.design.unit[:{rows}])]
+picked = np.unique(np.linspace(0, sweep.design.rows - 1,
+                               min({rows}, sweep.design.rows)).round().astype(int))
+params = [sweep.space.params(v) for v in sweep.space.values(sweep.design.unit[picked])]
 seeds = dict(zip(sweep.results["run_id"], sweep.results["seed"]))
-runs = [(params[i // sweep.replicates], int(seeds[i]))
-        for i in range(min({rows}, sweep.design.rows) * sweep.replicates)]
+runs = [(values, int(seeds[row * sweep.replicates + replicate]))
+        for row, values in zip(picked, params) for replicate in range(sweep.replicates)]
 model(*runs[0])  # compiled code in
 best = float("inf")
 for _ in range({repeats}):
@@ -243,7 +249,8 @@ def main() -> None:
     idle_runs = each * sobol_runs / args.workers
     idle = large["fixed"] + idle_runs + large["others"] + large["report"]
     print(
-        f"one run of the default design: {each * 1000:.2f} CPU-ms (first {args.rows} rows x "
+        f"one run of the default design: {each * 1000:.2f} CPU-ms ({args.rows} rows spread over "
+        f"the design x "
         f"{default.replicates} replicates, best of {args.repeats} passes, fresh process)"
     )
     print(
