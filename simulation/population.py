@@ -8,9 +8,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
-from numba import njit
 from scipy import sparse, special
 
+from simulation.compiled import kernel
 from simulation.mechanisms import diffusion
 from simulation.state import Month, Organisations, Peers, Staff, State
 from simulation.ties import Ties
@@ -143,7 +143,7 @@ def _adjacency(
     return adjacency
 
 
-@njit(cache=True)
+@kernel
 def _wire(
     sizes: np.ndarray, half: int, rewire: np.ndarray, new_end: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through staff_network
@@ -209,7 +209,7 @@ def _wire(
     return indptr, indices[: indptr[total]]
 
 
-@njit(cache=True)
+@kernel
 def _lattice(
     s: int, half: int, rewire: np.ndarray, new_end: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled; see _wire
@@ -234,7 +234,7 @@ def _lattice(
     return lattice, end, source
 
 
-@njit(cache=True)
+@kernel
 def _buckets(
     end: np.ndarray, source: np.ndarray, s: int
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through staff_network
@@ -263,7 +263,7 @@ def _buckets(
     return start, bucket
 
 
-@njit(cache=True)
+@kernel
 def _revert_duplicates(
     start: np.ndarray,
     bucket: np.ndarray,

@@ -32,8 +32,8 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from simulation.compiled import kernel
 from simulation.state import Organisations, Peers, State
 from simulation.tools import Tool
 
@@ -54,7 +54,7 @@ GROUP = 2
 """Organisations that must be present for a gathering to be a peer *group* engagement."""
 
 
-@njit(cache=True)
+@kernel
 def carried_lessons(
     learning: np.ndarray, carry_threshold: float
 ) -> np.ndarray:  # pragma: no cover - compiled; tested directly and through observe
@@ -114,7 +114,7 @@ def observe(
     )
 
 
-@njit(cache=True)
+@kernel
 def observe_month(
     peers: Peers,
     orgs: Organisations,
@@ -156,7 +156,7 @@ def observe_month(
     return out
 
 
-@njit(cache=True)
+@kernel
 def _count_group_gatherings(
     org: np.ndarray, orgs: Organisations, took_part: np.ndarray, foundational: np.int64
 ) -> None:  # pragma: no cover - compiled; tested through observe

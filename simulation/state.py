@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 from scipy import sparse
 
+from simulation.compiled import kernel
 from simulation.ties import Ties, new_month_of_tuple
 
 
@@ -159,7 +159,7 @@ class Staff:
         return count_adopted_neighbours(self.arrays())
 
 
-@njit(cache=True)
+@kernel
 def staff_changed(
     staff: StaffArrays, nodes: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through Staff.changed
@@ -169,7 +169,7 @@ def staff_changed(
     return _merge_adopters(staff.adopters, nodes, staff.adopted, staff.member)
 
 
-@njit(cache=True)
+@kernel
 def with_adopters(
     staff: StaffArrays, adopters: np.ndarray
 ) -> StaffArrays:  # pragma: no cover - compiled; tested through the model's month
@@ -180,7 +180,7 @@ def with_adopters(
     )
 
 
-@njit(cache=True)
+@kernel
 def count_adopted_neighbours(
     staff: StaffArrays,
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through exposure
@@ -191,7 +191,7 @@ def count_adopted_neighbours(
     )
 
 
-@njit(cache=True)
+@kernel
 def _merge_adopters(
     adopters: np.ndarray, nodes: np.ndarray, adopted: np.ndarray, member: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through Staff.changed
@@ -230,7 +230,7 @@ def _merge_adopters(
     return merged
 
 
-@njit(cache=True)
+@kernel
 def _count_adopted_neighbours(
     adopters: np.ndarray,
     indptr: np.ndarray,

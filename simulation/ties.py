@@ -21,8 +21,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from simulation.compiled import kernel
 from simulation.vocabulary import N_TYPES
 
 _HIGH, _FREE, _ALIVE = 0, 1, 2  # meta: slots ever used, slots on the free stack, live ties
@@ -103,7 +103,7 @@ def room(t: TieArrays) -> int:
     return len(t.a) - int(t.meta[_HIGH]) + int(t.meta[_FREE])
 
 
-@njit(cache=True)
+@kernel
 def similarity(profile: np.ndarray, x: int, y: int) -> float:  # pragma: no cover - compiled
     """Share of equal profile factors of peers x and y (Axelrod 1997)."""
     equal = 0
@@ -112,19 +112,19 @@ def similarity(profile: np.ndarray, x: int, y: int) -> float:  # pragma: no cove
     return equal / profile.shape[1]
 
 
-@njit(cache=True)
+@kernel
 def side(t: TieArrays, s: int, x: int) -> int:  # pragma: no cover - compiled
     """0 if peer x is the tie's ``a``, 1 if its ``b``."""
     return 0 if t.a[s] == x else 1
 
 
-@njit(cache=True)
+@kernel
 def other(t: TieArrays, s: int, x: int) -> int:  # pragma: no cover - compiled
     """The tie's peer that is not x."""
     return t.b[s] if t.a[s] == x else t.a[s]
 
 
-@njit(cache=True)
+@kernel
 def find(t: TieArrays, x: int, y: int) -> int:  # pragma: no cover - compiled
     """The slot of the live tie between x and y, or -1: walks the shorter of the two lists."""
     if t.degree[y] < t.degree[x]:
@@ -138,7 +138,7 @@ def find(t: TieArrays, x: int, y: int) -> int:  # pragma: no cover - compiled
     return -1
 
 
-@njit(cache=True)
+@kernel
 def add(t: TieArrays, x: int, y: int) -> int:  # pragma: no cover - compiled
     """Form a live tie between x and y (not tied yet); return its slot (trust, age 0)."""
     if t.meta[_FREE] > 0:
@@ -167,7 +167,7 @@ def add(t: TieArrays, x: int, y: int) -> int:  # pragma: no cover - compiled
     return s
 
 
-@njit(cache=True)
+@kernel
 def remove(t: TieArrays, s: int) -> None:  # pragma: no cover - compiled
     """Lose the live tie in slot s; the slot keeps this month's contact and is freed."""
     for k, peer in ((0, t.a[s]), (1, t.b[s])):
@@ -188,7 +188,7 @@ def remove(t: TieArrays, s: int) -> None:  # pragma: no cover - compiled
     t.meta[_ALIVE] -= 1
 
 
-@njit(cache=True)
+@kernel
 def ties_of(t: TieArrays, x: int) -> np.ndarray:  # pragma: no cover - compiled
     """Slots of x's live ties, sorted by the other peer."""
     slots = np.empty(t.degree[x], dtype=np.int64)
@@ -203,7 +203,7 @@ def ties_of(t: TieArrays, x: int) -> np.ndarray:  # pragma: no cover - compiled
     return slots[np.argsort(partners)]
 
 
-@njit(cache=True)
+@kernel
 def ties_of_group(
     t: TieArrays, members: np.ndarray, within: bool
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
@@ -237,7 +237,7 @@ def ties_of_group(
     return keys[:count][order], found[:count][order]
 
 
-@njit(cache=True)
+@kernel
 def sorted_slots(t: TieArrays, n: int, contacted: bool) -> np.ndarray:  # pragma: no cover
     """Live ties (or, if ``contacted``, ties with contact this month) in dense row order."""
     high = t.meta[_HIGH]
@@ -252,13 +252,13 @@ def sorted_slots(t: TieArrays, n: int, contacted: bool) -> np.ndarray:  # pragma
     return slots[:count][np.argsort(keys[:count])]
 
 
-@njit(cache=True)
+@kernel
 def live_count(t: TieArrays) -> int:  # pragma: no cover - compiled
     """Live ties (:attr:`Ties.count`, compiled)."""
     return t.meta[_ALIVE]
 
 
-@njit(cache=True)
+@kernel
 def mean_trust(t: TieArrays) -> float:  # pragma: no cover - compiled; tested directly
     """Mean trust of the live ties, 0 without any.
 
@@ -271,7 +271,7 @@ def mean_trust(t: TieArrays) -> float:  # pragma: no cover - compiled; tested di
     return pairwise_sum(t.trust[sorted_slots(t, len(t.head), False)], 0, count) / count
 
 
-@njit(cache=True)
+@kernel
 def pairwise_sum(values: np.ndarray, start: int, n: int) -> float:  # pragma: no cover - compiled
     """The sum of ``values[start:start + n]`` as NumPy's ``sum`` adds a float64 array.
 
@@ -311,7 +311,7 @@ def pairwise_sum(values: np.ndarray, start: int, n: int) -> float:  # pragma: no
             return value
 
 
-@njit(cache=True)
+@kernel
 def _block_sum(values: np.ndarray, start: int, n: int) -> float:  # pragma: no cover - compiled
     """NumPy's sum of up to 128 values: one after another under 8, else 8 partial sums."""
     if n < 8:
@@ -332,13 +332,13 @@ def _block_sum(values: np.ndarray, start: int, n: int) -> float:  # pragma: no c
     return total
 
 
-@njit(cache=True)
+@kernel
 def new_month_of_tuple(t: tuple) -> None:  # pragma: no cover - compiled
     """:func:`new_month` of the store as a plain tuple (Numba checks its types in C)."""
     new_month(TieArrays(*t))
 
 
-@njit(cache=True)
+@kernel
 def new_month(t: TieArrays) -> None:  # pragma: no cover - compiled
     """Forget last month's contacts."""
     for s in range(t.meta[_HIGH]):
@@ -348,7 +348,7 @@ def new_month(t: TieArrays) -> None:  # pragma: no cover - compiled
             t.reach[s, k] = 0.0
 
 
-@njit(cache=True)
+@kernel
 def record(
     t: TieArrays, slots: np.ndarray, trust_gain: float, transfer: np.ndarray
 ) -> None:  # pragma: no cover - compiled

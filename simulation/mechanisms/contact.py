@@ -20,8 +20,8 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from simulation.compiled import kernel
 from simulation.mechanisms.events import canvassed
 from simulation.state import Peers, State
 from simulation.streams import as_generator, handle
@@ -43,7 +43,7 @@ def informal_contact(
     return ties.a[slots], ties.b[slots]
 
 
-@njit(cache=True)
+@kernel
 def informal_month(
     ties: TieArrays, peers: Peers, q: Settings, rng: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through informal_contact
@@ -94,7 +94,7 @@ class Settings(NamedTuple):
         )
 
 
-@njit(cache=True)
+@kernel
 def _informal(
     slots: np.ndarray,
     draws: np.ndarray,
@@ -130,7 +130,7 @@ def update_trust(state: State, p: SimpleNamespace, rng: np.random.Generator) -> 
     trust_month(state.ties.arrays, state.peers, p.settings.contact, handle(rng))
 
 
-@njit(cache=True)
+@kernel
 def trust_month(
     ties: TieArrays, peers: Peers, q: Settings, rng: np.ndarray
 ) -> None:  # pragma: no cover - compiled; tested through update_trust
@@ -142,7 +142,7 @@ def trust_month(
     _tie_month(slots, as_generator(rng).random((2, len(slots))), ties, peers, q)
 
 
-@njit(cache=True)
+@kernel
 def _tie_month(
     slots: np.ndarray, draws: np.ndarray, ties: TieArrays, peers: Peers, q: Settings
 ) -> None:  # pragma: no cover - compiled; tested through update_trust
@@ -197,7 +197,7 @@ def _tie_month(
             holds[b] = True
 
 
-@njit(cache=True)
+@kernel
 def _mark(ties: TieArrays, x: int, mark: np.ndarray, value: bool) -> None:  # pragma: no cover
     """Set ``mark`` of x's partners to ``value`` (compiled)."""
     s = ties.head[x]

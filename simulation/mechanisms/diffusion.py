@@ -29,9 +29,9 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 from scipy import sparse
 
+from simulation.compiled import kernel
 from simulation.errors import HourglassError
 from simulation.stages import carried_lessons
 from simulation.state import (
@@ -166,7 +166,7 @@ def sharing_at_home(
             convene(state, conveners, carries, p, rng)
 
 
-@njit(cache=True)
+@kernel
 def share_month(
     peers: Peers,
     orgs: Organisations,
@@ -195,7 +195,7 @@ def share_month(
     return carries, sharers, staff_changed(staff, peers.staff_node[sharers])
 
 
-@njit(cache=True)
+@kernel
 def _share(
     draws: np.ndarray,
     carries: np.ndarray,
@@ -351,7 +351,7 @@ def background_draws(cells: int, hazard: float, rng: np.random.Generator) -> np.
     return rng.integers(0, cells, adoptions)
 
 
-@njit(cache=True)
+@kernel
 def adopt_in_background(
     staff: StaffArrays, picked: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through background_adoption
@@ -391,7 +391,7 @@ def contagion_step(
     staff.adopters = spread_month(staff.arrays(), openness, q, handle(rng))
 
 
-@njit(cache=True)
+@kernel
 def spread_month(
     staff: StaffArrays, openness: np.ndarray, q: Settings, rng: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through spread and cascade
@@ -417,7 +417,7 @@ def spread_month(
     return staff_changed(staff, exposed)
 
 
-@njit(cache=True)
+@kernel
 def _with_spontaneous(
     exposed: np.ndarray, count: np.ndarray, spontaneous: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through cascade
@@ -439,7 +439,7 @@ def _with_spontaneous(
     return nodes[:out], counts[:out]
 
 
-@njit(cache=True)
+@kernel
 def _adopt_from_neighbours(
     exposed: np.ndarray,
     count: np.ndarray,
@@ -482,7 +482,7 @@ def discontinue(state: State, p: SimpleNamespace, rng: np.random.Generator) -> N
     )
 
 
-@njit(cache=True)
+@kernel
 def discontinue_month(
     staff: StaffArrays, changed: np.ndarray, q: Settings, rng: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through discontinue
@@ -497,7 +497,7 @@ def discontinue_month(
     return staff_changed(staff, adopters)
 
 
-@njit(cache=True)
+@kernel
 def _drop(
     adopters: np.ndarray,
     draws: np.ndarray,
@@ -525,7 +525,7 @@ def change_at_scale(state: State, p: SimpleNamespace, month: int) -> None:
     change_month(state.staff.arrays(), state.orgs, month, p.settings.diffusion)
 
 
-@njit(cache=True)
+@kernel
 def change_month(
     staff: StaffArrays, orgs: Organisations, month: int, q: Settings
 ) -> None:  # pragma: no cover - compiled; tested through change_at_scale

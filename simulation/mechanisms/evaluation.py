@@ -16,9 +16,9 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from simulation import stages
+from simulation.compiled import kernel
 from simulation.result import timeseries_frame
 from simulation.state import Month, Organisations, Peers, StaffArrays, State
 from simulation.ties import TieArrays, live_count, mean_trust
@@ -181,7 +181,7 @@ class Settings(NamedTuple):
     colleagues: int  # staff who are not peers
 
 
-@njit(cache=True)
+@kernel
 def observe_month(
     peers: Peers,
     orgs: Organisations,
@@ -203,7 +203,7 @@ def observe_month(
     return out
 
 
-@njit(cache=True)
+@kernel
 def _counts(
     peers: Peers, n_ties: int, orgs: Organisations, per_country: np.ndarray,
     national_share: float, adopted: np.ndarray, is_peer: np.ndarray, adopters: np.ndarray,

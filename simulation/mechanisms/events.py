@@ -19,8 +19,8 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from simulation.compiled import kernel
 from simulation.state import Attendance, Organisations, Peers, State
 from simulation.streams import as_generator, handle
 from simulation.ties import TieArrays, add, find, record, similarity, ties_of_group
@@ -64,7 +64,7 @@ def attendance_chance(state: State, p: SimpleNamespace) -> np.ndarray:
     )
 
 
-@njit(cache=True)
+@kernel
 def _attendance_chance(
     peers: Peers, orgs: Organisations, logistics: float, canvass: float
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through attendance_chance
@@ -89,7 +89,7 @@ def canvassed_interest(state: State) -> np.ndarray:
     return canvassed(state.peers.profile)
 
 
-@njit(cache=True)
+@kernel
 def canvassed(profile: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """:func:`canvassed_interest` of the positions' profiles (compiled)."""
     problems = profile[:, 0]
@@ -169,13 +169,13 @@ class Settings(NamedTuple):
         )
 
 
-@njit(cache=True)
+@kernel
 def _prior(q: Settings) -> float:  # pragma: no cover - compiled
     """Chance a seat or encounter is matched or else goes to a prior contact."""
     return q.matching + (1.0 - q.matching) * q.prior_contact
 
 
-@njit(cache=True)
+@kernel
 def _run_month_of_tuples(
     used: np.ndarray,
     tools: tuple,
@@ -197,7 +197,7 @@ def _run_month_of_tuples(
     )
 
 
-@njit(cache=True)
+@kernel
 def _run_month(
     used: np.ndarray,
     chance: np.ndarray,
@@ -259,7 +259,7 @@ def _run_month(
     return counts
 
 
-@njit(cache=True)
+@kernel
 def _attend(
     attendees: np.ndarray,
     g: int,
@@ -285,7 +285,7 @@ def _attend(
             month.reflection[a] = max(month.reflection[a], tools.reflection[g])
 
 
-@njit(cache=True)
+@kernel
 def _tied_pairs(attendees: np.ndarray, ties: TieArrays) -> np.ndarray:  # pragma: no cover
     """Slots of the ties between two attendees, in dense row order (compiled).
 
@@ -321,7 +321,7 @@ def form_groups(
     )
 
 
-@njit(cache=True)
+@kernel
 def _group(attendees, size, profile, ties, matching, prior, rng):  # pragma: no cover
     """``form_groups`` compiled: a random order, then two uniforms per seat."""
     m = len(attendees)
@@ -334,7 +334,7 @@ def _group(attendees, size, profile, ties, matching, prior, rng):  # pragma: no 
     return labels
 
 
-@njit(cache=True)
+@kernel
 def _kth(tree: np.ndarray, k: int) -> int:  # pragma: no cover - compiled
     """The k-th (from 0) member still counted in the Fenwick tree ``tree``."""
     position, step = 0, 1
@@ -348,7 +348,7 @@ def _kth(tree: np.ndarray, k: int) -> int:  # pragma: no cover - compiled
     return position  # the member at 1-based position + 1, so position from 0
 
 
-@njit(cache=True)
+@kernel
 def _uncount(tree: np.ndarray, x: int) -> None:  # pragma: no cover - compiled
     """Remove member x (from 0) from the Fenwick tree ``tree``."""
     i = x + 1
@@ -357,7 +357,7 @@ def _uncount(tree: np.ndarray, x: int) -> None:  # pragma: no cover - compiled
         i += i & (-i)
 
 
-@njit(cache=True)
+@kernel
 def _twins(
     profile: np.ndarray, people: np.ndarray, labels: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
@@ -391,7 +391,7 @@ def _twins(
     return order, lower, upper
 
 
-@njit(cache=True)
+@kernel
 def _take(
     x: int,
     group: int,
@@ -409,7 +409,7 @@ def _take(
     preceding[following[x]] = preceding[x]
 
 
-@njit(cache=True)
+@kernel
 def _best_left(
     first: int,
     members: np.ndarray,
@@ -446,7 +446,7 @@ def _best_left(
     return n_options
 
 
-@njit(cache=True)
+@kernel
 def _contacts_left(
     peer: int, ties: TieArrays, index: np.ndarray, left: np.ndarray, options: np.ndarray
 ) -> int:  # pragma: no cover - compiled; tested through form_groups
@@ -464,7 +464,7 @@ def _contacts_left(
     return n_options
 
 
-@njit(cache=True)
+@kernel
 def _fill_groups(
     members: np.ndarray,
     profile: np.ndarray,
@@ -559,7 +559,7 @@ def encounters(
     )
 
 
-@njit(cache=True)
+@kernel
 def _encounter_pairs(
     attendees, labels, n_encounters, profile, ties, matching, prior, rng
 ):  # pragma: no cover - compiled; tested through encounters
@@ -605,7 +605,7 @@ def _encounter_pairs(
     return attendees[met // m], attendees[met % m]
 
 
-@njit(cache=True)
+@kernel
 def _meet_in_groups(
     attendees: np.ndarray,
     labels: np.ndarray,
@@ -671,7 +671,7 @@ def _meet_in_groups(
     return count
 
 
-@njit(cache=True)
+@kernel
 def _add_if(
     condition: bool, x: int, options: np.ndarray, n_options: int
 ) -> int:  # pragma: no cover - compiled
@@ -682,7 +682,7 @@ def _add_if(
     return n_options
 
 
-@njit(cache=True)
+@kernel
 def _contacts_in_group(
     peer: int,
     group: int,
@@ -707,7 +707,7 @@ def _contacts_in_group(
     return n_contacts
 
 
-@njit(cache=True)
+@kernel
 def _most_similar(
     a: int,
     members: np.ndarray,
@@ -730,7 +730,7 @@ def _most_similar(
     return n_options
 
 
-@njit(cache=True)
+@kernel
 def _form_ties(
     i: np.ndarray,
     j: np.ndarray,

@@ -22,8 +22,8 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from simulation.compiled import kernel
 from simulation.state import Peers, State
 
 
@@ -62,7 +62,7 @@ def reflect(state: State, p: SimpleNamespace) -> None:
     )
 
 
-@njit(cache=True)
+@kernel
 def reflect_month(
     peers: Peers, tools: np.ndarray, q: Settings
 ) -> None:  # pragma: no cover - compiled; tested through reflect
@@ -81,7 +81,7 @@ def reflect_month(
     )
 
 
-@njit(cache=True)
+@kernel
 def _reflect(
     with_contact: np.ndarray,
     tools: np.ndarray,

@@ -18,9 +18,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
-from numba import njit
 
 from simulation import stages
+from simulation.compiled import kernel
 from simulation.mechanisms import contact, diffusion, evaluation, reflection, transfer
 from simulation.state import Attendance, Organisations, Peers, StaffArrays, State, with_adopters
 from simulation.streams import handle
@@ -77,7 +77,7 @@ def after_tools(
     return informal, productive
 
 
-@njit(cache=True)
+@kernel
 def _first(
     peers: tuple,
     orgs: tuple,
@@ -102,7 +102,7 @@ def _first(
     )
 
 
-@njit(cache=True)
+@kernel
 def _first_month(
     peers: Peers,
     orgs: Organisations,
@@ -128,7 +128,7 @@ def _first_month(
     return informal, productive, carries, sharers, adopters
 
 
-@njit(cache=True)
+@kernel
 def _second(
     peers: tuple,
     orgs: tuple,
@@ -152,13 +152,13 @@ def _second(
     )
 
 
-@njit(cache=True)
+@kernel
 def _observation(q: tuple) -> evaluation.Settings:  # pragma: no cover - compiled
     """The observation settings from their plain tuple (the stage settings a tuple in it)."""
     return evaluation.Settings(q[0], q[1], stages.Settings(*q[2]), q[3], q[4])
 
 
-@njit(cache=True)
+@kernel
 def _second_month(
     peers: Peers,
     orgs: Organisations,
@@ -181,7 +181,7 @@ def _second_month(
     return staff.adopters, values
 
 
-@njit(cache=True)
+@kernel
 def _whole(
     peers: tuple,
     orgs: tuple,

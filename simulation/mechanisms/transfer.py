@@ -17,8 +17,8 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from simulation.compiled import kernel
 from simulation.state import Peers, State
 from simulation.streams import as_generator, handle
 from simulation.ties import TieArrays, similarity, sorted_slots
@@ -34,7 +34,7 @@ def exchange(state: State, p: SimpleNamespace, rng: np.random.Generator) -> np.n
     return exchange_month(state.ties.arrays, state.peers, p.settings.transfer, handle(rng))
 
 
-@njit(cache=True)
+@kernel
 def exchange_month(
     ties: TieArrays, peers: Peers, q: Settings, rng: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through exchange
@@ -80,7 +80,7 @@ class Settings(NamedTuple):
         )
 
 
-@njit(cache=True)
+@kernel
 def _learn_from_contacts(
     receiver: np.ndarray,
     giver: np.ndarray,
@@ -125,7 +125,7 @@ def socialise(state: State, p: SimpleNamespace) -> None:
     socialise_month(state.peers, p.settings.transfer)
 
 
-@njit(cache=True)
+@kernel
 def socialise_month(peers: Peers, q: Settings) -> None:  # pragma: no cover - compiled
     """:func:`socialise` compiled: the store's pull, of strength kappa x socialisation."""
     strength = q.community_of_practice * q.socialisation
@@ -134,7 +134,7 @@ def socialise_month(peers: Peers, q: Settings) -> None:  # pragma: no cover - co
     _pull_toward_store(np.flatnonzero(peers.engaged), peers.learning, peers.exposure, strength)
 
 
-@njit(cache=True)
+@kernel
 def _pull_toward_store(
     members: np.ndarray, learning: np.ndarray, exposure: np.ndarray, strength: float
 ) -> None:  # pragma: no cover - compiled; tested through socialise
@@ -154,7 +154,7 @@ def _pull_toward_store(
             exposure[i, k] = exposure[i, k] + strength * max(store[k] - exposure[i, k], 0.0)
 
 
-@njit(cache=True)
+@kernel
 def upper_quartile(values: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """Column-wise 0.75 quantile, exactly as ``np.quantile(values, 0.75, axis=0)``.
 

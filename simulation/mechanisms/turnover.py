@@ -16,8 +16,8 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from simulation.compiled import kernel
 from simulation.population import PERSONAL_FACTORS, draw_personal
 from simulation.state import Peers, StaffArrays, State, staff_changed
 from simulation.ties import TieArrays, remove, ties_of_group
@@ -78,7 +78,7 @@ def officials_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) 
     return leavers
 
 
-@njit(cache=True)
+@kernel
 def _leavers_ties_of_tuple(
     ties: tuple, leavers: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through officials_leave
@@ -87,7 +87,7 @@ def _leavers_ties_of_tuple(
     return _leavers_ties(t, len(t.head), leavers)
 
 
-@njit(cache=True)
+@kernel
 def _succession(
     leavers: np.ndarray,
     personal: tuple,
@@ -130,7 +130,7 @@ def _succession(
     return adopters
 
 
-@njit(cache=True)
+@kernel
 def _leavers_ties(
     ties: TieArrays, n: int, leavers: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through officials_leave
@@ -142,7 +142,7 @@ def _leavers_ties(
     return ties_of_group(ties, leavers, False)
 
 
-@njit(cache=True)
+@kernel
 def _succeed(
     leavers: np.ndarray,
     fresh: np.ndarray,
@@ -198,7 +198,7 @@ def colleagues_leave(state: State, p: SimpleNamespace, rng: np.random.Generator)
         staff.changed(leaving)
 
 
-@njit(cache=True)
+@kernel
 def _leave_ties(
     slots: np.ndarray, draws: np.ndarray, ties: TieArrays, q: Settings
 ) -> None:  # pragma: no cover - compiled; tested through officials_leave

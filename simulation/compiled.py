@@ -1,0 +1,49 @@
+"""The model's compiled loops: Numba's ``njit`` with its cache kept in step with all the sources.
+
+Numba keys a cached compiled function on its own file's time stamp and size only, yet a compiled
+function carries the code of every compiled function it calls: the compiled month
+(``simulation/mechanisms/schedule.py``) links every submodel's loops, the month of events the
+tie store's. After an edit of a submodel the month, its own file unchanged, would load the old
+code from the cache and run code that is no longer there (seen: with an edited trust decay the
+compiled month gave the results of before, the submodels called one by one the new ones).
+:func:`kernel` compiles with the cache keyed also on the time stamps and sizes of all the
+model's source files, so an edit anywhere in ``simulation/`` compiles the loops afresh, once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from numba import njit
+
+ROOT = Path(__file__).resolve().parent
+
+_STAMP: list[tuple[float, int, int]] = []  # the package's, computed once per process
+
+
+def sources_stamp(root: Path = ROOT) -> tuple[float, int, int]:
+    """The latest modification time, the total size and the number of Python files under root.
+
+    Compiled caches (``__pycache__``) are not walked.
+    """
+    latest, size, count = 0.0, 0, 0
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [name for name in subfolders if name != "__pycache__"]
+        for name in files:
+            if name.endswith(".py"):
+                stat = Path(folder, name).stat()
+                latest, size, count = max(latest, stat.st_mtime), size + stat.st_size, count + 1
+    return latest, size, count
+
+
+def kernel(function: Callable) -> Callable:
+    """``numba.njit(cache=True)``, its cache keyed on all the model's sources (see above)."""
+    compiled = njit(cache=True)(function)
+    cache_file = getattr(getattr(compiled, "_cache", None), "_cache_file", None)
+    if cache_file is not None and hasattr(cache_file, "_source_stamp"):
+        if not _STAMP:
+            _STAMP.append(sources_stamp())
+        cache_file._source_stamp = (cache_file._source_stamp, _STAMP[0])
+    return compiled
