@@ -54,3 +54,43 @@ def test_run_imports_the_model_and_the_figure_with_the_collector_paused(tmp_path
     assert main(["run", "baseline", "--set", "run.months=3", "--out", str(out)]) == 0
     assert len(paused) == 2  # the model's imports, then matplotlib's
     assert (out / "hourglass.png").read_bytes().startswith(b"\x89PNG")
+
+
+def _index(directory, stem, *keys):
+    """A Numba index file holding ``keys`` in its pickled stamp, as Numba writes it."""
+    import pickle
+
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{stem}.loop-3.py312.nbi").write_bytes(
+        pickle.dumps("0.68.1") + pickle.dumps((keys, {}), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def test_kernels_compiled_with_the_package_key_are_cached_only_under_it(tmp_path, monkeypatch):
+    """simulation.compiled.kernel keys a cache also on every source's stamp (a2f4a24)."""
+    import hashlib
+
+    from hourglass.commands.common import kernels_cached, sources_stamp
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.delenv("NUMBA_DISABLE_JIT", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "compiled.py").write_text("def kernel(f):\n    return njit(cache=True)(f)\n")
+    source = package / "loops.py"
+    source.write_text("from compiled import kernel\n\n\n@kernel\ndef loop():\n    pass\n")
+    assert not kernels_cached(package)  # cold: nothing compiled yet
+    digest = hashlib.sha256(source.read_bytes()).digest()
+    _index(package / "__pycache__", "loops", digest)
+    assert not kernels_cached(package)  # the module's own key alone: Numba compiles again
+    _index(package / "__pycache__", "loops", digest, sources_stamp(package))
+    assert kernels_cached(package)
+    (package / "other.py").write_text("y = 2\n")  # an edit anywhere in the package
+    assert not kernels_cached(package)
+
+
+def test_the_package_stamp_is_the_models_own():
+    from hourglass.commands.common import sources_stamp
+    from simulation import compiled
+
+    assert sources_stamp(compiled.ROOT) == compiled.sources_stamp(compiled.ROOT)

@@ -421,15 +421,38 @@ def _cache_dirs(source: Path) -> list[Path]:
     return [folder / "__pycache__", Path.home() / ".cache" / "numba" / sub]
 
 
+# A compiled kernel's decorator: simulation.compiled.kernel, or Numba's own with its cache on.
+_KERNEL = re.compile(rb"^[ \t]*@(kernel\b|(numba\.)?njit\([^)]*cache=True)", re.MULTILINE)
+
+
+def sources_stamp(root: Path) -> tuple[float, int, int]:
+    """The latest modification time, total size and number of the Python files under ``root``.
+
+    The second key of a kernel's cache (``simulation.compiled.sources_stamp``, computed the same
+    way here without importing Numba; a test keeps the two equal).
+    """
+    latest, size, count = 0.0, 0, 0
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [name for name in subfolders if name != "__pycache__"]
+        for name in files:
+            if name.endswith(".py"):
+                stat = Path(folder, name).stat()
+                latest, size, count = max(latest, stat.st_mtime), size + stat.st_size, count + 1
+    return latest, size, count
+
+
 def kernels_cached(package: Path | None = None) -> bool:
     """Whether Numba's cache holds every compiled kernel module of ``package``, up to date.
 
     ``package`` defaults to ``simulation``. Reads Numba's index files (``*.nbi``) without
     importing Numba: an index is fresh when it carries the SHA-256 of the module's source,
-    which is how Numba itself judges it.
+    which is how Numba itself judges it, and for a module compiled with
+    ``simulation.compiled.kernel`` also the stamp of the whole package's sources (its cache's
+    second key: an edit anywhere compiles every kernel again).
     """
     import hashlib
     import importlib.util
+    import pickle
 
     if os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
         return True  # nothing is compiled
@@ -438,15 +461,23 @@ def kernels_cached(package: Path | None = None) -> bool:
         if spec is None or spec.origin is None:
             return True
         package = Path(spec.origin).parent
-    root = package
-    for source in sorted(root.rglob("*.py")):
+    stamp = None
+    for source in sorted(package.rglob("*.py")):
         text = source.read_bytes()
-        if b"cache=True" not in text:
+        decorators = [m.group(1) for m in _KERNEL.finditer(text)]
+        if not decorators:
             continue
-        digest = hashlib.sha256(text).digest()
+        needed = [hashlib.sha256(text).digest()]
+        if any(d.startswith(b"kernel") for d in decorators):
+            if stamp is None:  # the (time, size, count) tuple as pickled in the index: its
+                # opcodes without protocol 3's header (2 bytes) and memo (after TUPLE3)
+                dumped = pickle.dumps(sources_stamp(package), protocol=3)
+                stamp = dumped[2:dumped.rindex(b"\x87") + 1]
+            needed.append(stamp)
         indexes = [i for d in _cache_dirs(source) if d.is_dir()
                    for i in d.glob(f"{source.stem}.*.nbi")]
-        if not any(digest in index.read_bytes() for index in indexes):
+        if not any(all(key in data for key in needed)
+                   for data in (index.read_bytes() for index in indexes)):
             return False
     return True
 
