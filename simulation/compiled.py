@@ -17,8 +17,38 @@ from collections.abc import Callable
 from pathlib import Path
 
 from numba import njit
+from numba.core.bytecode import FunctionIdentity
 
 ROOT = Path(__file__).resolve().parent
+
+
+class _ProcessUniqueIds:
+    """Numba's function ids, unique across processes, not only within one.
+
+    Numba names a compiled function's symbol by its name, argument types and an id from a
+    counter that starts at 1 in every process (a forked process carries on from its parent's).
+    Two processes that fill the cache can then give one symbol name to two different bodies,
+    such as the quicksort under ``np.sort`` and the one under ``np.argsort`` on int64 arrays;
+    a later process that loads both keeps the first body for both names (Numba issue #10486).
+    Seen: a cache filled by several processes made ``ties.sorted_slots`` (argsort) run
+    ``state._merge_adopters``' sort, giving garbage slots (an IndexError at a month observer's
+    contact matrix) or, with the other load order, silently unsorted adopters. Each id here
+    draws its upper 40 bits from the operating system (fresh in every process, forked or not)
+    above a counter that keeps the ids of one process distinct.
+    """
+
+    def __init__(self) -> None:
+        self._count = 0
+
+    def __iter__(self) -> _ProcessUniqueIds:
+        return self
+
+    def __next__(self) -> int:
+        self._count = (self._count + 1) % (1 << 24)
+        return (int.from_bytes(os.urandom(5), "little") << 24) | self._count
+
+
+FunctionIdentity._unique_ids = _ProcessUniqueIds()  # before any of the model's loops compiles
 
 _STAMP: list[tuple[float, int, int]] = []  # the package's, computed once per process
 
