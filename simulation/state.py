@@ -157,7 +157,7 @@ class Staff:
         """
         if len(self.adopters) == 0:
             return self.adopters, np.zeros((0, self.adopted.shape[1]), dtype=np.int64)
-        return count_adopted_neighbours(self.arrays())
+        return count_adopted_neighbours(self.arrays(), np.zeros(0, dtype=np.int64))
 
 
 @kernel
@@ -183,12 +183,16 @@ def with_adopters(
 
 @kernel
 def count_adopted_neighbours(
-    staff: StaffArrays,
+    staff: StaffArrays, also: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through exposure
-    """:meth:`Staff.exposure` of adopters (at least one), compiled."""
+    """:meth:`Staff.exposure`, compiled, with the colleagues ``also`` among the exposed.
+
+    ``also`` (ascending) joins the exposed whether or not a neighbour adopted (with counts of 0
+    then): contagion looks at the spontaneous adopters every month.
+    """
     return _count_adopted_neighbours(
-        staff.adopters, staff.indptr, staff.indices, staff.adopted, staff.is_peer, staff.seen,
-        staff.slot,
+        staff.adopters, also, staff.indptr, staff.indices, staff.adopted, staff.is_peer,
+        staff.seen, staff.slot,
     )
 
 
@@ -234,6 +238,7 @@ def _merge_adopters(
 @kernel
 def _count_adopted_neighbours(
     adopters: np.ndarray,
+    also: np.ndarray,
     indptr: np.ndarray,
     indices: np.ndarray,
     adopted: np.ndarray,
@@ -249,7 +254,7 @@ def _count_adopted_neighbours(
     with thousands of adopters; issue 13). A count is at most the colleague's degree, so a lane
     overflows only at 65,536 neighbours; then the counts are taken type by type instead.
     """
-    nodes, packed = _mark_exposed(adopters, indptr, indices, adopted, is_peer, seen, slot)
+    nodes, packed = _mark_exposed(adopters, also, indptr, indices, adopted, is_peer, seen, slot)
     counts = np.zeros((len(nodes), adopted.shape[1]), dtype=np.int64)
     if packed:
         for row in range(len(nodes)):
@@ -274,6 +279,7 @@ def _count_adopted_neighbours(
 @kernel
 def _mark_exposed(
     adopters: np.ndarray,
+    also: np.ndarray,
     indptr: np.ndarray,
     indices: np.ndarray,
     adopted: np.ndarray,
@@ -281,7 +287,7 @@ def _mark_exposed(
     seen: np.ndarray,
     slot: np.ndarray,
 ) -> tuple[np.ndarray, bool]:  # pragma: no cover - compiled; tested through exposure
-    """Mark the adopters' colleague neighbours in ``seen``, adding their counts in ``slot``.
+    """Mark the adopters' colleague neighbours and ``also`` in ``seen``, counting in ``slot``.
 
     Returns the marked colleagues, ascending, and whether ``slot`` holds their counts (packed
     in 16-bit lanes; no: more than four types or a colleague of 65,536 neighbours or more).
@@ -291,7 +297,7 @@ def _mark_exposed(
     reach = 0
     for source in adopters:
         reach += indptr[source + 1] - indptr[source]
-    nodes = np.empty(reach, dtype=np.int64)
+    nodes = np.empty(reach + len(also), dtype=np.int64)
     n_exposed = 0
     for source in adopters:
         word = 0
@@ -308,6 +314,11 @@ def _mark_exposed(
                 n_exposed += 1
                 packed &= indptr[node + 1] - indptr[node] < 1 << 16
             slot[node] += word
+    for node in also:
+        if not seen[node]:
+            seen[node] = True
+            nodes[n_exposed] = node
+            n_exposed += 1
     # Ascending: a scan of the marks when the exposed are a fair share of the staff (linear;
     # sorting thousands cost ~0.2 ms a month), a sort of the few otherwise.
     if n_exposed * 16 < len(seen):

@@ -396,12 +396,11 @@ def spread_month(
     staff: StaffArrays, openness: np.ndarray, q: Settings, rng: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through spread and cascade
     """:func:`contagion_step` compiled (``rng``: the generator's handle); returns the adopters."""
-    if len(staff.adopters):
-        exposed, count = count_adopted_neighbours(staff)
-    else:
-        exposed, count = staff.adopters, np.zeros((0, staff.adopted.shape[1]), dtype=np.int64)
-    if len(staff.spontaneous):
-        exposed, count = _with_spontaneous(exposed, count, staff.spontaneous)
+    if len(staff.adopters) == 0 and len(staff.spontaneous) == 0:
+        return staff.adopters
+    # The exposed and the spontaneous colleagues (with no adopted neighbour: counts of 0), in
+    # one walk.
+    exposed, count = count_adopted_neighbours(staff, staff.spontaneous)
     if len(exposed) == 0:
         return staff.adopters
     _adopt_from_neighbours(
@@ -417,26 +416,8 @@ def spread_month(
     return staff_changed(staff, exposed)
 
 
-@kernel
-def _with_spontaneous(
-    exposed: np.ndarray, count: np.ndarray, spontaneous: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through cascade
-    """The union of the exposed and the spontaneous colleagues (both ascending), with counts."""
-    nodes = np.empty(len(exposed) + len(spontaneous), dtype=np.int64)
-    counts = np.zeros((len(nodes), count.shape[1]), dtype=np.int64)
-    i, j, out = 0, 0, 0
-    while i < len(exposed) or j < len(spontaneous):
-        if j == len(spontaneous) or (i < len(exposed) and exposed[i] <= spontaneous[j]):
-            if j < len(spontaneous) and exposed[i] == spontaneous[j]:
-                j += 1
-            nodes[out] = exposed[i]
-            counts[out] = count[i]
-            i += 1
-        else:
-            nodes[out] = spontaneous[j]
-            j += 1
-        out += 1
-    return nodes[:out], counts[:out]
+_KEPT = 8
+"""Counts of adopted neighbours whose simple-contagion chance is kept per organisation."""
 
 
 @kernel
@@ -456,15 +437,30 @@ def _adopt_from_neighbours(
     threshold of adopted neighbours on (from none if it is 0), epsilon omega below it with at
     least one.
     """
+    # Simple contagion's chance depends on the organisation and the count alone: the exposed
+    # come by organisation (ascending staff), so the organisation's chances of a few adopted
+    # neighbours are kept, each computed once as below (bit for bit the same; pow was half the
+    # loop's cost with thousands exposed).
+    kept = np.empty(_KEPT)
+    kept_org = -1
     for row in range(len(exposed)):
         node = exposed[row]
         omega = openness[org[node]]
         rate = q.adoption_rate * omega
         needed = threshold[node]
+        if org[node] != kept_org:
+            kept_org = org[node]
+            kept[:] = np.nan
         for k in range(count.shape[1]):
             a = count[row, k]
             if q.simple_contagion[k]:
-                chance = 1.0 - (1.0 - rate) ** float(a)
+                if a < _KEPT:
+                    chance = kept[a]
+                    if np.isnan(chance):
+                        chance = 1.0 - (1.0 - rate) ** float(a)
+                        kept[a] = chance
+                else:
+                    chance = 1.0 - (1.0 - rate) ** float(a)
             elif a >= needed:
                 chance = rate
             elif a >= 1:
