@@ -12,9 +12,14 @@ Measured in one run, each figure a ratio or a time on this machine:
 3. Wall and CPU seconds of ``hourglass run baseline`` in a fresh process, with Numba's compiled
    cache present (target <= 1.5 s on an idle core, where wall time is the CPU time; best of
    ``--repeats``) and with an empty cache (what a fresh worker pays).
+4. CPU seconds of a run at rows of the shipped posterior (hourglass/posterior/posterior.parquet,
+   each row the baseline's overrides, as the default Sobol' analysis runs them; thousands of
+   staff adopt there, a few at the point defaults), for this checkout and for
+   ``--posterior-reference`` (default e76bb0b: main before the adopters' walk was cut, issue
+   13), interleaved: their ratio, and the cost against a baseline run.
 
 Usage: ``python benchmarks/throughput.py [--repeats 5] [--reference e0fb30c] [--parts baseline
-mesa cold]``.
+mesa cold posterior] [--posterior-reference e76bb0b]``.
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _timing import ROOT, run_in_child
 
-PARTS = ("baseline", "mesa", "cold")
+PARTS = ("baseline", "mesa", "cold", "posterior")
+POSTERIOR_ROWS = (0, 10, 20, 30, 40)
+"""Rows of the shipped posterior the posterior part times (spread over the file)."""
 
 
 def export(commit: str, folder: Path) -> Path:
@@ -150,6 +157,33 @@ def cold(args: argparse.Namespace) -> None:
           f"{uncached_cpu:.1f} CPU-s; python -m simulation.warmup fills the cache ahead")
 
 
+def posterior(args: argparse.Namespace) -> None:
+    """Print a run's CPU at posterior rows, now and at ``--posterior-reference``, interleaved."""
+    import pandas as pd  # noqa: PLC0415 - only this part reads the posterior
+
+    frame = pd.read_parquet(ROOT / "hourglass" / "posterior" / "posterior.parquet")
+    keys = [c for c in frame.columns if "." in c]
+    records = frame[keys].to_dict("records")  # per column: whole numbers stay whole
+    rows = [{k: v.item() if hasattr(v, "item") else v for k, v in records[r].items()}
+            for r in POSTERIOR_ROWS]
+    with tempfile.TemporaryDirectory() as folder:
+        reference = export(args.posterior_reference, Path(folder))
+        run_in_child("baseline", {"run.months": 1}, root=reference)  # fill its compiled cache
+        now = [float("inf")] * len(rows)
+        before = [float("inf")] * len(rows)
+        for _ in range(2):  # interleaved, so load on the machine falls on both alike
+            for i, row in enumerate(rows):
+                now[i] = min(now[i], run_in_child("baseline", row, repeats=args.repeats)["cpu"])
+                before[i] = min(before[i], run_in_child("baseline", row, repeats=args.repeats,
+                                                        root=reference)["cpu"])
+        point = min(run_in_child("baseline", repeats=args.repeats)["cpu"] for _ in range(2))
+    mean_now, mean_before = sum(now) / len(now), sum(before) / len(before)
+    print(f"run at posterior rows {', '.join(map(str, POSTERIOR_ROWS))}, CPU (mean of the rows' "
+          f"best of {args.repeats}): {mean_now * 1000:.1f} ms now, {mean_before * 1000:.1f} ms at "
+          f"{args.posterior_reference}: {mean_before / mean_now:.2f}x fewer CPU-seconds; "
+          f"{mean_now / point:.1f}x a run at the point defaults ({point * 1000:.1f} ms)")
+
+
 def main() -> None:
     """Measure and print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -158,6 +192,8 @@ def main() -> None:
                         help="commit compared with (default e0fb30c: main when issue 13 was filed)")
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
                         help="what to measure (default all)")
+    parser.add_argument("--posterior-reference", default="e76bb0b",
+                        help="commit the posterior part compares with (default e76bb0b)")
     parser.add_argument("--no-uncached", action="store_true",
                         help="cold: skip the run with an empty cache (it compiles every kernel)")
     args = parser.parse_args()
@@ -165,6 +201,8 @@ def main() -> None:
         baseline_and_mesa(args)
     if "cold" in args.parts:
         cold(args)
+    if "posterior" in args.parts:
+        posterior(args)
 
 
 if __name__ == "__main__":
