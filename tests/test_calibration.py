@@ -355,7 +355,8 @@ def test_walltime_stops_a_calibration_started_with_sigint_ignored(tmp_path):
         "import signal, sys\n"
         "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
         "from hourglass.calibration import QUICK, Settings, calibrate\n"
-        "s = Settings(**{**QUICK.__dict__, 'generations': 50, 'walltime_minutes': 0.1})\n"
+        "s = Settings(**{**QUICK.__dict__, 'generations': 50, 'walltime_minutes': 0.1,\n"
+        "                'max_replicates': QUICK.replicates})\n"
         "calibrate(sys.argv[1], settings=s, workers=1, progress=False)\n"
     )
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "cal")],
@@ -386,7 +387,10 @@ def test_walltime_is_a_bound_when_a_generation_outruns_its_prediction(tmp_path, 
 
     monkeypatch.setattr(calibration._Watcher, "_predicted_rates",
                         lambda _self, _samples, count: [1.0] * count)
-    settings = Settings(**{**QUICK.__dict__, "generations": 50, "walltime_minutes": 0.1})
+    # One batch a particle (no sequential replicates): each generation's time as predictable
+    # as the test's bound needs on a loaded machine.
+    settings = Settings(**{**QUICK.__dict__, "generations": 50, "walltime_minutes": 0.1,
+                           "max_replicates": QUICK.replicates})
     meta = calibrate(tmp_path / "cal", settings=settings, workers=1, progress=False)
     assert meta["stopped_by"] == "walltime (the generation in progress passed it and was dropped)"
     assert meta["seconds_this_session"] < 6 + 5
