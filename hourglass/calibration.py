@@ -830,8 +830,6 @@ class _Watcher:
         return [last * ratio ** (k + 1) for k in range(count)]
 
     def _follow(self) -> None:
-        import os  # noqa: PLC0415
-        import signal  # noqa: PLC0415
         import sqlite3  # noqa: PLC0415
 
         distances = _Lines(self.log)
@@ -875,15 +873,31 @@ class _Watcher:
                 if (now + took / sims * self.population / rate > self.deadline
                         and seen < self.generations):
                     self.stopping = "the next generation was predicted to end past it"
-                    os.kill(os.getpid(), signal.SIGINT)
+                    self._interrupt()
                     return
             if seen >= 1 and time.monotonic() > self.deadline:
                 # A generation that outran its prediction: the walltime is a bound, so it is
                 # dropped and the finished ones are written.
                 self.stopping = "the generation in progress passed it and was dropped"
-                os.kill(os.getpid(), signal.SIGINT)
+                self._interrupt()
                 return
             self._show(seen, samples, calibrating, phase_sims, phase_acc, sims_total)
+
+    def _interrupt(self) -> None:
+        """SIGINT to this process until the main thread leaves the calibration.
+
+        A signal's KeyboardInterrupt is raised in whatever Python code the main thread runs
+        next; inside a garbage-collection callback it is printed and swallowed, and the run
+        went on. It is sent again each second (at most ten times) until the watcher is told
+        to stop, which happens as the main thread leaves the calibration's ``with``.
+        """
+        import os  # noqa: PLC0415
+        import signal  # noqa: PLC0415
+
+        for _ in range(10):
+            os.kill(os.getpid(), signal.SIGINT)
+            if self.stop.wait(1.0):
+                return
 
     def _show(self, seen: int, samples: list[int], calibrating: bool, phase_sims: int,
               phase_acc: int, sims_total: int) -> None:
