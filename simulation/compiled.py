@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 from numba import njit
 from numba.core.bytecode import FunctionIdentity
 
-ROOT = Path(__file__).resolve().parent
+from simulation.sources import ROOT, sources_stamp  # noqa: F401 - re-exported
 
 
 class _ProcessUniqueIds:
@@ -51,21 +50,6 @@ class _ProcessUniqueIds:
 FunctionIdentity._unique_ids = _ProcessUniqueIds()  # before any of the model's loops compiles
 
 _STAMP: list[tuple[float, int, int]] = []  # the package's, computed once per process
-
-
-def sources_stamp(root: Path = ROOT) -> tuple[float, int, int]:
-    """The latest modification time, the total size and the number of Python files under root.
-
-    Compiled caches (``__pycache__``) are not walked.
-    """
-    latest, size, count = 0.0, 0, 0
-    for folder, subfolders, files in os.walk(root):
-        subfolders[:] = [name for name in subfolders if name != "__pycache__"]
-        for name in files:
-            if name.endswith(".py"):
-                stat = Path(folder, name).stat()
-                latest, size, count = max(latest, stat.st_mtime), size + stat.st_size, count + 1
-    return latest, size, count
 
 
 def kernel(function: Callable) -> Callable:

@@ -69,7 +69,8 @@ def test_kernels_compiled_with_the_package_key_are_cached_only_under_it(tmp_path
     """simulation.compiled.kernel keys a cache also on every source's stamp (a2f4a24)."""
     import hashlib
 
-    from hourglass.commands.common import kernels_cached, sources_stamp
+    from hourglass.commands.common import kernels_cached
+    from simulation.sources import sources_stamp
 
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.delenv("NUMBA_DISABLE_JIT", raising=False)
@@ -90,7 +91,8 @@ def test_kernels_compiled_with_the_package_key_are_cached_only_under_it(tmp_path
 
 
 def test_the_package_stamp_is_the_models_own():
-    from hourglass.commands.common import sources_stamp
-    from simulation import compiled
+    """The command judges the cache by the stamp the kernels are keyed on: one function."""
+    from simulation import compiled, sources
 
-    assert sources_stamp(compiled.ROOT) == compiled.sources_stamp(compiled.ROOT)
+    assert compiled.sources_stamp is sources.sources_stamp
+    assert compiled.ROOT == sources.ROOT

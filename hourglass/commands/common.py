@@ -425,22 +425,6 @@ def _cache_dirs(source: Path) -> list[Path]:
 _KERNEL = re.compile(rb"^[ \t]*@(kernel\b|(numba\.)?njit\([^)]*cache=True)", re.MULTILINE)
 
 
-def sources_stamp(root: Path) -> tuple[float, int, int]:
-    """The latest modification time, total size and number of the Python files under ``root``.
-
-    The second key of a kernel's cache (``simulation.compiled.sources_stamp``, computed the same
-    way here without importing Numba; a test keeps the two equal).
-    """
-    latest, size, count = 0.0, 0, 0
-    for folder, subfolders, files in os.walk(root):
-        subfolders[:] = [name for name in subfolders if name != "__pycache__"]
-        for name in files:
-            if name.endswith(".py"):
-                stat = Path(folder, name).stat()
-                latest, size, count = max(latest, stat.st_mtime), size + stat.st_size, count + 1
-    return latest, size, count
-
-
 def kernels_cached(package: Path | None = None) -> bool:
     """Whether Numba's cache holds every compiled kernel module of ``package``, up to date.
 
@@ -471,6 +455,8 @@ def kernels_cached(package: Path | None = None) -> bool:
         if any(d.startswith(b"kernel") for d in decorators):
             if stamp is None:  # the (time, size, count) tuple as pickled in the index: its
                 # opcodes without protocol 3's header (2 bytes) and memo (after TUPLE3)
+                from simulation.sources import sources_stamp  # Numba-free
+
                 dumped = pickle.dumps(sources_stamp(package), protocol=3)
                 stamp = dumped[2:dumped.rindex(b"\x87") + 1]
             needed.append(stamp)

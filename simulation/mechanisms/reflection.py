@@ -47,19 +47,7 @@ class Settings(NamedTuple):
 
 def reflect(state: State, p: SimpleNamespace) -> None:
     """Reflect this month's exposure into practical learning, by path; forget."""
-    peers, q = state.peers, Settings.of(p)
-    _reflect(
-        peers.sustained_contact,
-        state.month.reflection,
-        peers.willingness,
-        peers.exposure,
-        peers.learning,
-        peers.learned_with_contacts,
-        peers.learned_alone,
-        q.base_rate,
-        q.without_sustained_contact,
-        q.forgetting,
-    )
+    reflect_month(state.peers, state.month.reflection, Settings.of(p))
 
 
 @kernel
