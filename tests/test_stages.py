@@ -142,8 +142,12 @@ def test_closing_the_reflection_path_leaves_no_practical_learning_without_contac
     assert (result.timeseries["applied"] == 0).all()
 
 
-def _state(n=4, learning=0.0, exposure=0.5):
-    peers = SimpleNamespace(
+def _state(scenario, n=4, learning=0.0, exposure=0.5):
+    """A hand-set month for ``n`` peers, in the real Peers tuple the compiled step takes.
+
+    The fields reflection does not read keep a real run's arrays (and so its dtypes).
+    """
+    peers = PeerLearningModel(scenario, rng=0).state.peers._replace(
         willingness=np.ones(n), exposure=np.full((n, 4), exposure),
         learning=np.full((n, 4), learning), sustained_contact=np.zeros(n, dtype=bool),
         learned_with_contacts=np.zeros(n), learned_alone=np.zeros(n),
@@ -156,8 +160,8 @@ def _params(base_rate=0.1, alone=0.5):
         base_rate=base_rate, without_sustained_contact=alone, forgetting=0.0))
 
 
-def test_reflection_needs_a_sustained_contact_or_a_reflection_tool():
-    state = _state()
+def test_reflection_needs_a_sustained_contact_or_a_reflection_tool(small):
+    state = _state(small)
     state.peers.sustained_contact[0] = True  # peer 0: a sustained contact
     state.month.reflection[1] = 0.3  # peer 1: a reflection tool, no sustained contact
     state.month.reflection[2] = 0.3  # peer 2: both
