@@ -16,6 +16,12 @@ seed (other replicates) and compares the two distances: their spread is the seed
 distance, measured, beside the bootstrap estimate the calibration reports
 (:func:`hourglass.calibration.distance_sd`).
 
+The two distances of each particle also measure what the targets can tell apart: their
+covariance over the particles is the variance of a particle's expected distance over the prior
+(the signal an ABC generation selects on; :func:`identification`), printed with a bootstrap
+interval beside the replicates a particle would need for its seed SD to be 1 / DECIDED_SDS of it,
+and the CPU minutes a generation would then take on 2 cores.
+
 Part 1 also runs ``--runs`` replicates at the baseline's point values and at two prior draws and
 resamples them (bootstrap) to show how the seed SD of a distance falls with the replicates a
 particle pools (8 to 128).
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -44,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from hourglass.adapter import HourglassModel  # noqa: E402
 from hourglass.calibration import (  # noqa: E402
+    DECIDED_SDS,
     ParticleModel,
     Settings,
     _bounds,
@@ -88,6 +96,7 @@ def particle_cost(particles: int, seed: int, settings: Settings) -> dict[str, fl
         boot.append(sd)
     cpu_a, runs_a, d = np.array(cpu), np.array(runs), np.array(pairs)
     measured = float(np.sqrt(np.mean((d[:, 0] - d[:, 1]) ** 2) / 2))
+    signal = identification(d, measured, settings.replicates)
     return {
         "particles": particles,
         "cpu_per_particle": round(float(cpu_a.mean()), 3),
@@ -101,6 +110,43 @@ def particle_cost(particles: int, seed: int, settings: Settings) -> dict[str, fl
         "distance_seed_sd_measured": round(measured, 3),
         "distance_seed_sd_bootstrap_rms": round(float(np.sqrt(np.nanmean(np.square(boot)))),
                                                 3),
+        **signal,
+        "cpu_minutes_on_2_cores_per_generation_at_those_replicates": round(
+            2 * settings.population * signal["replicates_for_decisions"]
+            * float(cpu_a.sum() / runs_a.sum()) / 2 / 60, 1),
+    }
+
+
+def identification(pairs: np.ndarray, seed_sd: float, replicates: int) -> dict[str, object]:
+    """How much of a distance's spread over the prior the parameters explain, and at what cost.
+
+    Two estimates of one particle's distance from independent seeds share only its expected
+    distance, so their covariance over particles is the variance of that expectation over the
+    prior (the signal an ABC generation selects on); the rest of a distance's spread is the
+    seeds'. Acceptance follows the parameters rather than the seeds when a particle's seed SD
+    is at most 1 / DECIDED_SDS of that signal SD (a typical particle then lies that many seed
+    SDs from a median epsilon); the seed SD falls as 1 / sqrt(replicates), which gives the
+    replicates needed. A 95 % interval of the signal SD comes from a bootstrap over particles.
+    """
+    from scipy.stats import bootstrap  # noqa: PLC0415
+
+    def signal_sd(first: np.ndarray, second: np.ndarray, axis: int = -1) -> np.ndarray:
+        a = first - first.mean(axis=axis, keepdims=True)
+        b = second - second.mean(axis=axis, keepdims=True)
+        cov = (a * b).sum(axis=axis) / (first.shape[axis] - 1)
+        return np.sqrt(np.maximum(cov, 0.0))
+
+    point = float(signal_sd(pairs[:, 0], pairs[:, 1]))
+    interval = bootstrap((pairs[:, 0], pairs[:, 1]), signal_sd, paired=True, vectorized=True,
+                         n_resamples=2000, method="percentile",
+                         rng=np.random.default_rng(0)).confidence_interval
+    needed = (replicates * (DECIDED_SDS * seed_sd / point) ** 2 if point > 0 else math.inf)
+    return {
+        "distance_spread_sd_over_the_prior": round(float(np.std(pairs[:, 0], ddof=1)), 3),
+        "distance_signal_sd_over_the_prior": round(point, 3),
+        "distance_signal_sd_95ci": [round(float(interval.low), 3),
+                                    round(float(interval.high), 3)],
+        "replicates_for_decisions": round(needed) if math.isfinite(needed) else math.inf,
     }
 
 
@@ -195,7 +241,8 @@ def main() -> None:
                           "epsilons": [round(g["epsilon"], 2) for g in meta["generations"]],
                           "acceptance": [g["acceptance_rate"] for g in meta["generations"]],
                           "minimum_epsilon": meta["minimum_epsilon"],
-                          "seed_noise": meta["seed_noise"]}, indent=2))
+                          "seed_noise": meta["seed_noise"],
+                          "identification": meta["identification"]}, indent=2))
 
 
 if __name__ == "__main__":

@@ -412,9 +412,10 @@ class TargetDistance:
 
     Args:
         targets: The targets.
-        log: A file each distance is appended to as it is computed (one line a simulated
-            particle; the progress bar counts them), or None. Written only where its folder
-            exists (a Dask worker on another machine writes nothing).
+        log: A file each distance is appended to as it is computed, with its seed standard
+            deviation (one line a simulated particle: the prior sample's give
+            :func:`identification`), or None. Written only where its folder exists (a Dask
+            worker on another machine writes nothing).
     """
 
     def __init__(self, targets: Mapping[str, Target], log: str | None = None) -> None:
@@ -425,7 +426,7 @@ class TargetDistance:
         """Distance of simulated statistics ``x`` to the targets (``_observed`` holds the same)."""
         d = distance(x, self.targets)
         if self.log is not None:
-            _append_line(self.log, f"{d:.6g}\n")
+            _append_line(self.log, f"{d:.6g} {float(x.get('distance_sd', math.nan)):.6g}\n")
         return d
 
 
@@ -548,8 +549,8 @@ def calibrate(
     ``posterior.parquet`` (an equally weighted ensemble resampled from it, one parameter set a
     row: the ``parameter_sets`` seam of :class:`hourglass.adapter.HourglassModel`),
     ``predictive.parquet`` (each particle's statistics, seed errors and distance),
-    ``distances.log`` (every simulated particle's distance, as computed), ``particles.log``
-    (a line per particle judged: the progress bar's count) and
+    ``distances.log`` (every simulated particle's distance and its seed SD, as computed),
+    ``particles.log`` (a line per particle judged: the progress bar's count) and
     ``calibration.json`` (command, prior, targets, settings, library versions, generations and
     their tolerances, seed noise, what is not fitted).
 
@@ -853,7 +854,7 @@ class _Watcher:
             dropped = min(skip, len(lines))
             skip -= dropped
             eps = math.inf if calibrating else self._epsilon(seen)
-            phase_acc += sum(float(x) <= eps for x in lines[dropped:])
+            phase_acc += sum(float(x.split()[0]) <= eps for x in lines[dropped:])
             try:
                 samples = _generation_samples(self.db_file, timeout=0.2)
             except sqlite3.OperationalError:  # pyabc is writing: look again next tick
@@ -951,7 +952,7 @@ class _Lines:
             chunk = handle.read()
         cut = chunk.rfind(b"\n") + 1
         self.offset += cut
-        return chunk[:cut].split()
+        return chunk[:cut].splitlines()
 
 
 def _check_identity(out: Path, identity: dict[str, Any]) -> None:
@@ -1022,6 +1023,7 @@ def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mappin
         "stopped_by": stopped,
         "minimum_epsilon": round(floor, 4),
         "seed_noise": _noise_summary(predictive, gens[-1]["epsilon"]),
+        "identification": identification(out / "distances.log", settings),
         "seconds_this_session": round(seconds, 1),
         "not_fitted": {**not_fitted(),
                        "simulation/tools.toml effect sizes (one by one)":
@@ -1059,6 +1061,46 @@ def _noise_summary(predictive: pd.DataFrame, epsilon: float) -> dict[str, float]
         "undecided_at_the_cap": (round(float(np.sum(w * predictive["undecided"])), 4)
                                  if "undecided" in predictive else math.nan),
         "learners_median": float(np.median(predictive["p4_learners"])),
+    }
+
+
+def identification(log: Path, settings: Settings) -> dict[str, float]:
+    """Whether the targets tell the prior's particles apart beyond the seeds' noise.
+
+    A fresh calibration's first ``population`` particles are pyabc's prior sample, each judged
+    on ``replicates`` runs; ``distances.log`` holds their distances and seed standard deviations
+    (bootstrap, :func:`distance_sd`). Their spread has two parts: how far the particles'
+    expected distances lie apart (the signal that ABC selects on) and the seeds' noise. By the
+    method of moments, signal variance = variance of the distances - mean seed variance.
+    Acceptance follows the parameters rather than the seeds when a particle's seed SD is at
+    most 1 / DECIDED_SDS of the signal SD; seed SDs fall as 1 / sqrt(replicates), which gives
+    ``replicates_for_decisions``. The bootstrap SD runs somewhat below a two-seed measurement
+    (``benchmarks/calibrate.py``), so the signal is if anything overstated. NaN when the log
+    lacks the prior sample or its seed SDs (a calibration begun before they were logged).
+    """
+    empty = dict.fromkeys(("prior_sample", "distance_spread_sd", "seed_sd_rms", "signal_sd",
+                           "signal_share", "replicates_for_decisions"), math.nan)
+    lines = log.read_text().splitlines()[: settings.population] if log.is_file() else []
+    rows = [line.split() for line in lines]
+    if len(rows) < max(settings.population, 3) or any(len(r) < 2 for r in rows):
+        return empty
+    d = np.array([float(r[0]) for r in rows])
+    sd = np.array([float(r[1]) for r in rows])
+    ok = np.isfinite(d) & np.isfinite(sd)
+    if ok.sum() < 3:
+        return empty
+    spread = float(np.var(d[ok], ddof=1))
+    noise = float(np.mean(np.square(sd[ok])))
+    signal = max(spread - noise, 0.0)
+    needed = (settings.replicates * DECIDED_SDS**2 * noise / signal if signal > 0
+              else math.inf)
+    return {
+        "prior_sample": int(ok.sum()),
+        "distance_spread_sd": round(math.sqrt(spread), 4),
+        "seed_sd_rms": round(math.sqrt(noise), 4),
+        "signal_sd": round(math.sqrt(signal), 4),
+        "signal_share": round(signal / spread, 4) if spread > 0 else math.nan,
+        "replicates_for_decisions": round(needed) if math.isfinite(needed) else math.inf,
     }
 
 

@@ -195,6 +195,8 @@ def test_quick_calibration_writes_resumes_and_refuses_other_settings(tmp_path, c
     assert len((out / "particles.log").read_text().splitlines()) == meta["simulations"]
     assert len((out / "distances.log").read_text().splitlines()) == meta["simulations"]
     assert meta["versions"]["pyabc"].startswith("0.13")
+    assert meta["identification"]["prior_sample"] == QUICK.population
+    assert meta["identification"]["seed_sd_rms"] > 0
     assert set(meta["targets"]) == set(load_targets())
     assert meta["command"].startswith("hourglass calibrate")
     assert [g["t"] for g in meta["generations"]] == [0, 1]
@@ -309,6 +311,29 @@ def test_quick_calibration_on_dask(tmp_path):
     assert main(["calibrate", "--quick", "--generations", "1", "--out", str(out),
                  "--scheduler", "local", "--workers", "2", "--no-progress"]) == 0
     assert len(pd.read_parquet(out / "posterior.parquet")) == QUICK.population
+
+
+@pytest.mark.parametrize("signal", [0.0, 0.3, 1.0])
+def test_identification_separates_the_parameters_spread_from_the_seeds(tmp_path, signal):
+    """The prior sample's distances: expected distances apart by ``signal``, seed noise 0.8."""
+    from hourglass.calibration import identification
+
+    rng = np.random.default_rng(3)
+    settings = Settings(population=4000, replicates=48)
+    d = 6 + rng.normal(0, signal, 4000) + rng.normal(0, 0.8, 4000)
+    (tmp_path / "distances.log").write_text("".join(f"{x:.6g} 0.8\n" for x in d)
+                                            + "9 0.1\n")  # a later generation's
+    found = identification(tmp_path / "distances.log", settings)
+    assert found["prior_sample"] == 4000
+    assert found["seed_sd_rms"] == pytest.approx(0.8)
+    # The spread's variance estimated from 4000 draws: SE about sqrt(2 / 4000) of it.
+    se = math.sqrt(2 / 4000) * (signal**2 + 0.64)
+    assert found["signal_sd"] ** 2 == pytest.approx(signal**2, abs=4 * se)
+    if signal >= 0.3:
+        assert found["replicates_for_decisions"] == pytest.approx(
+            48 * 4 * 0.64 / signal**2, rel=0.5)
+    (tmp_path / "distances.log").write_text("6.5\n" * 4000)  # no seed SDs: not known
+    assert math.isnan(identification(tmp_path / "distances.log", settings)["signal_sd"])
 
 
 def test_a_directory_of_other_files_is_refused(tmp_path, capsys):

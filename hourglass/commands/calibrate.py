@@ -10,10 +10,11 @@ r"""``hourglass calibrate``: fit the assumption parameters to the report's numbe
 Writes into ``--out`` (default ``results/calibration``): ``history.db`` (pyabc's SQLite
 history, what a resume reads), ``posterior.parquet`` (equally weighted parameter sets),
 ``particles.parquet`` (the last generation with weights), ``predictive.parquet`` (each particle's
-statistics, seed errors and distance), ``distances.log`` (every simulated particle's distance),
-``calibration.json`` (command, prior, targets, settings, library versions, generations, seed
-noise, what is not fitted) and the figures ``prior_posterior.png``, ``pairs.png`` and
-``predictive.png`` (see :mod:`hourglass.calibration` and docs/calibration.md).
+statistics, seed errors and distance), ``distances.log`` (every simulated particle's distance
+and seed SD), ``calibration.json`` (command, prior, targets, settings, library versions,
+generations, seed noise, identification, what is not fitted) and the figures
+``prior_posterior.png``, ``pairs.png`` and ``predictive.png`` (see :mod:`hourglass.calibration`
+and docs/calibration.md).
 """
 
 from __future__ import annotations
