@@ -19,8 +19,9 @@ distance, measured, beside the bootstrap estimate the calibration reports
 The two distances of each particle also measure what the targets can tell apart: their
 covariance over the particles is the variance of a particle's expected distance over the prior
 (the signal an ABC generation selects on; :func:`identification`), printed with a bootstrap
-interval beside the replicates a particle would need for its seed SD to be 1 / DECIDED_SDS of it,
-and the CPU minutes a generation would then take on 2 cores.
+interval beside the share of acceptances the seeds decide at the calibration's cap of runs, the
+runs a particle would need for them to decide at most 5 %, and the minutes of both cores a
+generation would then take.
 
 Part 1 also runs ``--runs`` replicates at the baseline's point values and at two prior draws and
 resamples them (bootstrap) to show how the seed SD of a distance falls with the replicates a
@@ -51,15 +52,17 @@ sys.path.insert(0, str(ROOT))
 
 from hourglass.adapter import HourglassModel  # noqa: E402
 from hourglass.calibration import (  # noqa: E402
-    DECIDED_SDS,
+    FLIPPED_SHARE,
     ParticleModel,
     Settings,
     _bounds,
     as_params,
     calibrate,
+    flipped_share,
     minimum_epsilon,
     particle_seeds,
     prior_space,
+    replicates_for,
     seed_noise,
 )
 from hourglass.targets import distance, load_targets, pooled  # noqa: E402
@@ -96,7 +99,7 @@ def particle_cost(particles: int, seed: int, settings: Settings) -> dict[str, fl
         boot.append(sd)
     cpu_a, runs_a, d = np.array(cpu), np.array(runs), np.array(pairs)
     measured = float(np.sqrt(np.mean((d[:, 0] - d[:, 1]) ** 2) / 2))
-    signal = identification(d, measured, settings.replicates)
+    signal = identification(d, measured, settings)
     return {
         "particles": particles,
         "cpu_per_particle": round(float(cpu_a.mean()), 3),
@@ -111,22 +114,24 @@ def particle_cost(particles: int, seed: int, settings: Settings) -> dict[str, fl
         "distance_seed_sd_bootstrap_rms": round(float(np.sqrt(np.nanmean(np.square(boot)))),
                                                 3),
         **signal,
-        "cpu_minutes_on_2_cores_per_generation_at_those_replicates": round(
-            2 * settings.population * signal["replicates_for_decisions"]
+        # A generation at half acceptance: 2 x population particles at those runs each.
+        "minutes_on_2_cores_per_generation_at_replicates_for_5pc": round(
+            2 * settings.population * signal["replicates_for_5pc"]
             * float(cpu_a.sum() / runs_a.sum()) / 2 / 60, 1),
     }
 
 
-def identification(pairs: np.ndarray, seed_sd: float, replicates: int) -> dict[str, object]:
+def identification(pairs: np.ndarray, seed_sd: float, settings: Settings) -> dict[str, object]:
     """How much of a distance's spread over the prior the parameters explain, and at what cost.
 
     Two estimates of one particle's distance from independent seeds share only its expected
     distance, so their covariance over particles is the variance of that expectation over the
     prior (the signal an ABC generation selects on); the rest of a distance's spread is the
-    seeds'. Acceptance follows the parameters rather than the seeds when a particle's seed SD
-    is at most 1 / DECIDED_SDS of that signal SD (a typical particle then lies that many seed
-    SDs from a median epsilon); the seed SD falls as 1 / sqrt(replicates), which gives the
-    replicates needed. A 95 % interval of the signal SD comes from a bootstrap over particles.
+    seeds'. From them, as the calibration's own ``identification`` computes from its prior
+    sample: the share of acceptances at a median epsilon the seeds decide at the calibration's
+    cap of runs (:func:`hourglass.calibration.flipped_share`), and the runs a particle would need
+    for them to decide at most 5 % (:func:`hourglass.calibration.replicates_for`); 95 %
+    intervals from a bootstrap over particles.
     """
     from scipy.stats import bootstrap  # noqa: PLC0415
 
@@ -140,13 +145,22 @@ def identification(pairs: np.ndarray, seed_sd: float, replicates: int) -> dict[s
     interval = bootstrap((pairs[:, 0], pairs[:, 1]), signal_sd, paired=True, vectorized=True,
                          n_resamples=2000, method="percentile",
                          rng=np.random.default_rng(0)).confidence_interval
-    needed = (replicates * (DECIDED_SDS * seed_sd / point) ** 2 if point > 0 else math.inf)
+    low, high = float(interval.low), float(interval.high)
+    at_cap = seed_sd * math.sqrt(settings.replicates / settings.max_replicates)
+
+    def runs(signal: float) -> float:
+        value = replicates_for(FLIPPED_SHARE, seed_sd, settings.replicates, signal)
+        return round(value) if math.isfinite(value) else math.inf
+
     return {
         "distance_spread_sd_over_the_prior": round(float(np.std(pairs[:, 0], ddof=1)), 3),
         "distance_signal_sd_over_the_prior": round(point, 3),
-        "distance_signal_sd_95ci": [round(float(interval.low), 3),
-                                    round(float(interval.high), 3)],
-        "replicates_for_decisions": round(needed) if math.isfinite(needed) else math.inf,
+        "distance_signal_sd_95ci": [round(low, 3), round(high, 3)],
+        "seeds_decide_at_max_replicates": round(flipped_share(at_cap, point), 3),
+        "seeds_decide_at_max_replicates_95ci": [round(flipped_share(at_cap, high), 3),
+                                                round(flipped_share(at_cap, low), 3)],
+        "replicates_for_5pc": runs(point),
+        "replicates_for_5pc_95ci": [runs(high), runs(low)],
     }
 
 

@@ -1064,22 +1064,54 @@ def _noise_summary(predictive: pd.DataFrame, epsilon: float) -> dict[str, float]
     }
 
 
-def identification(log: Path, settings: Settings) -> dict[str, float]:
+FLIPPED_SHARE = 0.05
+"""The share of particles whose acceptance the seeds may decide for them not to decide it: what
+:func:`identification` prices in replicates."""
+
+
+def flipped_share(seed_sd: float, signal_sd: float) -> float:
+    """Share of particles whose acceptance at a median epsilon the seeds decide.
+
+    With expected distances normal about epsilon with SD ``signal_sd`` and a particle's
+    estimate off by normal seed noise of SD ``seed_sd``, the estimate falls on the other side of
+    epsilon than the expectation with probability arctan(seed_sd / signal_sd) / pi (two
+    correlated normals' signs disagree with probability arccos(rho) / pi).
+    """
+    if signal_sd <= 0:
+        return 0.5
+    return math.atan(seed_sd / signal_sd) / math.pi
+
+
+def replicates_for(share: float, seed_sd: float, replicates: int, signal_sd: float) -> float:
+    """Replicates for the seeds to decide at most ``share`` of acceptances (:func:`flipped_share`).
+
+    ``seed_sd`` is the seed SD at ``replicates`` runs; it falls as 1 / sqrt(runs).
+    """
+    if signal_sd <= 0:
+        return math.inf
+    ratio = math.tan(math.pi * share)
+    return replicates * (seed_sd / (ratio * signal_sd)) ** 2
+
+
+def identification(log: Path, settings: Settings) -> dict[str, Any]:
     """Whether the targets tell the prior's particles apart beyond the seeds' noise.
 
     A fresh calibration's first ``population`` particles are pyabc's prior sample, each judged
     on ``replicates`` runs; ``distances.log`` holds their distances and seed standard deviations
     (bootstrap, :func:`distance_sd`). Their spread has two parts: how far the particles'
     expected distances lie apart (the signal that ABC selects on) and the seeds' noise. By the
-    method of moments, signal variance = variance of the distances - mean seed variance.
-    Acceptance follows the parameters rather than the seeds when a particle's seed SD is at
-    most 1 / DECIDED_SDS of the signal SD; seed SDs fall as 1 / sqrt(replicates), which gives
-    ``replicates_for_decisions``. The bootstrap SD runs somewhat below a two-seed measurement
-    (``benchmarks/calibrate.py``), so the signal is if anything overstated. NaN when the log
-    lacks the prior sample or its seed SDs (a calibration begun before they were logged).
+    method of moments, signal variance = variance of the distances - mean seed variance. From
+    them: the share of acceptances the seeds decide (:func:`flipped_share`) at ``replicates``
+    and at ``max_replicates`` runs, and the runs a particle would need for them to decide at
+    most :data:`FLIPPED_SHARE` (:func:`replicates_for`); each with a 95 % percentile interval
+    from a seeded bootstrap over the prior sample's particles. NaN when the log lacks the prior
+    sample or its seed SDs (a calibration begun before they were logged).
     """
-    empty = dict.fromkeys(("prior_sample", "distance_spread_sd", "seed_sd_rms", "signal_sd",
-                           "signal_share", "replicates_for_decisions"), math.nan)
+    keys = ("prior_sample", "distance_spread_sd", "seed_sd_rms", "signal_sd", "signal_sd_95ci",
+            "signal_share", "seeds_decide_at_replicates", "seeds_decide_at_max_replicates",
+            "seeds_decide_at_max_replicates_95ci", "replicates_for_5pc",
+            "replicates_for_5pc_95ci")
+    empty: dict[str, Any] = dict.fromkeys(keys, math.nan)
     lines = log.read_text().splitlines()[: settings.population] if log.is_file() else []
     rows = [line.split() for line in lines]
     if len(rows) < max(settings.population, 3) or any(len(r) < 2 for r in rows):
@@ -1089,18 +1121,39 @@ def identification(log: Path, settings: Settings) -> dict[str, float]:
     ok = np.isfinite(d) & np.isfinite(sd)
     if ok.sum() < 3:
         return empty
+    from scipy.stats import bootstrap  # noqa: PLC0415
+
+    def signal_sd(dist: np.ndarray, seed_sd: np.ndarray, axis: int = -1) -> np.ndarray:
+        spread = np.var(dist, axis=axis, ddof=1)
+        return np.sqrt(np.maximum(spread - np.mean(np.square(seed_sd), axis=axis), 0.0))
+
     spread = float(np.var(d[ok], ddof=1))
-    noise = float(np.mean(np.square(sd[ok])))
-    signal = max(spread - noise, 0.0)
-    needed = (settings.replicates * DECIDED_SDS**2 * noise / signal if signal > 0
-              else math.inf)
+    noise = math.sqrt(float(np.mean(np.square(sd[ok]))))
+    at_cap = noise * math.sqrt(settings.replicates / max(settings.max_replicates,
+                                                           settings.replicates))
+    signal = float(signal_sd(d[ok], sd[ok]))
+    # A 50-particle prior sample estimates the signal roughly: a bootstrap over its particles.
+    low, high = (float(x) for x in bootstrap(
+        (d[ok], sd[ok]), signal_sd, paired=True, vectorized=True, n_resamples=2000,
+        method="percentile", rng=np.random.default_rng(0)).confidence_interval)
+
+    def runs(signal: float) -> float:
+        value = replicates_for(FLIPPED_SHARE, noise, settings.replicates, signal)
+        return round(value) if math.isfinite(value) else math.inf
+
     return {
         "prior_sample": int(ok.sum()),
         "distance_spread_sd": round(math.sqrt(spread), 4),
-        "seed_sd_rms": round(math.sqrt(noise), 4),
-        "signal_sd": round(math.sqrt(signal), 4),
-        "signal_share": round(signal / spread, 4) if spread > 0 else math.nan,
-        "replicates_for_decisions": round(needed) if math.isfinite(needed) else math.inf,
+        "seed_sd_rms": round(noise, 4),
+        "signal_sd": round(signal, 4),
+        "signal_sd_95ci": [round(low, 4), round(high, 4)],
+        "signal_share": round(signal**2 / spread, 4) if spread > 0 else math.nan,
+        "seeds_decide_at_replicates": round(flipped_share(noise, signal), 4),
+        "seeds_decide_at_max_replicates": round(flipped_share(at_cap, signal), 4),
+        "seeds_decide_at_max_replicates_95ci": [round(flipped_share(at_cap, high), 4),
+                                                round(flipped_share(at_cap, low), 4)],
+        "replicates_for_5pc": runs(signal),
+        "replicates_for_5pc_95ci": [runs(high), runs(low)],
     }
 
 

@@ -313,27 +313,48 @@ def test_quick_calibration_on_dask(tmp_path):
     assert len(pd.read_parquet(out / "posterior.parquet")) == QUICK.population
 
 
-@pytest.mark.parametrize("signal", [0.0, 0.3, 1.0])
+@pytest.mark.parametrize("signal", [0.0, 0.5, 1.0])
 def test_identification_separates_the_parameters_spread_from_the_seeds(tmp_path, signal):
     """The prior sample's distances: expected distances apart by ``signal``, seed noise 0.8."""
-    from hourglass.calibration import identification
+    from hourglass.calibration import flipped_share, identification, replicates_for
 
     rng = np.random.default_rng(3)
-    settings = Settings(population=4000, replicates=48)
-    d = 6 + rng.normal(0, signal, 4000) + rng.normal(0, 0.8, 4000)
+    n = 1000
+    settings = Settings(population=n, replicates=48, max_replicates=192)
+    d = 6 + rng.normal(0, signal, n) + rng.normal(0, 0.8, n)
     (tmp_path / "distances.log").write_text("".join(f"{x:.6g} 0.8\n" for x in d)
                                             + "9 0.1\n")  # a later generation's
     found = identification(tmp_path / "distances.log", settings)
-    assert found["prior_sample"] == 4000
+    assert found["prior_sample"] == n
     assert found["seed_sd_rms"] == pytest.approx(0.8)
-    # The spread's variance estimated from 4000 draws: SE about sqrt(2 / 4000) of it.
-    se = math.sqrt(2 / 4000) * (signal**2 + 0.64)
+    # The spread's variance estimated from n draws: SE about sqrt(2 / n) of it.
+    se = math.sqrt(2 / n) * (signal**2 + 0.64)
     assert found["signal_sd"] ** 2 == pytest.approx(signal**2, abs=4 * se)
-    if signal >= 0.3:
-        assert found["replicates_for_decisions"] == pytest.approx(
-            48 * 4 * 0.64 / signal**2, rel=0.5)
-    (tmp_path / "distances.log").write_text("6.5\n" * 4000)  # no seed SDs: not known
+    low, high = found["signal_sd_95ci"]
+    assert low <= found["signal_sd"] <= high
+    assert low**2 - 2 * se <= signal**2 <= high**2 + 2 * se
+    if signal > 0:
+        expected = replicates_for(0.05, 0.8, 48, signal)
+        assert found["replicates_for_5pc"] == pytest.approx(expected, rel=0.5)
+        assert found["seeds_decide_at_max_replicates"] == pytest.approx(
+            flipped_share(0.4, signal), abs=0.05)
+    (tmp_path / "distances.log").write_text("6.5\n" * n)  # no seed SDs: not known
     assert math.isnan(identification(tmp_path / "distances.log", settings)["signal_sd"])
+
+
+@pytest.mark.parametrize(("seed_sd", "signal_sd"), [(0.375, 0.66), (0.1, 0.5), (1.0, 0.3)])
+def test_the_share_of_acceptances_the_seeds_decide(seed_sd, signal_sd):
+    """Expected distances about a median epsilon, estimates off by seed noise: sides swapped."""
+    from hourglass.calibration import flipped_share, replicates_for
+
+    rng = np.random.default_rng(5)
+    expected = rng.normal(0, signal_sd, 200_000)
+    estimate = expected + rng.normal(0, seed_sd, expected.size)
+    swapped = np.mean((expected <= 0) != (estimate <= 0))
+    assert flipped_share(seed_sd, signal_sd) == pytest.approx(swapped, abs=4 * math.sqrt(
+        swapped * (1 - swapped) / expected.size))
+    runs = replicates_for(0.05, seed_sd, 48, signal_sd)
+    assert flipped_share(seed_sd * math.sqrt(48 / runs), signal_sd) == pytest.approx(0.05)
 
 
 def test_a_directory_of_other_files_is_refused(tmp_path, capsys):
