@@ -94,6 +94,10 @@ class Settings:
     walltime_minutes: float = 26.0
     min_acceptance_rate: float = 0.1
     minimum_epsilon: float | None = None
+    # Stop once more than this share of a generation's weight is on particles the seeds left
+    # undecided at max_replicates runs: a further generation, its epsilon the median of these
+    # distances, would select on the seeds more than on the parameters (1: never).
+    max_undecided: float = 0.5
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
@@ -116,6 +120,10 @@ class Settings:
             raise HourglassError(
                 f"calibrate: --walltime must be > 0 minutes, got {self.walltime_minutes!r}"
             )
+        if not 0 < self.max_undecided <= 1:
+            raise HourglassError(
+                f"calibrate: --max-undecided must be in (0, 1], got {self.max_undecided!r}"
+            )
         if not 0 <= self.min_acceptance_rate < 1:
             raise HourglassError(
                 "calibrate: --min-acceptance-rate must be in [0, 1), got "
@@ -123,15 +131,18 @@ class Settings:
             )
 
 
-STOPPING = ("generations", "walltime_minutes", "min_acceptance_rate", "minimum_epsilon")
+STOPPING = ("generations", "walltime_minutes", "min_acceptance_rate", "minimum_epsilon",
+            "max_undecided")
 """Settings that may change on a resume (stopping rules); the others may not."""
 
 QUICK = Settings(population=8, generations=2, replicates=2, max_replicates=4,
                  walltime_minutes=5.0, min_acceptance_rate=0.0, minimum_epsilon=0.0,
+                 max_undecided=1.0,
                  overrides={"run.months": 48, "population.home_organisations": 10,
                             "population.staff_per_organisation": 40})
 """The form ``make test`` runs: a tiny population, 8 particles, 2 generations (a test of the
-machinery, not a fit: no floor on epsilon)."""
+machinery, not a fit: no floor on epsilon, and at 2-4 runs a particle the seeds decide nearly
+everything, so no stop on seed noise)."""
 
 
 FITTED_DESPITE_PREFIX = ("observation.sustained_months",)
@@ -558,7 +569,6 @@ def calibrate(
         The provenance written to ``calibration.json``.
     """
     import pyabc  # noqa: PLC0415
-    from tqdm.auto import tqdm  # noqa: PLC0415
 
     settings = settings or Settings()
     settings.check()
@@ -605,28 +615,14 @@ def calibrate(
              if settings.minimum_epsilon is None else settings.minimum_epsilon)
     # The model this session fits is the commit at its start (HEAD may move while it runs).
     started, commit = time.monotonic(), _git_commit()
-    predicted = ""  # why the walltime stopped it mid-run, if it did
-    if done < settings.generations and not _floor_reached(db_file, floor):
-        bar = tqdm(total=1, desc="calibrate", unit="particle",
-                   disable=not (sys.stderr.isatty() if progress is None else progress))
-        watcher = _Watcher(db_file, log, ticks, bar, abc, settings, done, on_generation,
-                           deadline=started + 60 * settings.walltime_minutes)
-        # One BLAS thread: pyabc's kernel takes an SVD of the particles' covariance for every
-        # proposal, and OpenBLAS's threads spin against busy cores (287 ms an SVD of 53 x 53
-        # with 2 threads on the loaded machine, 1.7 ms with one). Forked workers inherit it.
-        from threadpoolctl import threadpool_limits  # noqa: PLC0415
-
-        try:
-            with watcher, _interruptible(), threadpool_limits(limits=1):
-                history = abc.run(max_nr_populations=settings.generations - done,
-                                  minimum_epsilon=floor,
-                                  min_acceptance_rate=settings.min_acceptance_rate,
-                                  max_walltime=timedelta(minutes=settings.walltime_minutes))
-        except BaseException as exc:
-            history = _after_interrupt(exc, abc, watcher, db_file)
-            predicted = watcher.stopping
-        finally:
-            bar.close()
+    predicted = ""  # why the watcher stopped it mid-run (walltime, seed noise), if it did
+    noisy = undecided_share(db_file, done - 1) if done else 0.0
+    if noisy > settings.max_undecided:  # a resume after that stop: nothing more to select on
+        predicted = _noise_stop(noisy, done - 1)
+    elif done < settings.generations and not _floor_reached(db_file, floor):
+        history, predicted = _run(abc, settings, done, floor, db_file=db_file, log=log,
+                                  ticks=ticks, on_generation=on_generation, progress=progress,
+                                  deadline=started + 60 * settings.walltime_minutes)
     if history.max_t < 0:
         raise HourglassError(
             f"calibrate: no generation finished in {out} (its first generation needed more "
@@ -637,6 +633,34 @@ def calibrate(
     stopped = _stopped_by(history, settings, floor, time.monotonic() - started, predicted)
     return _write(out, history, bounds, targets, settings, seed, command, stopped,
                   time.monotonic() - started, floor, commit)
+
+
+def _run(abc: Any, settings: Settings, done: int, floor: float, *, db_file: Path, log: Path,
+         ticks: Path, on_generation: Callable[[int], None] | None, progress: bool | None,
+         deadline: float) -> tuple[Any, str]:
+    """Run pyabc's generations under the watcher; the history and why the watcher stopped it."""
+    from tqdm.auto import tqdm  # noqa: PLC0415
+
+    bar = tqdm(total=1, desc="calibrate", unit="particle",
+               disable=not (sys.stderr.isatty() if progress is None else progress))
+    watcher = _Watcher(db_file, log, ticks, bar, abc, settings, done, on_generation,
+                       deadline=deadline)
+    # One BLAS thread: pyabc's kernel takes an SVD of the particles' covariance for every
+    # proposal, and OpenBLAS's threads spin against busy cores (287 ms an SVD of 53 x 53
+    # with 2 threads on the loaded machine, 1.7 ms with one). Forked workers inherit it.
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
+    try:
+        with watcher, _interruptible(), threadpool_limits(limits=1):
+            history = abc.run(max_nr_populations=settings.generations - done,
+                              minimum_epsilon=floor,
+                              min_acceptance_rate=settings.min_acceptance_rate,
+                              max_walltime=timedelta(minutes=settings.walltime_minutes))
+    except BaseException as exc:
+        return _after_interrupt(exc, abc, watcher, db_file), watcher.stopping
+    finally:
+        bar.close()
+    return history, ""
 
 
 def _after_interrupt(exc: BaseException, abc: Any, watcher: _Watcher, db_file: Path) -> Any:
@@ -707,10 +731,11 @@ def _stopped_by(history: Any, settings: Settings, floor: float, seconds: float,
     if settings.min_acceptance_rate and (
             settings.population / last.samples < settings.min_acceptance_rate):
         return "acceptance rate"
-    # Before a generation predicted to end past the walltime (the watcher), or after one that
-    # did (pyabc), or a generation abandoned at population / min_acceptance_rate simulations.
+    # Seed noise or a generation predicted to end past the walltime (the watcher), after a
+    # generation that ended past it (pyabc), or a generation abandoned at population /
+    # min_acceptance_rate simulations.
     if predicted:
-        return f"walltime ({predicted})"
+        return predicted
     if seconds >= 60 * settings.walltime_minutes:
         return "walltime (a generation ended past it)"
     return "acceptance rate (a generation abandoned)"
@@ -734,6 +759,35 @@ def _floor_reached(db_file: Path, floor: float) -> bool:
 def _generations_done(db_file: Path) -> int:
     """Generations (t >= 0) finished in a history file (0 if there is none)."""
     return len(_generation_samples(db_file))
+
+
+def _noise_stop(share: float, t: int) -> str:
+    return f"seed noise ({share:.0%} of generation {t}'s weight undecided at the cap of runs)"
+
+
+def undecided_share(db_file: Path, t: int, timeout: float = 60.0) -> float:
+    """The weighted share of generation ``t``'s particles marked ``undecided`` (pyabc's file).
+
+    pyabc stores each summary statistic as a NumPy array's bytes (``np.save``).
+    """
+    import io  # noqa: PLC0415
+    import sqlite3  # noqa: PLC0415
+
+    con = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True, timeout=timeout)
+    try:
+        rows = con.execute(
+            "SELECT p.w, ss.value FROM populations po "
+            "JOIN models m ON m.population_id = po.id JOIN particles p ON p.model_id = m.id "
+            "JOIN samples s ON s.particle_id = p.id "
+            "JOIN summary_statistics ss ON ss.sample_id = s.id "
+            "WHERE po.t = ? AND ss.name = 'undecided'", (int(t),)).fetchall()
+    finally:
+        con.close()
+    if not rows:
+        return 0.0
+    w = np.array([float(r[0]) for r in rows])
+    flags = np.array([float(np.load(io.BytesIO(r[1]), allow_pickle=False)) for r in rows])
+    return float(np.sum(w * flags) / np.sum(w)) if np.sum(w) > 0 else 0.0
 
 
 def _generation_samples(db_file: Path, timeout: float = 60.0) -> list[int]:
@@ -809,9 +863,10 @@ class _Watcher:
         self.population, self.generations = settings.population, settings.generations
         self.on_generation = on_generation
         self.deadline = deadline
+        self.max_undecided = settings.max_undecided
         self.first = done  # generations finished before this session
         self.started = time.monotonic()
-        self.stopping = ""  # why the watcher stopped the run (the walltime), if it did
+        self.stopping = ""  # why the watcher stopped the run (walltime, seed noise), if it did
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._follow, daemon=True)
 
@@ -823,6 +878,18 @@ class _Watcher:
             return math.inf if value is None else float(value)
         except Exception:  # not known yet (the calibration sample is running)
             return math.inf
+
+    def _undecided(self, t: int) -> float:
+        """The share of generation ``t``'s weight the seeds left undecided at the cap.
+
+        0 if the file stays busy: the rule is then looked at after the next generation.
+        """
+        import sqlite3  # noqa: PLC0415
+
+        try:
+            return undecided_share(self.db_file, t, timeout=5.0)
+        except sqlite3.OperationalError:
+            return 0.0
 
     def _predicted_rates(self, samples: list[int], count: int) -> list[float]:
         rates = [self.population / s for s in samples if s]
@@ -870,16 +937,21 @@ class _Watcher:
                 # simulations at this generation's speed; if it would end past the walltime,
                 # stop now (pyabc checks its own walltime only after a generation). A real
                 # SIGINT wakes the main thread from waiting on the workers.
+                share = self._undecided(seen - 1) if seen < self.generations else 0.0
+                if share > self.max_undecided:
+                    self.stopping = _noise_stop(share, seen - 1)
+                    self._interrupt()
+                    return
                 rate = self._predicted_rates(samples, 1)[0]
                 if (now + took / sims * self.population / rate > self.deadline
                         and seen < self.generations):
-                    self.stopping = "the next generation was predicted to end past it"
+                    self.stopping = "walltime (the next generation was predicted to end past it)"
                     self._interrupt()
                     return
             if seen >= 1 and time.monotonic() > self.deadline:
                 # A generation that outran its prediction: the walltime is a bound, so it is
                 # dropped and the finished ones are written.
-                self.stopping = "the generation in progress passed it and was dropped"
+                self.stopping = "walltime (the generation in progress passed it and was dropped)"
                 self._interrupt()
                 return
             self._show(seen, samples, calibrating, phase_sims, phase_acc, sims_total)

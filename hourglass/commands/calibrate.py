@@ -63,6 +63,11 @@ def add_parser(subparsers: Any) -> None:
                         help="stop after a generation accepting fewer than this share of its "
                         "particles, and abandon one that would (default "
                         f"{default.min_acceptance_rate:g})")
+    parser.add_argument("--max-undecided", type=float, default=None, metavar="SHARE",
+                        help="stop after a generation with more than this share of its weight "
+                        "on particles the seeds left undecided at --max-replicates runs: the "
+                        "next would select on the seeds (default "
+                        f"{default.max_undecided:g}, --quick {QUICK.max_undecided:g}: never)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny population, few particles, 2 generations (< 1 min)")
     add_run_options(parser)
@@ -83,6 +88,8 @@ def _settings(args: argparse.Namespace) -> Any:
         walltime_minutes=args.walltime if args.walltime is not None else preset.walltime_minutes,
         min_acceptance_rate=(args.min_acceptance_rate if args.min_acceptance_rate is not None
                              else preset.min_acceptance_rate),
+        max_undecided=(args.max_undecided if args.max_undecided is not None
+                       else preset.max_undecided),
         scale=preset.scale, overrides=overrides,
     )
     settings.check()
@@ -137,4 +144,17 @@ def main(args: argparse.Namespace) -> int:
           f"{provenance['minimum_epsilon']:.3g}); seed noise of a distance "
           f"{noise['distance_sd_median']:.2g} (median); posterior in "
           f"{args.out / 'posterior.parquet'}")
+    found = provenance["identification"]
+    if found["signal_sd"] == found["signal_sd"]:  # not NaN: the prior sample was logged
+        low, high = found["seeds_decide_at_max_replicates_95ci"]
+        runs = found["replicates_for_5pc"]
+        cost = (f"{runs:,} runs a particle would bring that to 5 %" if runs != float("inf")
+                else "no number of runs would bring that to 5 %")
+        print(f"identification: over the prior the targets set particles apart by SD "
+              f"{found['signal_sd']:.2g} (95 % interval {found['signal_sd_95ci'][0]:.2g}-"
+              f"{found['signal_sd_95ci'][1]:.2g}) against seed noise {found['seed_sd_rms']:.2g} "
+              f"at {settings.replicates} runs; the seeds decide "
+              f"{found['seeds_decide_at_max_replicates']:.0%} ({low:.0%}-{high:.0%}) of "
+              f"acceptances at {settings.max_replicates} runs, and {cost} "
+              "(docs/calibration.md)")
     return 0
