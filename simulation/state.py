@@ -189,11 +189,36 @@ def count_adopted_neighbours(
 
     ``also`` (ascending) joins the exposed whether or not a neighbour adopted (with counts of 0
     then): contagion looks at the spontaneous adopters every month.
+
+    One walk of the adopters' edges: the cost follows the adopters, not the size of the staff.
+    ``staff.seen`` (all False) and ``staff.slot`` (all 0) are scratch arrays of one entry per
+    staff member, left so. A colleague's counts of the (at most four) types add up in its
+    ``slot`` as four 16-bit lanes: one addition an edge, not four (the walk, with a sort, cost
+    ~0.9 ms a month with thousands of adopters; issue 13). A count is at most the colleague's
+    degree, so a lane overflows only at 65,536 neighbours; then the counts are taken type by
+    type instead.
     """
-    return _count_adopted_neighbours(
-        staff.adopters, also, staff.indptr, staff.indices, staff.adopted, staff.is_peer,
-        staff.seen, staff.slot,
-    )
+    seen, slot, adopted = staff.seen, staff.slot, staff.adopted
+    nodes, packed = _mark_exposed(staff, also)
+    counts = np.zeros((len(nodes), adopted.shape[1]), dtype=np.int64)
+    if packed:
+        for row in range(len(nodes)):
+            word = slot[nodes[row]]
+            for k in range(adopted.shape[1]):
+                counts[row, k] = (word >> (16 * k)) & 0xFFFF
+    else:
+        for row in range(len(nodes)):
+            slot[nodes[row]] = row
+        for source in staff.adopters:
+            for edge in range(staff.indptr[source], staff.indptr[source + 1]):
+                node = staff.indices[edge]
+                if seen[node]:
+                    for k in range(adopted.shape[1]):
+                        counts[slot[node], k] += adopted[source, k]
+    for node in nodes:
+        seen[node] = False
+        slot[node] = 0
+    return nodes, counts
 
 
 @kernel
@@ -236,62 +261,16 @@ def _merge_adopters(
 
 
 @kernel
-def _count_adopted_neighbours(
-    adopters: np.ndarray,
-    also: np.ndarray,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    adopted: np.ndarray,
-    is_peer: np.ndarray,
-    seen: np.ndarray,
-    slot: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through exposure
-    """Walk the adopters' edges once: the cost follows the adopters, not the size of the staff.
-
-    ``seen`` (all False) and ``slot`` (all 0) are scratch arrays of one entry per staff member,
-    left so. A colleague's counts of the (at most four) types add up in its ``slot`` as four
-    16-bit lanes: one addition an edge, not four (the walk, with a sort, cost ~0.9 ms a month
-    with thousands of adopters; issue 13). A count is at most the colleague's degree, so a lane
-    overflows only at 65,536 neighbours; then the counts are taken type by type instead.
-    """
-    nodes, packed = _mark_exposed(adopters, also, indptr, indices, adopted, is_peer, seen, slot)
-    counts = np.zeros((len(nodes), adopted.shape[1]), dtype=np.int64)
-    if packed:
-        for row in range(len(nodes)):
-            word = slot[nodes[row]]
-            for k in range(adopted.shape[1]):
-                counts[row, k] = (word >> (16 * k)) & 0xFFFF
-    else:
-        for row in range(len(nodes)):
-            slot[nodes[row]] = row
-        for source in adopters:
-            for edge in range(indptr[source], indptr[source + 1]):
-                node = indices[edge]
-                if seen[node]:
-                    for k in range(adopted.shape[1]):
-                        counts[slot[node], k] += adopted[source, k]
-    for node in nodes:
-        seen[node] = False
-        slot[node] = 0
-    return nodes, counts
-
-
-@kernel
 def _mark_exposed(
-    adopters: np.ndarray,
-    also: np.ndarray,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    adopted: np.ndarray,
-    is_peer: np.ndarray,
-    seen: np.ndarray,
-    slot: np.ndarray,
+    staff: StaffArrays, also: np.ndarray
 ) -> tuple[np.ndarray, bool]:  # pragma: no cover - compiled; tested through exposure
     """Mark the adopters' colleague neighbours and ``also`` in ``seen``, counting in ``slot``.
 
     Returns the marked colleagues, ascending, and whether ``slot`` holds their counts (packed
     in 16-bit lanes; no: more than four types or a colleague of 65,536 neighbours or more).
     """
+    adopters, indptr, indices = staff.adopters, staff.indptr, staff.indices
+    adopted, is_peer, seen, slot = staff.adopted, staff.is_peer, staff.seen, staff.slot
     n_types = adopted.shape[1]
     packed = n_types <= 4
     reach = 0
