@@ -86,14 +86,21 @@ def work_per_month(seed: int = 1) -> dict[str, float]:
     return {"agents": agents, "elements": sum(elements) / len(elements), "months": model.months}
 
 
-def cold_run(cache: str | None) -> tuple[float, float]:
+def cold_run(cache: str | None, *, bytecode: bool = True) -> tuple[float, float]:
     """Wall and CPU seconds of ``hourglass run baseline`` in a fresh process.
 
     ``cache``: Numba's cache folder (default: its own, beside the sources). The CPU seconds (user
     and system, from the child's resource usage) are what the wall time would be on an idle
-    core: on a shared machine the wall time also counts the waits for a core.
+    core: on a shared machine the wall time also counts the waits for a core. ``bytecode``:
+    whether Python keeps its own compiled cache (``__pycache__``), as it does unless told not
+    to; this project's machines set ``PYTHONDONTWRITEBYTECODE=1``, under which every process
+    compiles the project's own modules from source again (about 40 of them in a run).
     """
     env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     if cache is not None:
         env["NUMBA_CACHE_DIR"] = cache
     with tempfile.TemporaryDirectory() as out:
@@ -143,12 +150,18 @@ def mesa_ratio(args: argparse.Namespace, now: float) -> float:
 
 def cold(args: argparse.Namespace) -> None:
     """Print the cold start with the compiled cache and without."""
-    cold_run(None)  # make sure the compiled cache is present
-    runs = [cold_run(None) for _ in range(args.repeats)]
+    cold_run(None)  # make sure the compiled caches (Numba's and Python's) are present
+    runs, no_bytecode = [], []
+    for _ in range(args.repeats):  # interleaved, so load on the machine falls on both alike
+        runs.append(cold_run(None))
+        no_bytecode.append(cold_run(None, bytecode=False))
     wall, cpu = min(w for w, _ in runs), min(c for _, c in runs)
     print(f"hourglass run baseline from a cold process, compiled cache present (best of "
           f"{args.repeats}): {wall:.2f} s wall, {cpu:.2f} CPU-s (target <= 1.5 s on an idle core: "
           f"{'met' if cpu <= 1.5 else 'NOT met'}; load average {os.getloadavg()[0]:.1f})")
+    print(f"  without Python's bytecode cache (PYTHONDONTWRITEBYTECODE=1): "
+          f"{min(w for w, _ in no_bytecode):.2f} s wall, {min(c for _, c in no_bytecode):.2f} "
+          "CPU-s")
     if args.no_uncached:
         return
     with tempfile.TemporaryDirectory() as empty:

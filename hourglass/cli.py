@@ -121,9 +121,22 @@ def _quiet_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
+def _one_blas_thread() -> None:
+    """One OpenBLAS thread per process, unless the environment says otherwise; before NumPy loads.
+
+    NumPy and SciPy each bring their own OpenBLAS, which starts a thread per core as it loads,
+    and each started thread spins, waiting for work, before it sleeps: measured, 0.15-0.2 s of
+    CPU in a cold ``hourglass run baseline`` on 2 cores (issue 13), for linear algebra nothing
+    here does at a size worth threads. The commands that run many models run a process per
+    core, where threaded BLAS would only compete with them; workers inherit the setting.
+    """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``hourglass`` with ``argv`` (default: the process arguments); return the exit status."""
     argv = sys.argv[1:] if argv is None else argv
+    _one_blas_thread()
     try:
         args = build_parser(argv).parse_args(argv)
     except SystemExit as done:  # --help, --version or a parse error (already printed)

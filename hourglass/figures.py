@@ -21,7 +21,6 @@ from typing import Any
 import matplotlib as mpl
 
 mpl.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -63,9 +62,10 @@ def plot_hourglass(result: Result, path: Path | str, title: str | None = None) -
         The path written.
     """
     series = result.timeseries
-    fig, (shape, course) = plt.subplots(
-        1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [1, 1.4]}
-    )
+    # a Figure of its own, not pyplot's: no pyplot state, and a cold ``hourglass run`` does not
+    # import pyplot and its backend machinery
+    fig = Figure(figsize=(12, 5))
+    shape, course = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
     draw_shape(shape, result.summary)
     shape.set_title("Share reaching each level, final month")
     draw_course(course, series)
@@ -73,10 +73,11 @@ def plot_hourglass(result: Result, path: Path | str, title: str | None = None) -
     course.legend(fontsize=8, loc="center right")
     course.set_title("Over time")
     fig.suptitle(title or f"Hourglass: scenario '{result.scenario.name}', seed {result.seed}")
-    fig.tight_layout()
+    # Margins fixed rather than fitted (tight_layout): the labels that need room are the
+    # levels' names, always the same; fitting them took 0.06 s of a cold ``hourglass run``'s 1.5
+    fig.subplots_adjust(left=0.185, right=0.9875, top=0.86, bottom=0.115, wspace=0.18)
     path = Path(path)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 

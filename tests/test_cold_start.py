@@ -96,3 +96,60 @@ def test_the_package_stamp_is_the_models_own():
 
     assert compiled.sources_stamp is sources.sources_stamp
     assert compiled.ROOT == sources.ROOT
+
+
+def _cold(tmp_path, environment=None):
+    """What a cold ``hourglass run`` (3 months) imported and started, from a fresh process."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json, os, sys\n"
+        "from hourglass.cli import main\n"
+        f"out = {str(tmp_path / 'run')!r}\n"
+        "status = main(['run', 'baseline', '--set', 'run.months=3', '--out', out])\n"
+        "names = list(sys.modules)\n"
+        "print(json.dumps({'status': status, 'names': names,\n"
+        "                  'threads': len(os.listdir('/proc/self/task')),\n"
+        "                  'blas': os.environ.get('OPENBLAS_NUM_THREADS')}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    env.update(environment or {})
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, check=True, timeout=600)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/task"), reason="needs Linux /proc")
+@pytest.mark.skipif((__import__("os").cpu_count() or 1) < 2, reason="BLAS threads need 2 cores")
+def test_a_cold_run_starts_no_blas_threads_and_imports_mesa_first_and_no_pyplot(tmp_path):
+    """Issue 13's cold start: what a fresh ``hourglass run`` pays for, and what it does not.
+
+    OpenBLAS (one copy in NumPy, one in SciPy) would start a spinning thread per core; Mesa
+    scans the modules loaded before it once per frame; pyplot is not needed to write a PNG.
+    """
+    cold = _cold(tmp_path / "default")
+    chosen = _cold(tmp_path / "chosen", {"OPENBLAS_NUM_THREADS": "2"})
+    assert cold["status"] == chosen["status"] == 0
+    assert (cold["blas"], chosen["blas"]) == ("1", "2")  # a choice in the environment is kept
+    assert chosen["threads"] >= cold["threads"] + 2  # a thread more in NumPy's, SciPy's
+    names = cold["names"]
+    assert names.index("mesa.model") < names.index("numba")
+    assert names.index("mesa.model") < names.index("scipy.special")
+    assert "numba.np.arraymath" in names  # Numba's implementations, installed at start-up
+    assert "matplotlib.figure" in names
+    assert "matplotlib.pyplot" not in names
+    png = tmp_path / "default" / "run" / "hourglass.png"
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_numbas_implementations_load_once_with_the_collector_paused(tmp_path, monkeypatch):
+    from simulation import compiled
+
+    loaded = []
+    monkeypatch.setattr(compiled, "load_implementations", lambda: loaded.append(gc.isenabled()))
+    out = tmp_path / "run"
+    assert main(["run", "baseline", "--set", "run.months=3", "--out", str(out)]) == 0
+    assert loaded == [False]

@@ -113,6 +113,9 @@ def main(args: argparse.Namespace) -> int:
     with paused_collector():  # start-up: module state, not garbage
         from analysis.output import Legacy, check_output, staged_directory
         from simulation import PeerLearningModel
+        from simulation.compiled import load_implementations
+
+        load_implementations()
 
     scenario = load_scenario(args.scenario, parse_assignments(args.overrides))
     check_memory(run_bytes(scenario.values), f"one run of {scenario.name}")
