@@ -61,7 +61,32 @@ def test_every_criterion_is_computed(table):
 def test_every_pattern_is_encoded():
     assert {c.pattern for c in criteria(Scenario.load("baseline"))} | {"P6"} == {
         f"P{i}" for i in range(1, 10)
-    }
+    } | {"DRC"}  # and the one case study with a held-out ordering (docs/validation.md)
+
+
+def test_the_dr_congo_case_packs_the_same_uses_into_fewer_months_in_the_baselines_world():
+    from hourglass.validation import CASE_DRC, DRC_PACKED, PatternModel, _arms
+    from simulation import load_tools
+
+    model = PatternModel(parameter_sets="hourglass/posterior/posterior.parquet")
+    world = model.scenario({"parameter_set": 3})
+    arms = _arms(world)
+    sustained, hurried = arms["drc_sustained"], arms["drc_hurried"]
+    case, baseline = Scenario.load(CASE_DRC), Scenario.load("baseline")
+    assert sustained["run.months"] == hurried["run.months"] == case["run.months"] == 96
+    assert hurried["initiative.months"] == 64 and sustained["initiative.months"] == 0
+    for tool in load_tools():  # the same expected uses: intensity x months of tools
+        key = f"tools.{tool.name}"
+        assert sustained[key] == case[key]
+        assert hurried[key] * 64 == pytest.approx(sustained[key] * 96)
+        assert hurried[key] == pytest.approx(sustained[key] * DRC_PACKED)
+    moved = [k for k in world.values if world[k] != baseline[k]]
+    assert len(moved) > 20  # a parameter set of the posterior
+    for key in moved:  # the set's world, but for what the case sets itself
+        assert sustained[key] == (case[key] if case[key] != baseline[key] else world[key])
+    assert "drc_sustained" not in _arms(Scenario.load("georgia_matched_inhouse"))
+    assert "sustained_beats_hurried" not in {
+        c.name for c in criteria(Scenario.load("georgia_matched_inhouse"))}
 
 
 def test_a_criterion_can_fail():
@@ -103,7 +128,7 @@ def test_validate_command_writes_table_and_figure(tmp_path, capsys):
     assert summary["held-out_criteria"] == (table["kind"] == "held-out").sum() > 0
     assert summary["verification_criteria"] == (table["kind"] == "verification").sum() > 0
     assert "held-out validation: " in captured.out
-    assert set(table["pattern"]) == {f"P{i}" for i in range(1, 10)}
+    assert set(table["pattern"]) == {f"P{i}" for i in range(1, 10)} | {"DRC"}
     assert (out / "validation.png").stat().st_size > 0
     assert json.loads((out / "summary.json").read_text())["replicates"] == 3
 
