@@ -67,7 +67,7 @@ def load_implementations() -> None:
     """Install Numba's implementations of Python and NumPy now, as a first compiled call would.
 
     Before it compiles or loads a compiled function from the cache, Numba imports and registers
-    its implementations of Python and NumPy (``refresh`` of its CPU target): some 200 modules,
+    its implementations of Python and NumPy (``refresh`` of its CPU target): 85 more modules,
     about 0.12 s of a cold process, 0.18-0.20 s when Python's cyclic collector runs meanwhile
     (measured in one cold ``hourglass run baseline``, issue 13). A command's start-up calls this
     with the collector paused (``hourglass.commands._collector``); later calls cost nothing.
