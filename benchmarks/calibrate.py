@@ -23,6 +23,11 @@ interval beside the share of acceptances the seeds decide at the calibration's c
 runs a particle would need for them to decide at most 5 %, and the minutes of both cores a
 generation would then take.
 
+With ``--common-seeds`` part 1's particles are judged again on two seed sets that every
+particle shares (common random numbers): a set's shift is then common to all distances (and to
+an epsilon taken from them), and what is left to decide acceptance is each particle's own
+response to the seeds (:func:`common_seeds`), priced the same way.
+
 Part 1 also runs ``--runs`` replicates at the baseline's point values and at two prior draws and
 resamples them (bootstrap) to show how the seed SD of a distance falls with the replicates a
 particle pools (8 to 128).
@@ -164,6 +169,42 @@ def identification(pairs: np.ndarray, seed_sd: float, settings: Settings) -> dic
     }
 
 
+def common_seeds(particles: int, seed: int, settings: Settings) -> dict[str, object]:
+    """The same particles as part 1, each judged on two seed sets that every particle shares.
+
+    With common random numbers (every particle's replicates on the same seeds) a seed set moves
+    every particle's distance by a shift they share, which a median epsilon of distances from
+    the same seeds shares too; what is left to decide acceptance is each particle's own
+    response to the seeds (the particle x seed interaction). Its standard deviation is half
+    the mean square of the two sets' distances, each centred on its own mean over particles;
+    the signal is their covariance, as in part 1; :func:`identification` prices both.
+    """
+    bounds = _bounds(prior_space(settings.scale))
+    targets = load_targets()
+    model = HourglassModel("baseline", every=0, overrides=dict(settings.overrides), counts=True)
+    rng = np.random.default_rng(seed)  # part 1's particles
+    draws = [{name.replace(".", "__"): rng.uniform(lo, hi) for name, (lo, hi, _) in
+              bounds.items()} for _ in range(particles)]
+    sets = [particle_seeds(root, {}, settings.replicates) for root in (seed, seed + 1000)]
+
+    def distance_on(params: dict, seeds: list[int]) -> float:
+        runs = [model(params, s) for s in seeds]
+        return distance({n: pooled(runs, n) for n in targets}, targets)
+
+    pairs = np.array([[distance_on(params, seeds) for seeds in sets]
+                      for params in (as_params(draw, bounds) for draw in draws)])
+    centred = pairs - pairs.mean(axis=0)
+    interaction = float(np.sqrt(np.mean((centred[:, 0] - centred[:, 1]) ** 2) / 2
+                                * particles / (particles - 1)))
+    shift = float(pairs[:, 0].mean() - pairs[:, 1].mean())
+    return {"common_seeds": {
+        "particles": particles,
+        "shared_shift_between_the_two_seed_sets": round(shift, 3),
+        "distance_interaction_sd": round(interaction, 3),
+        **identification(pairs, interaction, settings),
+    }}
+
+
 def noise_by_replicates(runs: int, seed: int, settings: Settings) -> dict[str, object]:
     """Seed SD of a distance against the replicates pooled: bootstrap of ``runs`` runs."""
     bounds = _bounds(prior_space(settings.scale))
@@ -218,6 +259,8 @@ def main() -> None:
                         help="replicates a particle pools (default: the calibration's)")
     parser.add_argument("--runs", type=int, default=150,
                         help="runs per parameter set for the noise curve (0: skip it)")
+    parser.add_argument("--common-seeds", action="store_true",
+                        help="also judge part 1's particles on seed sets they all share")
     parser.add_argument("--full", action="store_true", help="also time the default calibration")
     parser.add_argument("--skip-cost", action="store_true", help="only the timed calibration")
     parser.add_argument("--out", type=Path, default=None,
@@ -234,6 +277,9 @@ def main() -> None:
                      "load_average_before": round(load, 1),
                      "load_average_after": round(os.getloadavg()[0], 1)})
         print(json.dumps(cost, indent=2), flush=True)
+        if args.common_seeds:
+            print(json.dumps(common_seeds(args.particles, args.seed, settings), indent=2),
+                  flush=True)
         if args.runs:
             print(json.dumps({"distance_seed_sd_by_replicates":
                               noise_by_replicates(args.runs, args.seed, settings)}, indent=2),
