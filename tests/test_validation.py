@@ -74,13 +74,14 @@ def test_the_dr_congo_case_packs_the_same_uses_into_fewer_months_in_the_baseline
     sustained, hurried = arms["drc_sustained"], arms["drc_hurried"]
     case, baseline = Scenario.load(CASE_DRC), Scenario.load("baseline")
     assert sustained["run.months"] == hurried["run.months"] == case["run.months"] == 96
-    assert hurried["initiative.months"] == 64 and sustained["initiative.months"] == 0
+    assert hurried["initiative.months"] == 64
+    assert sustained["initiative.months"] == 0
     for tool in load_tools():  # the same expected uses: intensity x months of tools
         key = f"tools.{tool.name}"
         assert sustained[key] == case[key]
         assert hurried[key] * 64 == pytest.approx(sustained[key] * 96)
         assert hurried[key] == pytest.approx(sustained[key] * DRC_PACKED)
-    moved = [k for k in world.values if world[k] != baseline[k]]
+    moved = [k for k in world.values if world[k] != baseline[k]]  # noqa: PD011 - a dict
     assert len(moved) > 20  # a parameter set of the posterior
     for key in moved:  # the set's world, but for what the case sets itself
         assert sustained[key] == (case[key] if case[key] != baseline[key] else world[key])
