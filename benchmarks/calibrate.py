@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import tempfile
@@ -57,17 +56,15 @@ sys.path.insert(0, str(ROOT))
 
 from hourglass.adapter import HourglassModel  # noqa: E402
 from hourglass.calibration import (  # noqa: E402
-    FLIPPED_SHARE,
     ParticleModel,
     Settings,
     _bounds,
     as_params,
     calibrate,
-    flipped_share,
     minimum_epsilon,
     particle_seeds,
+    priced,
     prior_space,
-    replicates_for,
     seed_noise,
 )
 from hourglass.targets import distance, load_targets, pooled  # noqa: E402
@@ -80,15 +77,20 @@ particles; proposals near them are accepted less often as epsilon shrinks). ``--
 the real one."""
 
 
+def prior_draws(particles: int, seed: int, bounds: dict) -> list[dict[str, float]]:
+    """``particles`` uniform draws from the prior's bounds, seeded (pyabc's parameter names)."""
+    rng = np.random.default_rng(seed)
+    return [{name.replace(".", "__"): rng.uniform(lo, hi) for name, (lo, hi, _) in
+             bounds.items()} for _ in range(particles)]
+
+
 def particle_cost(particles: int, seed: int, settings: Settings) -> dict[str, float]:
     """CPU seconds per run and per particle, and the seed noise of a distance."""
     bounds = _bounds(prior_space(settings.scale))
     targets = load_targets()
     model = ParticleModel("baseline", bounds, list(targets), settings, seed)
     other = ParticleModel("baseline", bounds, list(targets), settings, seed + 1000)
-    rng = np.random.default_rng(seed)
-    draws = [{name.replace(".", "__"): rng.uniform(lo, hi) for name, (lo, hi, _) in
-              bounds.items()} for _ in range(particles)]
+    draws = prior_draws(particles, seed, bounds)
     model.statistics(as_params(draws[0], bounds))  # compiled code loaded
     cpu, runs, learners, pairs, boot = [], [], [], [], []
     for draw in draws:
@@ -151,21 +153,11 @@ def identification(pairs: np.ndarray, seed_sd: float, settings: Settings) -> dic
                          n_resamples=2000, method="percentile",
                          rng=np.random.default_rng(0)).confidence_interval
     low, high = float(interval.low), float(interval.high)
-    at_cap = seed_sd * math.sqrt(settings.replicates / settings.max_replicates)
-
-    def runs(signal: float) -> float:
-        value = replicates_for(FLIPPED_SHARE, seed_sd, settings.replicates, signal)
-        return round(value) if math.isfinite(value) else math.inf
-
     return {
         "distance_spread_sd_over_the_prior": round(float(np.std(pairs[:, 0], ddof=1)), 3),
         "distance_signal_sd_over_the_prior": round(point, 3),
         "distance_signal_sd_95ci": [round(low, 3), round(high, 3)],
-        "seeds_decide_at_max_replicates": round(flipped_share(at_cap, point), 3),
-        "seeds_decide_at_max_replicates_95ci": [round(flipped_share(at_cap, high), 3),
-                                                round(flipped_share(at_cap, low), 3)],
-        "replicates_for_5pc": runs(point),
-        "replicates_for_5pc_95ci": [runs(high), runs(low)],
+        **priced(point, (low, high), seed_sd, settings, digits=3),
     }
 
 
@@ -182,9 +174,7 @@ def common_seeds(particles: int, seed: int, settings: Settings) -> dict[str, obj
     bounds = _bounds(prior_space(settings.scale))
     targets = load_targets()
     model = HourglassModel("baseline", every=0, overrides=dict(settings.overrides), counts=True)
-    rng = np.random.default_rng(seed)  # part 1's particles
-    draws = [{name.replace(".", "__"): rng.uniform(lo, hi) for name, (lo, hi, _) in
-              bounds.items()} for _ in range(particles)]
+    draws = prior_draws(particles, seed, bounds)  # part 1's particles
     sets = [particle_seeds(root, {}, settings.replicates) for root in (seed, seed + 1000)]
 
     def distance_on(params: dict, seeds: list[int]) -> float:

@@ -1165,6 +1165,34 @@ def replicates_for(share: float, seed_sd: float, replicates: int, signal_sd: flo
     return replicates * (seed_sd / (ratio * signal_sd)) ** 2
 
 
+def priced(signal: float, interval: tuple[float, float], seed_sd: float,
+           settings: Settings, digits: int = 4) -> dict[str, Any]:
+    """What a signal SD (with its 95 % interval) against a seed SD at ``replicates`` runs costs.
+
+    The share of acceptances at a median epsilon the seeds decide at ``replicates`` and at
+    ``max_replicates`` runs (:func:`flipped_share`; the seed SD falls as 1 / sqrt(runs)), and
+    the runs a particle would need for them to decide at most :data:`FLIPPED_SHARE`
+    (:func:`replicates_for`), each bound of the interval priced alike. Used by
+    :func:`identification` and by ``benchmarks/calibrate.py``.
+    """
+    low, high = interval
+    at_cap = seed_sd * math.sqrt(settings.replicates / max(settings.max_replicates,
+                                                           settings.replicates))
+
+    def runs(value: float) -> float:
+        needed = replicates_for(FLIPPED_SHARE, seed_sd, settings.replicates, value)
+        return round(needed) if math.isfinite(needed) else math.inf
+
+    return {
+        "seeds_decide_at_replicates": round(flipped_share(seed_sd, signal), digits),
+        "seeds_decide_at_max_replicates": round(flipped_share(at_cap, signal), digits),
+        "seeds_decide_at_max_replicates_95ci": [round(flipped_share(at_cap, high), digits),
+                                                round(flipped_share(at_cap, low), digits)],
+        "replicates_for_5pc": runs(signal),
+        "replicates_for_5pc_95ci": [runs(high), runs(low)],
+    }
+
+
 def identification(log: Path, settings: Settings) -> dict[str, Any]:
     """Whether the targets tell the prior's particles apart beyond the seeds' noise.
 
@@ -1201,18 +1229,11 @@ def identification(log: Path, settings: Settings) -> dict[str, Any]:
 
     spread = float(np.var(d[ok], ddof=1))
     noise = math.sqrt(float(np.mean(np.square(sd[ok]))))
-    at_cap = noise * math.sqrt(settings.replicates / max(settings.max_replicates,
-                                                           settings.replicates))
     signal = float(signal_sd(d[ok], sd[ok]))
     # A 50-particle prior sample estimates the signal roughly: a bootstrap over its particles.
     low, high = (float(x) for x in bootstrap(
         (d[ok], sd[ok]), signal_sd, paired=True, vectorized=True, n_resamples=2000,
         method="percentile", rng=np.random.default_rng(0)).confidence_interval)
-
-    def runs(signal: float) -> float:
-        value = replicates_for(FLIPPED_SHARE, noise, settings.replicates, signal)
-        return round(value) if math.isfinite(value) else math.inf
-
     return {
         "prior_sample": int(ok.sum()),
         "distance_spread_sd": round(math.sqrt(spread), 4),
@@ -1220,12 +1241,7 @@ def identification(log: Path, settings: Settings) -> dict[str, Any]:
         "signal_sd": round(signal, 4),
         "signal_sd_95ci": [round(low, 4), round(high, 4)],
         "signal_share": round(signal**2 / spread, 4) if spread > 0 else math.nan,
-        "seeds_decide_at_replicates": round(flipped_share(noise, signal), 4),
-        "seeds_decide_at_max_replicates": round(flipped_share(at_cap, signal), 4),
-        "seeds_decide_at_max_replicates_95ci": [round(flipped_share(at_cap, high), 4),
-                                                round(flipped_share(at_cap, low), 4)],
-        "replicates_for_5pc": runs(signal),
-        "replicates_for_5pc_95ci": [runs(high), runs(low)],
+        **priced(signal, (low, high), noise, settings),
     }
 
 
