@@ -40,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import platform
 import sys
 import time
@@ -330,6 +331,22 @@ def distance_sd(runs: list[Mapping[str, float]], targets: Mapping[str, Target],
     return float(np.std(np.sqrt(total), ddof=1))
 
 
+class Stopped(SystemExit):
+    """The watcher's stop (walltime, seed noise), raised between two of a particle's runs.
+
+    A SystemExit, so that nothing in pyabc's sampling catches it as an error, and a forked
+    worker process leaves quietly with :data:`STOPPED_CODE` (the parent then sees a worker
+    gone and stops waiting). Raised only while a calibration's watcher asks for the stop.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(STOPPED_CODE)
+
+
+STOPPED_CODE = 75
+"""Exit code of a worker process that left on the watcher's stop."""
+
+
 class ParticleModel:
     """pyabc model: a particle's values -> the targets' pooled statistics (picklable).
 
@@ -341,16 +358,27 @@ class ParticleModel:
         seed: Root seed.
         log: A file that gains one line per particle judged (the progress bar counts them;
             pyabc's prior sample computes no distance while it runs), or None.
+        stop: A file whose existence asks the calibration to stop (:class:`Stopped` is raised
+            before the next run), or None.
     """
 
     def __init__(self, base: str, bounds: Mapping[str, tuple], targets: list[str],
-                 settings: Settings, seed: int, log: str | None = None) -> None:
+                 settings: Settings, seed: int, log: str | None = None,
+                 stop: str | Path | None = None) -> None:
         self.base = base
         self.bounds = dict(bounds)
         self.targets = list(targets)
         self.settings = settings
         self.seed = int(seed)
         self.log = log
+        self.stop = None if stop is None else Path(stop)
+        self._loaded: dict[str, Target] | None = None
+
+    def _targets(self) -> dict[str, Target]:
+        """The targets, read once per process (not once per particle)."""
+        if self._loaded is None:
+            self._loaded = {n: t for n, t in load_targets().items() if n in self.targets}
+        return self._loaded
 
     def statistics(self, params: Mapping[str, Any],
                    epsilon: float = math.inf) -> dict[str, float]:
@@ -367,14 +395,17 @@ class ParticleModel:
 
         model = HourglassModel(self.base, every=0, overrides=dict(self.settings.overrides),
                                counts=True)
-        targets = {n: t for n, t in load_targets().items() if n in self.targets}
+        targets = self._targets()
         batch = self.settings.replicates
         cap = max(self.settings.max_replicates, batch)
         # A prefix of the same stream: the first batch is the same whatever the cap.
         seeds = particle_seeds(self.seed, params, cap)
         runs: list[dict[str, float]] = []
         while True:
-            runs.extend(model(params, seed) for seed in seeds[len(runs):len(runs) + batch])
+            for seed in seeds[len(runs):len(runs) + batch]:
+                if self.stop is not None and self.stop.exists():
+                    raise Stopped
+                runs.append(model(params, seed))
             stats = self._pooled(runs, targets, seeds[0])
             undecided = _undecided(stats, targets, epsilon)
             if not undecided or len(runs) >= cap:
@@ -442,8 +473,6 @@ class TargetDistance:
 
 
 def _append_line(path: str, line: str) -> None:
-    import os  # noqa: PLC0415
-
     if not Path(path).parent.is_dir():
         return
     # One write of a short line with O_APPEND: lines from several processes do not interleave.
@@ -593,8 +622,14 @@ def calibrate(
     # Uniform on each range, sampled through logits (to_values): see there why.
     prior = pyabc.Distribution(**{_safe(n): pyabc.RV("logistic", 0, 1) for n in bounds})
     log, ticks = out / "distances.log", out / "particles.log"
+    # Local processes stop between runs when this file appears (the watcher writes it); Dask's
+    # workers may not see the folder, and there the main thread, which only waits on them, is
+    # interrupted instead.
+    stop = None if scheduler is not None else out / STOP_FILE
+    if stop is not None:
+        stop.unlink(missing_ok=True)  # left by a session killed after its watcher's stop
     model = ParticleModel(base, bounds, list(targets), settings, seed,
-                          log=str(ticks.resolve()))
+                          log=str(ticks.resolve()), stop=stop and stop.resolve())
     observed = {n: t.value for n, t in targets.items()}
     # pyabc draws its particles from NumPy's global generator; seeded, a single-process
     # calibration proposes the same particles again.
@@ -620,9 +655,14 @@ def calibrate(
     if noisy > settings.max_undecided:  # a resume after that stop: nothing more to select on
         predicted = _noise_stop(noisy, done - 1)
     elif done < settings.generations and not _floor_reached(db_file, floor):
-        history, predicted = _run(abc, settings, done, floor, db_file=db_file, log=log,
-                                  ticks=ticks, on_generation=on_generation, progress=progress,
-                                  deadline=started + 60 * settings.walltime_minutes)
+        try:
+            history, predicted = _run(abc, settings, done, floor, db_file=db_file, log=log,
+                                      ticks=ticks, on_generation=on_generation,
+                                      progress=progress, stop=stop,
+                                      deadline=started + 60 * settings.walltime_minutes)
+        finally:
+            if stop is not None:
+                stop.unlink(missing_ok=True)
     if history.max_t < 0:
         raise HourglassError(
             f"calibrate: no generation finished in {out} (its first generation needed more "
@@ -635,23 +675,32 @@ def calibrate(
                   time.monotonic() - started, floor, commit)
 
 
+STOP_FILE = "stop.request"
+"""Written in the calibration's folder by its watcher: the local processes' cue to stop."""
+
+
 def _run(abc: Any, settings: Settings, done: int, floor: float, *, db_file: Path, log: Path,
          ticks: Path, on_generation: Callable[[int], None] | None, progress: bool | None,
-         deadline: float) -> tuple[Any, str]:
-    """Run pyabc's generations under the watcher; the history and why the watcher stopped it."""
+         stop: Path | None, deadline: float) -> tuple[Any, str]:
+    """Run pyabc's generations under the watcher; the history and why the watcher stopped it.
+
+    The watcher stops the run by writing ``stop`` (each particle looks for it before each of
+    its runs), or, with no such file (Dask), by a SIGINT to the main thread waiting on the
+    workers.
+    """
     from tqdm.auto import tqdm  # noqa: PLC0415
 
     bar = tqdm(total=1, desc="calibrate", unit="particle",
                disable=not (sys.stderr.isatty() if progress is None else progress))
     watcher = _Watcher(db_file, log, ticks, bar, abc, settings, done, on_generation,
-                       deadline=deadline)
+                       deadline=deadline, stop=stop)
     # One BLAS thread: pyabc's kernel takes an SVD of the particles' covariance for every
     # proposal, and OpenBLAS's threads spin against busy cores (287 ms an SVD of 53 x 53
     # with 2 threads on the loaded machine, 1.7 ms with one). Forked workers inherit it.
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
     try:
-        with watcher, _interruptible(), threadpool_limits(limits=1):
+        with watcher, _interruptible(stop is None), threadpool_limits(limits=1):
             history = abc.run(max_nr_populations=settings.generations - done,
                               minimum_epsilon=floor,
                               min_acceptance_rate=settings.min_acceptance_rate,
@@ -664,37 +713,66 @@ def _run(abc: Any, settings: Settings, done: int, floor: float, *, db_file: Path
 
 
 def _after_interrupt(exc: BaseException, abc: Any, watcher: _Watcher, db_file: Path) -> Any:
-    """The finished generations after the walltime's stop; anything else is raised again.
+    """The finished generations after the watcher's stop; anything else is raised again.
 
+    The watcher's stop arrives as :class:`Stopped` (a particle in this process), as pyabc's
+    ProcessError (a worker process that left on it) or, with Dask, as a KeyboardInterrupt.
     A SIGINT that lands in one of pyabc's database writes surfaces as SQLAlchemy's
     PendingRollbackError with the KeyboardInterrupt as its context; SQLite rolls the write
     back once the session is, so the finished generations are intact either way.
     """
+    from multiprocessing import ProcessError  # noqa: PLC0415
+
     import pyabc  # noqa: PLC0415
 
-    if not _interrupted(exc):
+    ours = watcher.stopping and (isinstance(exc, (Stopped, ProcessError)) or _interrupted(exc))
+    if not ours and not _interrupted(exc):
         raise exc
     _release(abc)
-    if not watcher.stopping:  # the user's Ctrl-C
+    if ours and isinstance(exc, ProcessError):
+        _await_workers()
+    if not ours:  # the user's Ctrl-C
         raise KeyboardInterrupt(
             f"the finished generations are kept in {db_file}; the same command "
             "resumes") from None
-    # The walltime: the finished generations, read afresh (the one begun is dropped).
+    # The finished generations, read afresh (the one begun is dropped).
     return pyabc.History("sqlite:///" + str(db_file.resolve()), _id=1)
 
 
+def _await_workers(timeout: float = 60.0) -> None:
+    """Wait for pyabc's worker processes to leave on the stop file (before it is removed).
+
+    Each leaves before its next run; one still there after ``timeout`` (blocked writing to the
+    queue nobody reads now) is terminated: its generation is being dropped.
+    """
+    import multiprocessing  # noqa: PLC0415
+
+    end = time.monotonic() + timeout
+    workers = [c for c in multiprocessing.active_children() if c.daemon]
+    for worker in workers:
+        worker.join(max(end - time.monotonic(), 0.0))
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+            worker.join()
+
+
 @contextmanager
-def _interruptible() -> Iterator[None]:
-    """SIGINT raises KeyboardInterrupt in the main thread while the calibration runs.
+def _interruptible(needed: bool = True) -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt in the main thread while a Dask calibration runs.
 
     A process started in the background by a non-interactive shell (``cmd &`` in a script, CI)
-    inherits SIGINT ignored, and then the walltime stop (a SIGINT to itself) would do nothing:
-    the run went on past --walltime (seen in a background probe). The previous handler is put
-    back afterwards. Outside the main thread nothing changes (pyabc's own walltime, checked
-    after each generation, still bounds the run).
+    inherits SIGINT ignored, and then the watcher's stop of a Dask calibration (a SIGINT to
+    itself) would do nothing: the run went on past --walltime (seen in a background probe).
+    The previous handler is put back afterwards. Local processes stop on the watcher's file
+    instead and keep the handler they were given (``needed`` False). Outside the main thread
+    nothing changes (pyabc's own walltime, checked after each generation, still bounds the run).
     """
     import signal  # noqa: PLC0415
 
+    if not needed:
+        yield
+        return
     try:
         before = signal.signal(signal.SIGINT, signal.default_int_handler)
     except ValueError:  # not the main thread
@@ -856,10 +934,11 @@ class _Watcher:
 
     def __init__(self, db_file: Path, log: Path, ticks: Path, bar: Any, abc: Any,
                  settings: Settings, done: int, on_generation: Callable[[int], None] | None,
-                 deadline: float = float("inf")) -> None:
+                 deadline: float = float("inf"), stop: Path | None = None) -> None:
         import threading  # noqa: PLC0415
 
         self.db_file, self.log, self.ticks, self.bar, self.abc = db_file, log, ticks, bar, abc
+        self.stop_file = stop
         self.population, self.generations = settings.population, settings.generations
         self.on_generation = on_generation
         self.deadline = deadline
@@ -957,16 +1036,21 @@ class _Watcher:
             self._show(seen, samples, calibrating, phase_sims, phase_acc, sims_total)
 
     def _interrupt(self) -> None:
-        """SIGINT to this process until the main thread leaves the calibration.
+        """Ask the calibration to stop: the stop file, or (Dask) SIGINT to this process.
 
-        A signal's KeyboardInterrupt is raised in whatever Python code the main thread runs
-        next; inside a garbage-collection callback it is printed and swallowed, and the run
-        went on. It is sent again each second (at most ten times) until the watcher is told
-        to stop, which happens as the main thread leaves the calibration's ``with``.
+        The file is looked for before each of a particle's runs, so the stop lands between
+        runs, never inside a database write or a file being opened (a SIGINT raised its
+        KeyboardInterrupt wherever the main thread was: between a file's open and its
+        ``with``, or in a garbage-collection callback, where it was swallowed). With Dask the
+        main thread only waits on the workers; the SIGINT is sent again each second (at most
+        ten times) until the watcher is told to stop, as the main thread leaves the
+        calibration's ``with``.
         """
-        import os  # noqa: PLC0415
         import signal  # noqa: PLC0415
 
+        if self.stop_file is not None:
+            self.stop_file.write_text("stop\n")
+            return
         for _ in range(10):
             os.kill(os.getpid(), signal.SIGINT)
             if self.stop.wait(1.0):

@@ -491,6 +491,49 @@ def test_walltime_stops_a_calibration_started_with_sigint_ignored(tmp_path):
     assert meta["seconds_this_session"] < max(18, _last_kept(tmp_path / "cal")) + 30
 
 
+def test_walltime_stops_local_worker_processes_between_runs(tmp_path, monkeypatch):
+    """Two worker processes: the watcher's stop file ends them; none is left running.
+
+    The workers leave before their next run (quietly: the stop is not an error), the main
+    process stops waiting on them, and the stop file is gone afterwards.
+    """
+    import multiprocessing
+
+    from hourglass import calibration
+
+    judge = calibration.ParticleModel.statistics
+
+    def slow(self: Any, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(SLOW_PARTICLE)
+        return judge(self, *args, **kwargs)
+
+    monkeypatch.setattr(calibration.ParticleModel, "statistics", slow)
+    settings = Settings(**{**QUICK.__dict__, "generations": 50, "walltime_minutes": 0.3,
+                           "max_replicates": QUICK.replicates})
+    meta = calibrate(tmp_path / "cal", settings=settings, workers=2, progress=False)
+    assert meta["stopped_by"] in {
+        "walltime (the next generation was predicted to end past it)",
+        "walltime (the generation in progress passed it and was dropped)",
+    }
+    assert meta["seconds_this_session"] < max(18, _last_kept(tmp_path / "cal")) + 5
+    assert not [c for c in multiprocessing.active_children() if c.daemon]
+    assert not (tmp_path / "cal" / calibration.STOP_FILE).exists()
+    assert (tmp_path / "cal" / "posterior.parquet").is_file()
+
+
+def test_a_particle_stops_before_its_next_run_when_asked(tmp_path):
+    """The stop file is looked for before each run: a particle asked to stop runs nothing."""
+    from hourglass.calibration import ParticleModel, Stopped, _bounds, prior_space
+
+    stop = tmp_path / "stop.request"
+    model = ParticleModel("baseline", _bounds(prior_space()), list(load_targets()), QUICK,
+                          seed=1, log=str(tmp_path / "ticks"), stop=stop)
+    stop.write_text("stop\n")
+    with pytest.raises(Stopped):
+        model({})
+    assert not (tmp_path / "ticks").exists()  # no particle judged
+
+
 def test_logits_map_to_a_uniform_prior_on_each_range():
     """pyabc samples logits (no prior box for its kernel to fall out of); values stay uniform."""
     from scipy.stats import kstest
