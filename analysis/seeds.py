@@ -15,8 +15,12 @@ keys give independent streams:
   Hourglass experiments use ``e`` = 0, 1, 2).
 * ``(8,)``: the seeds of an experiment's own runs (:func:`experiment_seeds`; the Hourglass
   natural experiment's reviews).
+* ``(4, b, k)``: the seed of a run whose design holds the seed as a factor
+  (:func:`factor_seed`): block ``b`` of the design (a Sobol' base sample, a Morris trajectory)
+  and the seed column's unit value ``u`` as ``k = floor(u * 2**53)``, so rows that share the
+  column's value within a block share the seed.
 
-Every stream is handed out here (:func:`run_seed`, :func:`replicate_seeds`,
+Every stream is handed out here (:func:`run_seed`, :func:`factor_seed`, :func:`replicate_seeds`,
 :func:`design_seed`, :func:`analysis_seed`, :func:`stream`, :func:`experiment_stream`,
 :func:`experiment_seeds`); executors pass each run's seed through with its result.
 """
@@ -48,6 +52,21 @@ def run_seed(root: int, row: int, replicate: int, *, common: bool = True) -> int
     if common:
         return _derive(root, (0, int(replicate)))
     return _derive(root, (1, int(row), int(replicate)))
+
+
+def factor_seed(root: int, block: int, unit: float) -> int:
+    """The seed of a run when the design holds the seed as a factor.
+
+    Args:
+        root: The sweep's root seed.
+        block: The run's block of design rows (rows an estimator compares with each other).
+        unit: The seed column's unit value in the run's row, in ``[0, 1]``.
+
+    Returns:
+        A non-negative int below ``2**63``: equal for equal ``(block, unit)``, independent
+        otherwise.
+    """
+    return _derive(root, (4, int(block), int(float(unit) * 2**53)))
 
 
 def replicate_seeds(root: int, replicates: int) -> list[int]:

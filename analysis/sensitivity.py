@@ -4,7 +4,10 @@ Every method works on the *replicate means* of each design row, matched to desig
 rows by run id (``row = run_id // replicates``), never by storage order. Averaging R
 replicates divides the seed-noise variance in each row's value by R; without it, noise
 inflates total-order indices (measured here: ST(x3) of a noisy Ishigami 0.41 instead of the
-analytic 0.24 with one run per row; tests/test_sensitivity.py checks both).
+analytic 0.24 with one run per row; tests/test_sensitivity.py checks both). With the seed as a
+factor of the design (``run_sweep(..., seed_factor=True)``) one run a row suffices: the rows the
+estimators compare share their seed, so the noise goes to the seed's own indices (``chance``)
+instead of inflating the others' (tests/test_seed_factor.py).
 
 * :func:`sobol`: first and total order (Saltelli 2010 estimators, SALib) with
   bootstrap 95 % intervals; :func:`sobol_second_order` on a second-order design. On a

@@ -5,6 +5,15 @@ replicate). Run ids are ``row * replicates + replicate``; seeds come from
 :mod:`analysis.seeds` (common random numbers by default). Results stream into a
 :class:`~analysis.store.Store` as chunks complete, so an interrupted sweep resumes
 where it stopped when run again with the same arguments.
+
+With ``seed_factor=True`` the seed is one more factor of the design, :data:`CHANCE`: one run
+a row, its seed taken from that column (:func:`analysis.seeds.factor_seed`), so rows that
+share the column's value within a block of the design share the seed (a Sobol' base sample's
+``A`` row and its ``AB_i`` rows, a Morris trajectory's steps that do not move it). The
+analyses then give the seed's own indices: the share of an outcome's variance that is chance
+(the seed as an input of a stochastic model: Hart, Alexanderian & Gremaud 2017, SIAM/ASA J.
+Uncertainty Quantification 5, 1514-1530). Averaging replicates instead removes most of the
+noise at ``replicates`` times the runs.
 """
 
 from __future__ import annotations
@@ -30,11 +39,15 @@ from analysis.executors import (
     check_workers,
     executor_for,
 )
-from analysis.seeds import run_seed
+from analysis.grouped import GroupedSpace, index_names
+from analysis.seeds import factor_seed, run_seed
 from analysis.space import Space
 from analysis.store import Store, read_store
 
 ID_COLUMNS = ("run_id", "row", "replicate", "seed")
+
+CHANCE = "chance"
+"""The design column that holds the seed when it is a factor (``seed_factor=True``)."""
 
 
 def model_identity(model: Any) -> Any:
@@ -65,6 +78,8 @@ class Sweep:
         results: Raw stored runs: run_id, row, replicate, seed and outputs.
         manifest: The store manifest (identity, info, code version, outputs).
         path: Store directory, ``None`` for an in-memory sweep.
+        seed_factor: Whether the seed is the design's last factor, :data:`CHANCE` (then
+            ``space`` holds it and ``replicates`` is 1).
     """
 
     space: Space
@@ -75,6 +90,7 @@ class Sweep:
     results: pd.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    seed_factor: bool = False
 
     @property
     def n_runs(self) -> int:
@@ -167,6 +183,7 @@ def run_sweep(
     second_order: bool = False,
     num_levels: int = 4,
     common_random_numbers: bool = True,
+    seed_factor: bool = False,
     info: Mapping[str, Any] | None = None,
     wait: bool = False,
     desc: str | None = None,
@@ -191,6 +208,8 @@ def run_sweep(
         second_order: Sobol only: sample for second-order indices too.
         num_levels: Morris only: grid levels.
         common_random_numbers: Replicate ``r`` uses the same seed in every row.
+        seed_factor: The seed is one more factor of the design, :data:`CHANCE` (see the
+            module docstring); ``replicates`` must then be 1.
         info: Extra manifest fields (e.g. base scenario), not compared on resume.
         wait: If another process is writing ``store``, wait for it instead of refusing.
         desc: The progress bar's label (default ``"sweep DESIGN"``).
@@ -206,13 +225,16 @@ def run_sweep(
         space = Space(space)
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         raise AnalysisError(f"sweep: replicates must be a positive integer, got {replicates!r}")
+    model_space = space
+    if seed_factor:
+        space = _with_chance(space, replicates, design)
     check_chunk_size(chunk_size)  # before the store exists: a bad size must leave nothing
     if executor == "processes":
         check_workers(workers)
     the_design = make_design(
         design, space, samples, seed, second_order=second_order, num_levels=num_levels
     )
-    _check_model(model, space)
+    _check_model(model, model_space)
     identity = {
         "design": the_design.spec(),
         "space": space.to_list(),
@@ -222,16 +244,18 @@ def run_sweep(
         "model": model_identity(model),
         "fingerprint": model_fingerprint(model),
     }
+    if seed_factor:  # only then: stores written before the option keep their identity
+        identity["seed_factor"] = True
     total = the_design.rows * replicates
-
-    def seed_of(run_id: int) -> int:
-        return run_seed(seed, run_id // replicates, run_id % replicates,
-                        common=common_random_numbers)
+    seed_of = _seeds(the_design, space, replicates, seed, common_random_numbers,
+                     seed_factor)
 
     with Store(store, identity, the_design.unit, space.names, info=info, wait=wait,
                n_runs=total, replicates=replicates, seed_of=seed_of) as the_store:
         done = the_store.done
         params = [space.params(v) for v in space.values(the_design.unit)]
+        if seed_factor:
+            params = [{k: v for k, v in p.items() if k != CHANCE} for p in params]
         pending = [(run_id, params[run_id // replicates], seed_of(run_id))
                    for run_id in range(total) if run_id not in done]
         if pending:
@@ -249,7 +273,59 @@ def run_sweep(
         results=results,
         manifest=manifest,
         path=Path(store) if store is not None else None,
+        seed_factor=seed_factor,
     )
+
+
+def _with_chance(space: Space, replicates: int, design: str) -> Space:
+    """The space with the seed as its last factor, :data:`CHANCE`."""
+    if replicates != 1:
+        raise AnalysisError(
+            f"sweep: with the seed as a factor each row is one run; replicates must be 1, "
+            f"got {replicates}"
+        )
+    if design == "grid":
+        raise AnalysisError("sweep: the seed as a factor needs a sobol, morris or lhs design, "
+                            "not grid (a grid would repeat a few seeds)")
+    if CHANCE in space.names or CHANCE in space.keys:
+        raise AnalysisError(f"sweep: the space already has a factor {CHANCE!r}; the seed as a "
+                            "factor needs that name")
+    factors = {**space.factors, CHANCE: (0.0, 1.0)}
+    if isinstance(space, GroupedSpace):  # the seed is a group of its own
+        return GroupedSpace(factors, dict(zip(space.names, space.groups, strict=True)),
+                            source="space and the seed")
+    return Space(factors, source="space and the seed")
+
+
+def _block_rows(design: Design, space: Space) -> int:
+    """Rows an estimator compares with each other (a block of the design).
+
+    A Sobol' base sample's ``k + 2`` (``2k + 2`` with second order), a Morris trajectory's
+    ``k + 1`` (``k`` the design's factors or groups), else one row.
+    """
+    k = len(index_names(space))
+    if design.kind == "sobol":
+        return 2 * k + 2 if design.second_order else k + 2
+    if design.kind == "morris":
+        return k + 1
+    return 1
+
+
+def _seeds(design: Design, space: Space, replicates: int, root: int, common: bool,
+           seed_factor: bool) -> Any:
+    """A run id's seed: from the seed column (the seed as a factor) or from row and replicate."""
+    if seed_factor:
+        block, column = _block_rows(design, space), design.unit[:, -1]
+
+        def from_column(run_id: int) -> int:
+            return factor_seed(root, run_id // block, column[run_id])
+
+        return from_column
+
+    def from_replicate(run_id: int) -> int:
+        return run_seed(root, run_id // replicates, run_id % replicates, common=common)
+
+    return from_replicate
 
 
 def _run_pending(
@@ -344,4 +420,5 @@ def load_sweep(path: str | Path) -> Sweep:
         results=results,
         manifest=manifest,
         path=path,
+        seed_factor=bool(ident.get("seed_factor", False)),
     )

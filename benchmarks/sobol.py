@@ -199,9 +199,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     default = defaults()
+    # No --replicates: the seed is a factor of the design, one run a row.
+    per_row = default.replicates or 1
     print(
-        f"default analysis: Sobol' N={default.samples} x {default.replicates} replicates, "
-        f"Morris {default.trajectories} trajectories; {args.workers} processes, "
+        f"default analysis: Sobol' N={default.samples} x "
+        + (f"{default.replicates} replicates" if default.replicates else
+           "one run a row (the seed a factor)")
+        + f", Morris {default.trajectories} trajectories; {args.workers} processes, "
         f"{os.cpu_count()} cores"
     )
 
@@ -227,8 +231,8 @@ def main() -> None:
             f"{found['fixed']:.1f} s; {found['cpu']:.1f} CPU-s in all processes; load average "
             f"{found['load']:.1f}"
         )
-    sobol_runs = round(large["rows_per_n"] * default.samples) * default.replicates
-    morris_runs = default.trajectories * (large["factors"] + 1) * default.replicates
+    sobol_runs = round(large["rows_per_n"] * default.samples) * per_row
+    morris_runs = default.trajectories * (large["factors"] + 1) * per_row
     print(
         f"default design: {sobol_runs:,} Sobol' runs ({large['factors']} factors); Morris "
         f"{morris_runs:,} runs"
@@ -251,7 +255,7 @@ def main() -> None:
     print(
         f"one run of the default design: {each * 1000:.2f} CPU-ms ({args.rows} rows spread over "
         f"the design x "
-        f"{default.replicates} replicates, best of {args.repeats} passes, fresh process)"
+        f"{per_row} run(s) a row, best of {args.repeats} passes, fresh process)"
     )
     print(
         f"default Sobol' analysis on {args.workers} idle cores, LOWER BOUND: {minutes(idle)} "

@@ -1,8 +1,10 @@
 """``hourglass sensitivity``: the default sensitivity analysis of a scenario.
 
 With no arguments: every lever and tool group of the baseline (``hourglass/spaces/levers.toml``),
-a Sobol' sweep (N=1024, 10 replicates; indices on replicate means) and a Morris
-screening (64 trajectories, 10 replicates). Writes to ``--out`` (default
+a Sobol' sweep (N=1024) and a Morris screening (64 trajectories), each with the run's seed as one
+more factor, ``chance`` (one run a design row; its indices are the share of an outcome's variance
+that is chance). ``--replicates R`` averages R seeds a row instead (common random numbers;
+indices on replicate means, R times the runs). Writes to ``--out`` (default
 ``results/sensitivity``):
 
 * ``runs/sobol``, ``runs/morris``: the resumable sweep stores;
@@ -38,6 +40,8 @@ from hourglass.commands.common import (
 )
 from hourglass.posterior import BY, add_posterior_options
 
+CHANCE = "chance"  # analysis.sweep.CHANCE (a test keeps them equal): parsing imports no engine
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -65,8 +69,9 @@ def add_parser(subparsers: Any) -> None:
                         help="TOML space file (default hourglass/spaces/levers.toml)")
     parser.add_argument("--samples", type=power_of_two, default=1024,
                         help="Sobol' base samples N, a power of 2 (default 1024)")
-    parser.add_argument("--replicates", type=whole(1), default=10,
-                        help="replicates per design row, averaged (default 10)")
+    parser.add_argument("--replicates", type=whole(1), default=None,
+                        help="seeds per design row, averaged (default: none averaged; the "
+                        "run's seed is one more factor, 'chance', with one run a row)")
     parser.add_argument("--trajectories", type=whole(2, or_zero=True), default=64,
                         help="Morris trajectories (default 64; 0 skips Morris)")
     parser.add_argument("--outputs", nargs="+", default=None, metavar="OUTPUT",
@@ -120,19 +125,20 @@ def main(args: argparse.Namespace) -> int:
     split = runs = None
     with executor_from(args) as executor:
         common = {"seed": args.seed, "executor": executor, "workers": args.workers,
-                  "progress": not args.no_progress, "info": info}
-        sobol_sweep = run_sweep(model, space, "sobol", args.samples, args.replicates,
+                  "progress": not args.no_progress, "info": info,
+                  "seed_factor": args.replicates is None}
+        sobol_sweep = run_sweep(model, space, "sobol", args.samples, args.replicates or 1,
                                 store=args.out / "runs" / _sobol_store(args), **common)
         sobol_took = time.perf_counter() - start
         morris_sweep = None
         if trajectories:
-            morris_sweep = run_sweep(model, space, "morris", trajectories, args.replicates,
+            morris_sweep = run_sweep(model, space, "morris", trajectories, args.replicates or 1,
                                      store=args.out / "runs" / "morris", **common)
         if ensemble is not None:
             point = HourglassModel(args.scenario, every=0, overrides=overrides,
                                    parameter_sets=ensemble.path, held=held)
             split, runs = run_ensemble(
-                point, ensemble.rows, max(2, args.replicates), outcomes=outcomes,
+                point, ensemble.rows, _ensemble_seeds(args), outcomes=outcomes,
                 seed=args.seed, executor=executor, workers=args.workers,
                 progress=not args.no_progress, store=args.out / "runs" / "ensemble",
                 desc="parameter sets x seeds")
@@ -166,6 +172,14 @@ def _notes(sob_long: pd.DataFrame, samples: int) -> list[str]:
 
 
 SPLIT_SHOWN = ["mean", "between", "within", "share_between", "share_low", "share_high"]
+
+ENSEMBLE_SEEDS = 10
+"""Seeds a parameter set runs at the scenario's own levers when no --replicates is given."""
+
+
+def _ensemble_seeds(args: argparse.Namespace) -> int:
+    """Seeds per parameter set of the variance split (at least 2: within needs two)."""
+    return ENSEMBLE_SEEDS if args.replicates is None else max(2, args.replicates)
 
 
 def _sobol_store(args: argparse.Namespace) -> str:
@@ -214,7 +228,7 @@ def _check(args: argparse.Namespace, model: Any, space: Any, levers: Any) -> lis
     check_output(args.out / "report", "sensitivity")
     check_writable(args.out)
     check_sweep_memory(model, space, [("sobol", args.samples), ("morris", args.trajectories)],
-                       args.replicates, args.workers)
+                       args.replicates or 1, args.workers)
     return outcomes
 
 
@@ -263,22 +277,24 @@ def _report(args: argparse.Namespace, space: Any, sobol_sweep: Sweep, morris_swe
             mu = pd.DataFrame({o: f["mu_star"] for o, f in mor.items()})
             plots.save(plots.heatmap(mu, "Morris mu* (per unit range)", "mu*"),
                        tmp / "heatmap_mu_star.png")
-        if labels or BY in space.factors:
+        if labels or BY in space.factors or sobol_sweep.seed_factor:
             from analysis.uncertainty_plots import kind_bars
 
             kinds = {name: _kind(name, labels) for name in sob_long.index.unique("parameter")}
+            beside = [("assumption groups" if labels else
+                       "the parameter set" if BY in space.factors else ""),
+                      "chance" if sobol_sweep.seed_factor else ""]
             plots.save(kind_bars(sob_long, kinds, "Total-order Sobol' index ST: levers, "
-                                 + ("assumption groups" if labels else "the parameter set")),
+                                 + ", ".join(filter(None, beside))),
                        tmp / "levers_and_assumptions.png")
         (tmp / "README.md").write_text(
             f"# Sensitivity analysis of '{args.scenario}'\n\n"
             f"- space: {args.space} ({space.dim} factors: {', '.join(space.names)})\n"
             + head
-            + f"- Sobol': N={args.samples}, {sobol_sweep.design.rows} rows x {args.replicates} "
-            f"replicates = {sobol_sweep.n_runs} runs; indices on replicate means, "
+            + f"- Sobol': N={args.samples}, {_runs_line(args, sobol_sweep)}, "
             f"{args.resamples} bootstrap resamples, 95 % intervals\n"
-            + (f"- Morris: {args.trajectories} trajectories x {args.replicates} replicates = "
-               f"{morris_sweep.n_runs} runs\n" if morris_sweep is not None else "")
+            + (f"- Morris: {args.trajectories} trajectories, {_runs_line(args, morris_sweep)}\n"
+               if morris_sweep is not None else "")
             + ("- Morris: skipped (--assumptions: grouped indices are Sobol' only)\n"
                if args.assumptions else "")
             + f"- seed {args.seed}; fixed overrides {parse_assignments(args.overrides, '--set')}\n"
@@ -287,17 +303,28 @@ def _report(args: argparse.Namespace, space: Any, sobol_sweep: Sweep, morris_swe
             + "\n## Sobol'\n\n" + markdown(sob_long)
             + ("" if split is None else "\n## Variance between parameter sets and seeds\n\n"
                f"At {args.scenario}'s own levers, {runs[BY].nunique()} parameter "
-               f"sets x {max(2, args.replicates)} seeds (runs/ensemble): between = what we do "
+               f"sets x {_ensemble_seeds(args)} seeds (runs/ensemble): between = what we do "
                "not know about the world, within = chance.\n\n" + markdown(split)),
             encoding="utf-8",
         )
     return sob_long
 
 
+def _runs_line(args: argparse.Namespace, sweep: Sweep) -> str:
+    """How a sweep's rows became runs, for the report."""
+    if sweep.seed_factor:
+        return (f"{sweep.design.rows} rows, one run each = {sweep.n_runs} runs; the run's seed "
+                f"is the factor {CHANCE!r} (its indices: the share that is chance)")
+    return (f"{sweep.design.rows} rows x {args.replicates} replicates = {sweep.n_runs} runs; "
+            "indices on replicate means")
+
+
 def _kind(name: str, labels: dict[str, str]) -> str:
-    """What an index row is: a lever, a tool group, an assumption group or the parameter set."""
+    """What an index row is: lever, tool group, assumption group, parameter set or seed."""
     if name == BY:
         return "parameter set (posterior)"
+    if name == CHANCE:
+        return "chance (the run's seed)"
     if name in set(labels.values()):
         return "assumption group"
     return "tool group" if name.startswith("group.") else "lever"
