@@ -167,3 +167,39 @@ def test_noise_goes_to_chance_not_into_the_other_total_indices():
     assert idx.loc["x3", "ST"] < 0.3  # not the 0.41 of independent seeds
     deterministic = idx.loc["x3", "ST"] / (1 - idx.loc[CHANCE, "ST"])
     assert abs(deterministic - m.ISHIGAMI_ST[2]) < 0.05
+
+
+TINY_SET = ["--set", "population.home_organisations=4", "--set", "population.countries=2",
+            "--set", "population.staff_per_organisation=20", "--set", "run.months=12"]
+
+
+def test_the_sweep_command_takes_the_seed_as_a_factor(tmp_path, capsys):
+    from hourglass.cli import main
+
+    out = tmp_path / "s"
+    argv = ["sweep", "baseline", "--design", "sobol", "--samples", "4", "--vary",
+            "levers.trust=0:1", "--seed-factor", "--out", str(out), "--workers", "1",
+            "--no-progress", *TINY_SET]
+    assert main(argv) == 0
+    assert "16 runs (16 rows, the seed a factor" in capsys.readouterr().out
+    sweep = load_sweep(out)
+    assert sweep.seed_factor
+    assert sweep.space.names == ["levers.trust", CHANCE]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--replicates", "3"], "--seed-factor: each design row is one run; drop --replicates 3"),
+    (["--design", "grid"], "--seed-factor: needs a sobol, morris or lhs design, not grid"),
+])
+def test_the_sweep_command_refuses_the_seed_factor_with_replicates_or_a_grid(
+        tmp_path, capsys, extra, message):
+    from hourglass.cli import main
+
+    out = tmp_path / "s"
+    argv = ["sweep", "baseline", "--vary", "levers.trust=0:1", "--seed-factor", "--out",
+            str(out), "--no-progress", *extra, *TINY_SET]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+    assert not out.exists()

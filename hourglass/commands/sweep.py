@@ -47,8 +47,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--samples", type=whole(1), default=64,
                         help="lhs points, sobol N (power of 2), morris trajectories or grid "
                         "levels (default 64)")
-    parser.add_argument("--replicates", type=whole(1), default=10,
+    parser.add_argument("--replicates", type=whole(1), default=None,
                         help="runs per design row (default 10)")
+    parser.add_argument("--seed-factor", action="store_true",
+                        help="the run's seed as one more factor of the design, 'chance': one "
+                        "run a row, and indices for chance (not with --replicates or a grid)")
     parser.add_argument("--vary", action="append", default=[], metavar="KEY=SPEC",
                         help="vary KEY: lo:hi (continuous), int:lo:hi, a,b,c (choices, read as "
                         "TOML values: 0.1,0.2 are numbers) or bool; once per KEY")
@@ -126,6 +129,7 @@ def main(args: argparse.Namespace) -> int:
     from hourglass.adapter import HourglassModel
 
     check_scheduler(args)
+    _check_seed_factor(args)
     space = build_space(args)
     overrides = parse_assignments(args.overrides, "--set")
     check_space(load_scenario(args.scenario, overrides), space, "--vary/--space")
@@ -142,15 +146,38 @@ def main(args: argparse.Namespace) -> int:
             store=args.out, executor=executor, workers=args.workers, chunk_size=args.chunk_size,
             progress=not args.no_progress, second_order=args.second_order,
             info={"scenario": args.scenario, "command": " ".join(sys.argv[1:])},
-            wait=args.wait,
+            wait=args.wait, seed_factor=args.seed_factor,
         )
     took = time.perf_counter() - start
+    rows = (f"{sweep.design.rows} rows, the seed a factor" if sweep.seed_factor
+            else f"{sweep.design.rows} rows x {sweep.replicates} replicates")
     print(
-        f"sweep complete: {sweep.n_runs} runs ({sweep.design.rows} rows x {sweep.replicates} "
-        f"replicates, {len(sweep.outputs)} outputs) in {args.out} [{took:.1f} s this session]"
+        f"sweep complete: {sweep.n_runs} runs ({rows}, {len(sweep.outputs)} outputs) in "
+        f"{args.out} [{took:.1f} s this session]"
     )
     print(f"load with: analysis.load_sweep({str(args.out)!r})")
     return 0
+
+
+DEFAULT_REPLICATES = 10
+
+
+def _check_seed_factor(args: argparse.Namespace) -> None:
+    """Refuse --seed-factor with what it cannot go with; settle --replicates.
+
+    Raises:
+        HourglassError: --seed-factor with --replicates or a grid design.
+    """
+    if not args.seed_factor:
+        args.replicates = args.replicates or DEFAULT_REPLICATES
+        return
+    if args.replicates is not None:
+        raise HourglassError(f"--seed-factor: each design row is one run; drop --replicates "
+                             f"{args.replicates}")
+    if args.design == "grid":
+        raise HourglassError("--seed-factor: needs a sobol, morris or lhs design, not grid (a "
+                             "grid would repeat a few seeds)")
+    args.replicates = 1
 
 
 def _quote(key: str) -> str:
