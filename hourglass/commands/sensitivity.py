@@ -61,7 +61,8 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "sensitivity", help="Sobol' + Morris analysis of all levers and tool groups",
         description="Sobol' and Morris sensitivity analysis of a scenario's levers and tool "
-        "groups, on replicate means. Interrupted runs resume from --out/runs.",
+        "groups, with the run's seed as one more factor (chance; --replicates R: on means of R "
+        "seeds instead). Interrupted runs resume from --out/runs.",
     )
     parser.add_argument("scenario", nargs="?", default="baseline",
                         help="base scenario (default baseline)")
