@@ -141,7 +141,10 @@ def test_the_default_sensitivity_analysis_reports_chance(tmp_path):
     assert CHANCE in set(pd.read_csv(out / "report" / "morris.csv")["parameter"])
     assert load_sweep(out / "runs" / "sobol").n_runs == 4 * (dim + 2)
     assert load_sweep(out / "runs" / "morris").n_runs == 2 * (dim + 1)
-    assert "the run's seed is the factor 'chance'" in (out / "report" / "README.md").read_text()
+    readme = (out / "report" / "README.md").read_text()
+    assert "the run's seed is the factor 'chance'" in readme
+    assert f"({dim} factors: " in readme
+    assert "group.reflection, chance)" in readme
     assert (out / "report" / "levers_and_assumptions.png").is_file()
 
 

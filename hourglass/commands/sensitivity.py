@@ -290,7 +290,8 @@ def _report(args: argparse.Namespace, space: Any, sobol_sweep: Sweep, morris_swe
                        tmp / "levers_and_assumptions.png")
         (tmp / "README.md").write_text(
             f"# Sensitivity analysis of '{args.scenario}'\n\n"
-            f"- space: {args.space} ({space.dim} factors: {', '.join(space.names)})\n"
+            f"- space: {args.space} ({sobol_sweep.space.dim} factors: "
+            f"{', '.join(sobol_sweep.space.names)})\n"
             + head
             + f"- Sobol': N={args.samples}, {_runs_line(args, sobol_sweep)}, "
             f"{args.resamples} bootstrap resamples, 95 % intervals\n"
