@@ -206,3 +206,23 @@ def test_the_sweep_command_refuses_the_seed_factor_with_replicates_or_a_grid(
     assert message in err
     assert err.count("\n") == 1
     assert not out.exists()
+
+
+def test_the_assumption_groups_analysis_takes_the_seed_as_a_group_of_its_own(tmp_path):
+    """--assumptions with no --replicates: chance is one more group of the grouped design."""
+    from hourglass.cli import main
+
+    out = tmp_path / "sa"
+    argv = ["sensitivity", "--assumptions", "--point-defaults", "--samples", "4",
+            "--resamples", "20", "--out", str(out), "--workers", "1", "--no-progress",
+            "--outputs", "applied", *TINY_SET]
+    assert main(argv) == 0
+    table = pd.read_csv(out / "report" / "sobol.csv")
+    assert list(table["parameter"])[-1] == CHANCE
+    sweep = load_sweep(out / "runs" / "sobol_assumptions")
+    groups = len(table)
+    assert sweep.n_runs == 4 * (groups + 2)
+    seeds = sweep.results.sort_values("run_id")["seed"].to_numpy().reshape(4, groups + 2)
+    # A and its AB rows share A's seed but the last AB (the seed's) and B share B's.
+    assert all(len(set(block[:-2])) == 1 for block in seeds)
+    assert all(block[-2] == block[-1] != block[0] for block in seeds)
