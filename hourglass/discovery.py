@@ -615,7 +615,11 @@ def discover(
             no run (or every run) meets.
     """
     check_settings(boxes, min_coverage, peel_alpha, mass_min, max_depth)
-    names = list(sweep.space.names)
+    from analysis.sweep import CHANCE  # noqa: PLC0415
+
+    # The seed as a factor (a sweep with seed_factor) is chance, not a condition a box can set.
+    chance = CHANCE if getattr(sweep, "seed_factor", False) else None
+    names = [n for n in sweep.space.names if n != chance]
     factors = list(factors or names)
     unknown = [f for f in factors if f not in names]
     if unknown:

@@ -226,3 +226,16 @@ def test_the_assumption_groups_analysis_takes_the_seed_as_a_group_of_its_own(tmp
     # A and its AB rows share A's seed but the last AB (the seed's) and B share B's.
     assert all(len(set(block[:-2])) == 1 for block in seeds)
     assert all(block[-2] == block[-1] != block[0] for block in seeds)
+
+
+def test_scenario_discovery_does_not_search_the_seed():
+    """PRIM and CART look for conditions a designer can set: the seed is not one."""
+    from hourglass.discovery import discover, parse_target
+    from simulation.errors import HourglassError
+
+    sweep = run_sweep(toy, SPACE, "sobol", 64, 1, seed_factor=True, executor="serial",
+                      progress=False)
+    found = discover(sweep, "y", parse_target(">=1.5"))
+    assert found.factors == ["a", "b"]
+    with pytest.raises(HourglassError, match="'chance' is not a factor of the sweep"):
+        discover(sweep, "y", parse_target(">=1.5"), factors=[CHANCE])
