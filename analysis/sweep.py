@@ -130,6 +130,10 @@ class Sweep:
         frame.index.name = "row"
         return frame
 
+    def params(self, rows: Any = slice(None)) -> list[dict[str, Any]]:
+        """The model's parameters of design rows ``rows`` (all by default), as run."""
+        return design_params(self.space, self.design.unit[rows], seed_factor=self.seed_factor)
+
     def output_means(self, output: str) -> np.ndarray:
         """Replicate means of ``output`` for every design row, in design-row order.
 
@@ -253,9 +257,7 @@ def run_sweep(
     with Store(store, identity, the_design.unit, space.names, info=info, wait=wait,
                n_runs=total, replicates=replicates, seed_of=seed_of) as the_store:
         done = the_store.done
-        params = [space.params(v) for v in space.values(the_design.unit)]
-        if seed_factor:
-            params = [{k: v for k, v in p.items() if k != CHANCE} for p in params]
+        params = design_params(space, the_design.unit, seed_factor=seed_factor)
         pending = [(run_id, params[run_id // replicates], seed_of(run_id))
                    for run_id in range(total) if run_id not in done]
         if pending:
@@ -275,6 +277,21 @@ def run_sweep(
         path=Path(store) if store is not None else None,
         seed_factor=seed_factor,
     )
+
+
+def design_params(space: Space, unit: np.ndarray, *,
+                  seed_factor: bool = False) -> list[dict[str, Any]]:
+    """The model's parameters for each row of a unit matrix (the seed's column left out).
+
+    Args:
+        space: The design's space (with :data:`CHANCE` when ``seed_factor``).
+        unit: Rows of the design's unit matrix.
+        seed_factor: Whether the last column is the seed (it is the run's seed, not a key).
+    """
+    params = [space.params(v) for v in space.values(unit)]
+    if seed_factor:
+        params = [{k: v for k, v in p.items() if k != CHANCE} for p in params]
+    return params
 
 
 def _with_chance(space: Space, replicates: int, design: str) -> Space:

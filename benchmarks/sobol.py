@@ -59,7 +59,7 @@ SINGLE_THREADED = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_N
 _CHILD = """
 import json, time
 import numpy as np
-from analysis.sweep import CHANCE, load_sweep
+from analysis.sweep import load_sweep
 from hourglass.adapter import HourglassModel
 sweep = load_sweep({store!r})
 identity = sweep.manifest["identity"]["model"]
@@ -68,9 +68,7 @@ model = HourglassModel(identity["base"], every=identity["every"],
                        parameter_sets=identity.get("parameter_sets"))
 picked = np.unique(np.linspace(0, sweep.design.rows - 1,
                                min({rows}, sweep.design.rows)).round().astype(int))
-params = [sweep.space.params(v) for v in sweep.space.values(sweep.design.unit[picked])]
-if sweep.seed_factor:  # the seed's column is the run's seed, not a model key
-    params = [{{k: v for k, v in p.items() if k != CHANCE}} for p in params]
+params = sweep.params(picked)  # the seed's column, if any, is the run's seed, not a key
 seeds = dict(zip(sweep.results["run_id"], sweep.results["seed"]))
 runs = [(values, int(seeds[row * sweep.replicates + replicate]))
         for row, values in zip(picked, params) for replicate in range(sweep.replicates)]

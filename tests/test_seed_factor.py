@@ -99,6 +99,9 @@ def test_the_same_seeds_on_any_executor_and_worker_count(tmp_path):
     again = load_sweep(tmp_path / "s")
     assert again.seed_factor
     assert again.space.names[-1] == CHANCE
+    # The model's parameters of a row, as run: the seed's column is not one of them.
+    assert again.params([3]) == [{"a": again.factors.loc[3, "a"], "b": again.factors.loc[3, "b"]}]
+    assert len(again.params()) == again.design.rows
     # A store of the seed as a factor is another sweep than one of replicates.
     with pytest.raises(AnalysisError, match="holds a different"):
         run_sweep(toy, SPACE, "sobol", 16, 1, executor="serial", progress=False,
