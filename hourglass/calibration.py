@@ -625,9 +625,9 @@ def calibrate(
     # Local processes stop between runs when this file appears (the watcher writes it); Dask's
     # workers may not see the folder, and there the main thread, which only waits on them, is
     # interrupted instead.
-    stop = None if scheduler is not None else out / STOP_FILE
-    if stop is not None:
-        stop.unlink(missing_ok=True)  # left by a session killed after its watcher's stop
+    # The session's own name: a file left by a session killed after its stop is never read (and
+    # never deleted: only the session that wrote a stop file removes it).
+    stop = None if scheduler is not None else out / stop_file_name()
     model = ParticleModel(base, bounds, list(targets), settings, seed,
                           log=str(ticks.resolve()), stop=stop and stop.resolve())
     observed = {n: t.value for n, t in targets.items()}
@@ -675,8 +675,14 @@ def calibrate(
                   time.monotonic() - started, floor, commit)
 
 
-STOP_FILE = "stop.request"
-"""Written in the calibration's folder by its watcher: the local processes' cue to stop."""
+def stop_file_name() -> str:
+    """A calibration session's stop file: its own process and a random token in the name.
+
+    The session's watcher writes it in the calibration's folder: the local processes' cue to stop.
+    """
+    import secrets  # noqa: PLC0415
+
+    return f"stop-{os.getpid()}-{secrets.token_hex(4)}.request"
 
 
 def _run(abc: Any, settings: Settings, done: int, floor: float, *, db_file: Path, log: Path,
@@ -688,6 +694,8 @@ def _run(abc: Any, settings: Settings, done: int, floor: float, *, db_file: Path
     its runs), or, with no such file (Dask), by a SIGINT to the main thread waiting on the
     workers.
     """
+    import multiprocessing  # noqa: PLC0415
+
     from tqdm.auto import tqdm  # noqa: PLC0415
 
     bar = tqdm(total=1, desc="calibrate", unit="particle",
@@ -699,6 +707,7 @@ def _run(abc: Any, settings: Settings, done: int, floor: float, *, db_file: Path
     # with 2 threads on the loaded machine, 1.7 ms with one). Forked workers inherit it.
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
+    before = set(multiprocessing.active_children())  # not the session's workers
     try:
         with watcher, _interruptible(stop is None), threadpool_limits(limits=1):
             history = abc.run(max_nr_populations=settings.generations - done,
@@ -706,20 +715,22 @@ def _run(abc: Any, settings: Settings, done: int, floor: float, *, db_file: Path
                               min_acceptance_rate=settings.min_acceptance_rate,
                               max_walltime=timedelta(minutes=settings.walltime_minutes))
     except BaseException as exc:
-        return _after_interrupt(exc, abc, watcher, db_file), watcher.stopping
+        return _after_interrupt(exc, abc, watcher, db_file, before), watcher.stopping
     finally:
         bar.close()
     return history, ""
 
 
-def _after_interrupt(exc: BaseException, abc: Any, watcher: _Watcher, db_file: Path) -> Any:
+def _after_interrupt(exc: BaseException, abc: Any, watcher: _Watcher, db_file: Path,
+                     before: set[Any]) -> Any:
     """The finished generations after the watcher's stop; anything else is raised again.
 
     The watcher's stop arrives as :class:`Stopped` (a particle in this process), as pyabc's
     ProcessError (a worker process that left on it) or, with Dask, as a KeyboardInterrupt.
     A SIGINT that lands in one of pyabc's database writes surfaces as SQLAlchemy's
     PendingRollbackError with the KeyboardInterrupt as its context; SQLite rolls the write
-    back once the session is, so the finished generations are intact either way.
+    back once the session is, so the finished generations are intact either way. ``before``:
+    the processes this one had started before the calibration (not its workers).
     """
     from multiprocessing import ProcessError  # noqa: PLC0415
 
@@ -730,7 +741,7 @@ def _after_interrupt(exc: BaseException, abc: Any, watcher: _Watcher, db_file: P
         raise exc
     _release(abc)
     if ours and isinstance(exc, ProcessError):
-        _await_workers()
+        _await_workers(before)
     if not ours:  # the user's Ctrl-C
         raise KeyboardInterrupt(
             f"the finished generations are kept in {db_file}; the same command "
@@ -739,16 +750,18 @@ def _after_interrupt(exc: BaseException, abc: Any, watcher: _Watcher, db_file: P
     return pyabc.History("sqlite:///" + str(db_file.resolve()), _id=1)
 
 
-def _await_workers(timeout: float = 60.0) -> None:
+def _await_workers(before: set[Any], timeout: float = 60.0) -> None:
     """Wait for pyabc's worker processes to leave on the stop file (before it is removed).
 
-    Each leaves before its next run; one still there after ``timeout`` (blocked writing to the
-    queue nobody reads now) is terminated: its generation is being dropped.
+    Its workers are the child processes started since the calibration began (``before``: the
+    ones there already, left alone). Each leaves before its next run; one still there after
+    ``timeout`` (blocked writing to the queue nobody reads now) is terminated: its generation
+    is being dropped.
     """
     import multiprocessing  # noqa: PLC0415
 
     end = time.monotonic() + timeout
-    workers = [c for c in multiprocessing.active_children() if c.daemon]
+    workers = [c for c in multiprocessing.active_children() if c not in before]
     for worker in workers:
         worker.join(max(end - time.monotonic(), 0.0))
     for worker in workers:

@@ -364,18 +364,11 @@ def test_the_share_of_acceptances_the_seeds_decide(seed_sd, signal_sd):
 def test_a_calibration_stops_when_the_seeds_decide_its_acceptances(tmp_path, monkeypatch):
     """At 2 runs a particle the seeds decide nearly every acceptance: no generation after the
     first, and a resume with the same rule adds none; a looser rule resumes."""
-    from hourglass import calibration
     from hourglass.calibration import undecided_share
 
     # Generations long enough (8 particles or more, 0.4 s each) for the watcher's half-second
     # look to see each one end before the next does.
-    judge = calibration.ParticleModel.statistics
-
-    def slow(self: Any, *args: Any, **kwargs: Any) -> Any:
-        time.sleep(SLOW_PARTICLE)
-        return judge(self, *args, **kwargs)
-
-    monkeypatch.setattr(calibration.ParticleModel, "statistics", slow)
+    slow_particles(monkeypatch)
     out = tmp_path / "cal"
     noisy = Settings(**{**QUICK.__dict__, "generations": 3, "max_undecided": 0.2})
     meta = calibrate(out, settings=noisy, workers=1, progress=False)
@@ -433,6 +426,22 @@ SLOW_PARTICLE = 0.4
 more particles then lasts 3 s or more whatever the machine, longer than the watcher's
 half-second look (with QUICK's own particles an idle machine ran generations in less, so
 pyabc's check after one came first and the watcher's stops could not be tested)."""
+
+
+def slow_particles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each particle sleeps :data:`SLOW_PARTICLE` before its runs (in this process and forked
+    workers), until ``monkeypatch`` is undone."""
+    from hourglass import calibration
+
+    judge = calibration.ParticleModel.statistics
+
+    def slow(self: Any, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(SLOW_PARTICLE)
+        return judge(self, *args, **kwargs)
+
+    monkeypatch.setattr(calibration.ParticleModel, "statistics", slow)
+
+
 SLOW = (
     "import time\n"
     "from hourglass import calibration\n"
@@ -499,15 +508,8 @@ def test_walltime_stops_local_worker_processes_between_runs(tmp_path, monkeypatc
     """
     import multiprocessing
 
-    from hourglass import calibration
 
-    judge = calibration.ParticleModel.statistics
-
-    def slow(self: Any, *args: Any, **kwargs: Any) -> Any:
-        time.sleep(SLOW_PARTICLE)
-        return judge(self, *args, **kwargs)
-
-    monkeypatch.setattr(calibration.ParticleModel, "statistics", slow)
+    slow_particles(monkeypatch)
     settings = Settings(**{**QUICK.__dict__, "generations": 50, "walltime_minutes": 0.3,
                            "max_replicates": QUICK.replicates})
     meta = calibrate(tmp_path / "cal", settings=settings, workers=2, progress=False)
@@ -517,8 +519,22 @@ def test_walltime_stops_local_worker_processes_between_runs(tmp_path, monkeypatc
     }
     assert meta["seconds_this_session"] < max(18, _last_kept(tmp_path / "cal")) + 5
     assert not [c for c in multiprocessing.active_children() if c.daemon]
-    assert not (tmp_path / "cal" / calibration.STOP_FILE).exists()
+    assert not list((tmp_path / "cal").glob("stop-*.request"))
     assert (tmp_path / "cal" / "posterior.parquet").is_file()
+
+
+def test_a_stop_file_left_by_another_session_is_neither_read_nor_deleted(tmp_path):
+    """A session killed after its watcher's stop leaves its file; the resume ignores it."""
+    out = tmp_path / "cal"
+    one = Settings(**{**QUICK.__dict__, "generations": 1})
+    calibrate(out, settings=one, workers=1, progress=False)
+    stale = out / "stop-1-00000000.request"
+    stale.write_text("stop\n")
+    meta = calibrate(out, settings=Settings(**{**one.__dict__, "generations": 2}), workers=1,
+                     progress=False)
+    assert meta["stopped_by"] == "generations"
+    assert len(meta["generations"]) == 2
+    assert stale.read_text() == "stop\n"
 
 
 def test_a_particle_stops_before_its_next_run_when_asked(tmp_path):
@@ -548,22 +564,13 @@ def test_logits_map_to_a_uniform_prior_on_each_range():
     assert kstest(values, "uniform", args=(0.3, 0.6)).pvalue > 0.01
 
 
-# A SIGINT landing in a garbage-collection callback is reported there as unraisable (and sent
-# again by the watcher): not a failure of the walltime.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_walltime_is_a_bound_when_a_generation_outruns_its_prediction(tmp_path, monkeypatch):
     """Predictions that every generation is instant: the walltime still stops the run."""
     from hourglass import calibration
 
     monkeypatch.setattr(calibration._Watcher, "_predicted_rates",
                         lambda _self, _samples, count: [1e9] * count)
-    judge = calibration.ParticleModel.statistics
-
-    def slow(self: Any, *args: Any, **kwargs: Any) -> Any:
-        time.sleep(SLOW_PARTICLE)
-        return judge(self, *args, **kwargs)
-
-    monkeypatch.setattr(calibration.ParticleModel, "statistics", slow)
+    slow_particles(monkeypatch)
     settings = Settings(**{**QUICK.__dict__, "generations": 50, "walltime_minutes": 0.3,
                            "max_replicates": QUICK.replicates})
     meta = calibrate(tmp_path / "cal", settings=settings, workers=1, progress=False)
