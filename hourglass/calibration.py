@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +100,11 @@ class Settings:
     # undecided at max_replicates runs: a further generation, its epsilon the median of these
     # distances, would select on the seeds more than on the parameters (1: never).
     max_undecided: float = 0.5
+    # Each generation's epsilon is the smallest at which a fresh set of seeds is predicted to
+    # reject at most this share of its accepted particles (:func:`noise_epsilon`), and never
+    # below the median of the last generation's distances; 1: the median alone (pyabc's
+    # MedianEpsilon), whatever the seeds decide.
+    seeds_decide: float = 0.05
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
@@ -121,6 +127,10 @@ class Settings:
             raise HourglassError(
                 f"calibrate: --walltime must be > 0 minutes, got {self.walltime_minutes!r}"
             )
+        if not 0 < self.seeds_decide <= 1:
+            raise HourglassError(
+                f"calibrate: --seeds-decide must be in (0, 1], got {self.seeds_decide!r}"
+            )
         if not 0 < self.max_undecided <= 1:
             raise HourglassError(
                 f"calibrate: --max-undecided must be in (0, 1], got {self.max_undecided!r}"
@@ -138,12 +148,12 @@ STOPPING = ("generations", "walltime_minutes", "min_acceptance_rate", "minimum_e
 
 QUICK = Settings(population=8, generations=2, replicates=2, max_replicates=4,
                  walltime_minutes=5.0, min_acceptance_rate=0.0, minimum_epsilon=0.0,
-                 max_undecided=1.0,
+                 max_undecided=1.0, seeds_decide=1.0,
                  overrides={"run.months": 48, "population.home_organisations": 10,
                             "population.staff_per_organisation": 40})
 """The form ``make test`` runs: a tiny population, 8 particles, 2 generations (a test of the
 machinery, not a fit: no floor on epsilon, and at 2-4 runs a particle the seeds decide nearly
-everything, so no stop on seed noise)."""
+everything, so no stop on seed noise and pyabc's median epsilon)."""
 
 
 FITTED_DESPITE_PREFIX = ("observation.sustained_months",)
@@ -463,10 +473,14 @@ class TargetDistance:
     def __init__(self, targets: Mapping[str, Target], log: str | None = None) -> None:
         self.targets = dict(targets)
         self.log = log
+        # What this process measured, in order: (distance, seed SD, runs) of each particle. The
+        # main process measures the prior sample's distances, so the epsilon reads them here.
+        self.measured: list[tuple[float, float, float]] = []
 
     def __call__(self, x: Mapping[str, float], _observed: Mapping[str, float]) -> float:
         """Distance of simulated statistics ``x`` to the targets (``_observed`` holds the same)."""
-        d = distance(x, self.targets)
+        d, sd = seed_noise(x, self.targets)
+        self.measured.append((d, sd, float(x.get("replicates", math.nan))))
         if self.log is not None:
             _append_line(self.log, f"{d:.6g} {float(x.get('distance_sd', math.nan)):.6g}\n")
         return d
@@ -637,12 +651,11 @@ def calibrate(
     db_file = out / "history.db"
     db = "sqlite:///" + str(db_file.resolve())
     done = _generations_done(db_file)
-    # pyabc starts every run from the initial calibration sample's epsilon; a resumed run
-    # starts from the median of the last generation's distances instead, as if never stopped.
-    eps = pyabc.MedianEpsilon(initial_epsilon=_last_median(db) if done else "from_sample")
     from hourglass.abc_model import SequentialModel  # noqa: PLC0415
 
-    abc = pyabc.ABCSMC(SequentialModel(model), prior, TargetDistance(targets, str(log.resolve())),
+    measure = TargetDistance(targets, str(log.resolve()))
+    eps = _epsilon(settings, measure, db, targets, done)
+    abc = pyabc.ABCSMC(SequentialModel(model), prior, measure,
                        population_size=settings.population, transitions=_transition(bounds),
                        sampler=_sampler(workers, scheduler), eps=eps)
     history = abc.load(db, 1) if db_file.exists() else abc.new(db, observed)
@@ -652,8 +665,12 @@ def calibrate(
     started, commit = time.monotonic(), _git_commit()
     predicted = ""  # why the watcher stopped it mid-run (walltime, seed noise), if it did
     noisy = undecided_share(db_file, done - 1) if done else 0.0
+    if done and settings.seeds_decide < 1:  # a resume after the epsilon ran out of signal?
+        eps.initialize(done, lambda: None, list, settings.generations, {})
     if noisy > settings.max_undecided:  # a resume after that stop: nothing more to select on
         predicted = _noise_stop(noisy, done - 1)
+    elif getattr(eps, "exhausted", None) is not None:
+        predicted = _exhausted_stop(eps.exhausted, settings.seeds_decide)
     elif done < settings.generations and not _floor_reached(db_file, floor):
         try:
             history, predicted = _run(abc, settings, done, floor, db_file=db_file, log=log,
@@ -672,7 +689,23 @@ def calibrate(
         )
     stopped = _stopped_by(history, settings, floor, time.monotonic() - started, predicted)
     return _write(out, history, bounds, targets, settings, seed, command, stopped,
-                  time.monotonic() - started, floor, commit)
+                  time.monotonic() - started, floor, commit, getattr(eps, "chosen", {}))
+
+
+def _epsilon(settings: Settings, measure: TargetDistance, db: str,
+             targets: Mapping[str, Target], done: int) -> Any:
+    """The calibration's epsilon schedule (see ``Settings.seeds_decide``)."""
+    import pyabc  # noqa: PLC0415
+
+    from hourglass.abc_model import NoiseEpsilon  # noqa: PLC0415
+
+    if settings.seeds_decide < 1:
+        # Each generation's epsilon from the last one's particles (a resume's from the history).
+        return NoiseEpsilon(measure, partial(generation_noise, db, targets),
+                            settings.seeds_decide, settings.max_replicates)
+    # pyabc starts every run from the initial calibration sample's epsilon; a resumed run
+    # starts from the median of the last generation's distances instead.
+    return pyabc.MedianEpsilon(initial_epsilon=_last_median(db) if done else "from_sample")
 
 
 def stop_file_name() -> str:
@@ -856,6 +889,25 @@ def _noise_stop(share: float, t: int) -> str:
     return f"seed noise ({share:.0%} of generation {t}'s weight undecided at the cap of runs)"
 
 
+def _exhausted_stop(t: int, share: float) -> str:
+    return (f"seed noise (generation {t}'s epsilon could not be smaller than generation "
+            f"{t - 1}'s with the seeds deciding at most {share:.0%} of acceptances)")
+
+
+def generation_noise(db: str, targets: Mapping[str, Target], t: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Generation ``t`` of a history: its distances, their seed SDs, runs, weights; epsilon."""
+    import pyabc  # noqa: PLC0415
+
+    history = pyabc.History(db, _id=1)
+    weights, stats = history.get_weighted_sum_stats(t=t)
+    noise = np.array([seed_noise(s, targets) for s in stats], dtype=float)
+    runs = np.array([float(s.get("replicates", math.nan)) for s in stats])
+    pops = history.get_all_populations()
+    return (noise[:, 0], noise[:, 1], runs, np.asarray(weights, dtype=float),
+            float(pops.loc[pops.t == t, "epsilon"].iloc[0]))
+
+
 def undecided_share(db_file: Path, t: int, timeout: float = 60.0) -> float:
     """The weighted share of generation ``t``'s particles marked ``undecided`` (pyabc's file).
 
@@ -928,10 +980,7 @@ def _last_median(db: str) -> float:
 
     history = pyabc.History(db)
     frame = history.get_weighted_distances(t=history.max_t)
-    order = np.argsort(frame["distance"].to_numpy())
-    d = frame["distance"].to_numpy()[order]
-    w = frame["w"].to_numpy()[order]
-    return float(d[np.searchsorted(np.cumsum(w) / w.sum(), 0.5)])
+    return weighted_median(frame["distance"].to_numpy(), frame["w"].to_numpy())
 
 
 class _Watcher:
@@ -956,6 +1005,7 @@ class _Watcher:
         self.on_generation = on_generation
         self.deadline = deadline
         self.max_undecided = settings.max_undecided
+        self.seeds_decide = settings.seeds_decide
         self.first = done  # generations finished before this session
         self.started = time.monotonic()
         self.stopping = ""  # why the watcher stopped the run (walltime, seed noise), if it did
@@ -1002,6 +1052,11 @@ class _Watcher:
         phase_sims, phase_acc, phase_start = 0, 0, time.monotonic()
         sims_total = 0
         while not self.stop.wait(0.5):
+            exhausted = getattr(self.abc.eps, "exhausted", None)
+            if exhausted is not None:  # the epsilon has nothing left to select on
+                self.stopping = _exhausted_stop(exhausted, self.seeds_decide)
+                self._interrupt()
+                return
             new = len(particles.read())
             sims_total += new
             phase_sims += new
@@ -1146,7 +1201,8 @@ def _settings_dict(settings: Settings) -> dict[str, Any]:
 
 def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mapping[str, Target],
            settings: Settings, seed: int, command: str, stopped: str,
-           seconds: float, floor: float, commit: str | None) -> dict[str, Any]:
+           seconds: float, floor: float, commit: str | None,
+           epsilons: Mapping[int, Mapping[str, float]]) -> dict[str, Any]:
     import pandas as pd  # noqa: PLC0415 - parsing the command line does not load pandas
 
     frame, weights = history.get_distribution(m=0, t=history.max_t)
@@ -1191,6 +1247,15 @@ def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mappin
         "simulations": int(history.total_nr_simulations),
         "stopped_by": stopped,
         "minimum_epsilon": round(floor, 4),
+        # How each epsilon this session chose was set (noise_epsilon): from what population
+        # statistics, and the share of acceptances the seeds were predicted to decide.
+        "epsilon_rule": {
+            "rule": ("the smallest epsilon at which the seeds are predicted to decide at most "
+                     f"{settings.seeds_decide:.0%} of acceptances, not below the median"
+                     if settings.seeds_decide < 1 else "the median of the last distances"),
+            "chosen_this_session": {str(t): {k: round(float(v), 4) for k, v in c.items()}
+                                    for t, c in sorted(epsilons.items())},
+        },
         "seed_noise": _noise_summary(predictive, gens[-1]["epsilon"]),
         "identification": identification(out / "distances.log", settings),
         "seconds_this_session": round(seconds, 1),
@@ -1260,6 +1325,75 @@ def replicates_for(share: float, seed_sd: float, replicates: int, signal_sd: flo
         return math.inf
     ratio = math.tan(math.pi * share)
     return replicates * (seed_sd / (ratio * signal_sd)) ** 2
+
+
+def predicted_rejections(epsilon: float, mean: float, signal_sd: float, seed_sd: float) -> float:
+    """Share of the particles accepted at ``epsilon`` that a fresh set of seeds would reject.
+
+    Expected distances mu are normal (``mean``, ``signal_sd``); a particle's estimate d and a
+    fresh one d' are mu plus independent normal seed noise of SD ``seed_sd``. The share is
+    P(d <= epsilon, d' > epsilon) / P(d <= epsilon), by quadrature over mu (what
+    ``calibration.json``'s ``seed_noise.rejected_on_new_seeds`` measures afterwards).
+    """
+    from scipy.stats import norm  # noqa: PLC0415
+
+    if seed_sd <= 0:
+        return 0.0
+    if signal_sd <= 0:  # every particle alike: a particle's fate is the seeds' alone
+        return float(norm.sf((epsilon - mean) / seed_sd))
+    mu = mean + signal_sd * np.linspace(-8.0, 8.0, 1601)
+    density = norm.pdf((mu - mean) / signal_sd)
+    inside = norm.cdf((epsilon - mu) / seed_sd)
+    accepted = float(np.sum(density * inside))
+    return float(np.sum(density * inside * (1.0 - inside)) / accepted) if accepted > 0 else 1.0
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The weighted median (pyabc's MedianEpsilon: the first value at half the weight)."""
+    order = np.argsort(values)
+    cum = np.cumsum(np.asarray(weights, dtype=float)[order])
+    return float(np.asarray(values, dtype=float)[order][np.searchsorted(cum / cum[-1], 0.5)])
+
+
+def noise_epsilon(distances: np.ndarray, seed_sds: np.ndarray, weights: np.ndarray,
+                  at_cap: np.ndarray, share: float) -> tuple[float, dict[str, float]]:
+    """The next epsilon: the smallest at which the seeds decide at most ``share`` of acceptances.
+
+    From a population (the prior sample, or the last generation: its particles' ``distances``,
+    their seed SDs at the runs they had, their ``weights``) the expected distances of the next
+    generation's particles are taken as normal: mean and variance the population's, less the
+    seeds' variance (method of moments, as :func:`identification`). A particle near epsilon
+    runs the cap of replicates, so its seed SD is the population's (weighted) median at the cap,
+    ``at_cap``. The epsilon returned is the smallest on a fine grid above which
+    :func:`predicted_rejections` stays at most ``share``, and never below the population's
+    weighted median (pyabc's median epsilon: no faster than it). ``share`` 1: the median alone.
+
+    Returns:
+        The epsilon, and what it was chosen from (mean, signal and seed SDs, the median, the
+        predicted share at the epsilon).
+    """
+    d = np.asarray(distances, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    w = w / w.sum()
+    sd = np.asarray(seed_sds, dtype=float)
+    ok = np.isfinite(sd)
+    mean = float(np.sum(w * d))
+    spread = float(np.sum(w * (d - mean) ** 2))
+    noise = float(np.sum(w[ok] * sd[ok] ** 2) / w[ok].sum()) if ok.any() else 0.0
+    signal = math.sqrt(max(spread - noise, 0.0))
+    cap = np.asarray(at_cap, dtype=float)
+    seed = weighted_median(cap[ok], w[ok]) if ok.any() else 0.0
+    median = weighted_median(d, w)
+    epsilon = median
+    if share < 1:
+        grid = np.linspace(float(d.min()), float(d.max()) + 4 * (seed + signal), 801)
+        bad = [k for k, e in enumerate(grid) if predicted_rejections(e, mean, signal, seed) > share]
+        above = grid[bad[-1] + 1] if bad and bad[-1] + 1 < len(grid) else grid[-1] if bad \
+            else grid[0]
+        epsilon = max(float(above), median)
+    return epsilon, {"mean": mean, "signal_sd": signal, "seed_sd_at_cap": seed,
+                     "median": median,
+                     "predicted_share": predicted_rejections(epsilon, mean, signal, seed)}
 
 
 def priced(signal: float, interval: tuple[float, float], seed_sd: float,

@@ -68,6 +68,13 @@ def add_parser(subparsers: Any) -> None:
                         "on particles the seeds left undecided at --max-replicates runs: the "
                         "next would select on the seeds (default "
                         f"{default.max_undecided:g}, --quick {QUICK.max_undecided:g}: never)")
+    parser.add_argument("--seeds-decide", type=float, default=None, metavar="SHARE",
+                        help="each generation's epsilon is the smallest at which a fresh set of "
+                        "seeds is predicted to reject at most this share of the accepted "
+                        "particles (not below the median of the last distances); the "
+                        "calibration stops when that epsilon can no longer shrink (default "
+                        f"{default.seeds_decide:g}; 1: the median, whatever the seeds decide; "
+                        f"--quick {QUICK.seeds_decide:g})")
     parser.add_argument("--quick", action="store_true",
                         help="tiny population, few particles, 2 generations (< 1 min)")
     add_run_options(parser)
@@ -90,6 +97,8 @@ def _settings(args: argparse.Namespace) -> Any:
                              else preset.min_acceptance_rate),
         max_undecided=(args.max_undecided if args.max_undecided is not None
                        else preset.max_undecided),
+        seeds_decide=(args.seeds_decide if args.seeds_decide is not None
+                      else preset.seeds_decide),
         scale=preset.scale, overrides=overrides,
     )
     settings.check()
