@@ -32,6 +32,13 @@ Part 1 also runs ``--runs`` replicates at the baseline's point values and at two
 resamples them (bootstrap) to show how the seed SD of a distance falls with the replicates a
 particle pools (8 to 128).
 
+Part 3 (``--rejudge DIR``) measures, without a model of the noise, how much the seeds decided
+a finished calibration's acceptances: each particle of DIR's last generation is judged again
+exactly as the calibration judged it (the same replicates rule, against the same final epsilon)
+but on a fresh root seed, so on other replicates; the share it now rejects (weighted, with a
+Clopper-Pearson interval on the count) is the share of acceptances a fresh set of seeds would
+have reversed (the calibration's ``--seeds-decide`` bounds its prediction of it).
+
 Part 2 (``--full``) runs the default calibration (``hourglass calibrate`` with its defaults) on 2
 local processes into ``--out`` (default: a temporary directory) and prints its wall time,
 generations, particles simulated, epsilons, what stopped it and its seed noise. On a shared
@@ -47,9 +54,12 @@ import os
 import sys
 import tempfile
 import time
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from scipy.stats import binomtest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -240,6 +250,43 @@ def budget(cost: dict[str, float], settings: Settings) -> dict[str, float]:
     }
 
 
+def _rejudge_one(job: tuple) -> tuple[float, float, float]:
+    base, bounds, names, settings, root, params, epsilon = job
+    targets = {n: t for n, t in load_targets().items() if n in names}
+    stats = ParticleModel(base, bounds, names, settings, root).statistics(params, epsilon)
+    d, sd = seed_noise(stats, targets)
+    return d, sd, stats["replicates"]
+
+
+def rejudge(folder: Path, workers: int = 2, root_offset: int = 7919) -> dict[str, object]:
+    """Judge ``folder``'s last generation again on fresh seeds: the share now rejected."""
+    meta = json.loads((folder / "calibration.json").read_text())
+    settings = Settings(**meta["settings"])
+    bounds = _bounds(prior_space(settings.scale))
+    epsilon = float(meta["generations"][-1]["epsilon"])
+    frame = pd.read_parquet(folder / "particles.parquet")
+    weights = frame.pop("weight").to_numpy(dtype=float)
+    root = int(meta["seed"]) + root_offset
+    jobs = [(meta["base"], bounds, list(meta["targets"]), settings, root, row, epsilon)
+            for row in frame.to_dict("records")]
+    start = time.perf_counter()
+    with get_context("fork").Pool(workers) as pool:
+        judged = np.array(pool.map(_rejudge_one, jobs, chunksize=1), dtype=float)
+    rejected = judged[:, 0] > epsilon
+    low, high = binomtest(int(rejected.sum()), len(rejected)).proportion_ci(0.95)
+    return {
+        "calibration": str(folder),
+        "epsilon": round(epsilon, 4),
+        "particles": len(rejected),
+        "rejected_on_fresh_seeds": int(rejected.sum()),
+        "rejected_share_weighted": round(float(np.sum(weights * rejected) / weights.sum()), 4),
+        "rejected_share_95ci": [round(float(low), 4), round(float(high), 4)],
+        "predicted_by_the_calibration": meta.get("seed_noise", {}).get("rejected_on_new_seeds"),
+        "replicates_median": float(np.median(judged[:, 2])),
+        "wall_minutes": round((time.perf_counter() - start) / 60, 1),
+    }
+
+
 def main() -> None:
     """Measure and print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -255,7 +302,12 @@ def main() -> None:
     parser.add_argument("--skip-cost", action="store_true", help="only the timed calibration")
     parser.add_argument("--out", type=Path, default=None,
                         help="where --full writes (default: a temporary directory)")
+    parser.add_argument("--rejudge", type=Path, default=None, metavar="DIR",
+                        help="only judge calibration DIR's last generation again on fresh seeds")
     args = parser.parse_args()
+    if args.rejudge is not None:
+        print(json.dumps(rejudge(args.rejudge), indent=2))
+        return
     settings = Settings()
     if args.replicates:
         settings = Settings(**{**settings.__dict__, "replicates": args.replicates})

@@ -482,7 +482,8 @@ class TargetDistance:
         d, sd = seed_noise(x, self.targets)
         self.measured.append((d, sd, float(x.get("replicates", math.nan))))
         if self.log is not None:
-            _append_line(self.log, f"{d:.6g} {float(x.get('distance_sd', math.nan)):.6g}\n")
+            _append_line(self.log, f"{d:.6g} {float(x.get('distance_sd', math.nan)):.6g} "
+                                   f"{float(x.get('replicates', math.nan)):.6g}\n")
         return d
 
 
@@ -689,7 +690,7 @@ def calibrate(
         )
     stopped = _stopped_by(history, settings, floor, time.monotonic() - started, predicted)
     return _write(out, history, bounds, targets, settings, seed, command, stopped,
-                  time.monotonic() - started, floor, commit, getattr(eps, "chosen", {}))
+                  time.monotonic() - started, floor, commit)
 
 
 def _epsilon(settings: Settings, measure: TargetDistance, db: str,
@@ -701,8 +702,9 @@ def _epsilon(settings: Settings, measure: TargetDistance, db: str,
 
     if settings.seeds_decide < 1:
         # Each generation's epsilon from the last one's particles (a resume's from the history).
-        return NoiseEpsilon(measure, partial(generation_noise, db, targets),
-                            settings.seeds_decide, settings.max_replicates)
+        return NoiseEpsilon(measure, measure.log, str(Path(measure.log).with_name(EPSILONS)),
+                            partial(generation_noise, db, targets), settings.seeds_decide,
+                            settings.max_replicates)
     # pyabc starts every run from the initial calibration sample's epsilon; a resumed run
     # starts from the median of the last generation's distances instead.
     return pyabc.MedianEpsilon(initial_epsilon=_last_median(db) if done else "from_sample")
@@ -891,7 +893,7 @@ def _noise_stop(share: float, t: int) -> str:
 
 def _exhausted_stop(t: int, share: float) -> str:
     return (f"seed noise (generation {t}'s epsilon could not be smaller than generation "
-            f"{t - 1}'s with the seeds deciding at most {share:.0%} of acceptances)")
+            f"{t - 1}'s with the seeds deciding at most {share:.0%} of verdicts)")
 
 
 def generation_noise(db: str, targets: Mapping[str, Target], t: int
@@ -1201,8 +1203,7 @@ def _settings_dict(settings: Settings) -> dict[str, Any]:
 
 def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mapping[str, Target],
            settings: Settings, seed: int, command: str, stopped: str,
-           seconds: float, floor: float, commit: str | None,
-           epsilons: Mapping[int, Mapping[str, float]]) -> dict[str, Any]:
+           seconds: float, floor: float, commit: str | None) -> dict[str, Any]:
     import pandas as pd  # noqa: PLC0415 - parsing the command line does not load pandas
 
     frame, weights = history.get_distribution(m=0, t=history.max_t)
@@ -1247,14 +1248,13 @@ def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mappin
         "simulations": int(history.total_nr_simulations),
         "stopped_by": stopped,
         "minimum_epsilon": round(floor, 4),
-        # How each epsilon this session chose was set (noise_epsilon): from what population
-        # statistics, and the share of acceptances the seeds were predicted to decide.
+        # How each epsilon was chosen (noise_epsilon, recorded as it was): from what sample,
+        # and the shares of verdicts the seeds were predicted to decide.
         "epsilon_rule": {
             "rule": ("the smallest epsilon at which the seeds are predicted to decide at most "
-                     f"{settings.seeds_decide:.0%} of acceptances, not below the median"
+                     f"{settings.seeds_decide:.0%} of verdicts, not below the median"
                      if settings.seeds_decide < 1 else "the median of the last distances"),
-            "chosen_this_session": {str(t): {k: round(float(v), 4) for k, v in c.items()}
-                                    for t, c in sorted(epsilons.items())},
+            "chosen": _recorded_epsilons(out / EPSILONS),
         },
         "seed_noise": _noise_summary(predictive, gens[-1]["epsilon"]),
         "identification": identification(out / "distances.log", settings),
@@ -1268,6 +1268,21 @@ def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mappin
     (out / "calibration.json.tmp").write_text(json.dumps(provenance, indent=2, default=str))
     (out / "calibration.json.tmp").replace(out / "calibration.json")
     return provenance
+
+
+EPSILONS = "epsilons.jsonl"
+"""Beside the history: how each generation's epsilon was chosen (one JSON line each)."""
+
+
+def _recorded_epsilons(path: Path) -> list[dict[str, Any]]:
+    """The choices recorded in ``path``, the last for each generation (a resume may repeat)."""
+    if not path.is_file():
+        return []
+    last = {}
+    for line in path.read_text().splitlines():
+        entry = json.loads(line)
+        last[int(entry["t"])] = entry
+    return [last[t] for t in sorted(last)]
 
 
 def _noise_summary(predictive: pd.DataFrame, epsilon: float) -> dict[str, float]:
@@ -1327,25 +1342,54 @@ def replicates_for(share: float, seed_sd: float, replicates: int, signal_sd: flo
     return replicates * (seed_sd / (ratio * signal_sd)) ** 2
 
 
-def predicted_rejections(epsilon: float, mean: float, signal_sd: float, seed_sd: float) -> float:
-    """Share of the particles accepted at ``epsilon`` that a fresh set of seeds would reject.
+def _verdicts(epsilon: float, mean: float, signal_sd: float, seed_sd: float
+              ) -> tuple[float, float, float]:
+    """P(d <= epsilon), the share the seeds decide, and P(d <= epsilon < d').
 
-    Expected distances mu are normal (``mean``, ``signal_sd``); a particle's estimate d and a
-    fresh one d' are mu plus independent normal seed noise of SD ``seed_sd``. The share is
-    P(d <= epsilon, d' > epsilon) / P(d <= epsilon), by quadrature over mu (what
-    ``calibration.json``'s ``seed_noise.rejected_on_new_seeds`` measures afterwards).
+    Under :func:`seeds_decide_share`'s model, d' a fresh estimate; by quadrature over mu.
     """
     from scipy.stats import norm  # noqa: PLC0415
 
+    if signal_sd <= 0:  # every particle alike: mu is the mean
+        inside = float(norm.cdf((epsilon - mean) / seed_sd))
+        decided = 1.0 - inside if mean <= epsilon else inside
+        return inside, decided, inside * (1.0 - inside)
+    z = np.linspace(-8.0, 8.0, 3201)
+    density = norm.pdf(z)
+    density = density / density.sum()
+    mu = mean + signal_sd * z
+    inside = norm.cdf((epsilon - mu) / seed_sd)
+    decided = np.where(mu <= epsilon, 1.0 - inside, inside)
+    return (float(np.sum(density * inside)), float(np.sum(density * decided)),
+            float(np.sum(density * inside * (1.0 - inside))))
+
+
+def seeds_decide_share(epsilon: float, mean: float, signal_sd: float, seed_sd: float) -> float:
+    """Share of the particles judged at ``epsilon`` whose verdict the seeds decide.
+
+    Expected distances mu are normal (``mean``, ``signal_sd``); a particle's estimate d is mu
+    plus normal seed noise of SD ``seed_sd``. The seeds decide a verdict when d and mu fall on
+    different sides of epsilon: P(d <= epsilon < mu) + P(mu <= epsilon < d), accepted and
+    rejected particles alike. At a median epsilon it is :func:`flipped_share`'s
+    arctan(seed_sd / signal_sd) / pi; far above the median it falls to the few particles near
+    epsilon.
+    """
     if seed_sd <= 0:
         return 0.0
-    if signal_sd <= 0:  # every particle alike: a particle's fate is the seeds' alone
-        return float(norm.sf((epsilon - mean) / seed_sd))
-    mu = mean + signal_sd * np.linspace(-8.0, 8.0, 1601)
-    density = norm.pdf((mu - mean) / signal_sd)
-    inside = norm.cdf((epsilon - mu) / seed_sd)
-    accepted = float(np.sum(density * inside))
-    return float(np.sum(density * inside * (1.0 - inside)) / accepted) if accepted > 0 else 1.0
+    return _verdicts(epsilon, mean, signal_sd, seed_sd)[1]
+
+
+def predicted_rejections(epsilon: float, mean: float, signal_sd: float, seed_sd: float) -> float:
+    """Share of the particles accepted at ``epsilon`` that a fresh set of seeds would reject.
+
+    P(d <= epsilon < d') / P(d <= epsilon), d' a second estimate with its own seeds, under
+    :func:`seeds_decide_share`'s model: what ``benchmarks/calibrate.py --rejudge`` measures by
+    judging the accepted particles again.
+    """
+    if seed_sd <= 0:
+        return 0.0
+    accepted, _, rejected = _verdicts(epsilon, mean, signal_sd, seed_sd)
+    return rejected / accepted if accepted > 0 else 1.0
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
@@ -1355,45 +1399,51 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(np.asarray(values, dtype=float)[order][np.searchsorted(cum / cum[-1], 0.5)])
 
 
-def noise_epsilon(distances: np.ndarray, seed_sds: np.ndarray, weights: np.ndarray,
-                  at_cap: np.ndarray, share: float) -> tuple[float, dict[str, float]]:
-    """The next epsilon: the smallest at which the seeds decide at most ``share`` of acceptances.
+def noise_epsilon(distances: np.ndarray, seed_sds: np.ndarray, at_cap: np.ndarray,
+                  share: float) -> tuple[float, dict[str, float]]:
+    """The next epsilon: the smallest at which the seeds decide at most ``share`` of verdicts.
 
-    From a population (the prior sample, or the last generation: its particles' ``distances``,
-    their seed SDs at the runs they had, their ``weights``) the expected distances of the next
-    generation's particles are taken as normal: mean and variance the population's, less the
-    seeds' variance (method of moments, as :func:`identification`). A particle near epsilon
-    runs the cap of replicates, so its seed SD is the population's (weighted) median at the cap,
+    From the particles judged in the last generation, accepted and rejected (the prior sample
+    for generation 0: a sample of what the next generation will propose, not selected on its
+    distances), with their ``distances`` and seed SDs at the runs they had, the next
+    generation's expected distances are taken as normal: mean and variance the sample's, less
+    the seeds' variance (method of moments, as :func:`identification`). A particle near
+    epsilon runs the cap of replicates, so its seed SD is the sample's median at the cap,
     ``at_cap``. The epsilon returned is the smallest on a fine grid above which
-    :func:`predicted_rejections` stays at most ``share``, and never below the population's
-    weighted median (pyabc's median epsilon: no faster than it). ``share`` 1: the median alone.
+    :func:`seeds_decide_share` stays at most ``share``, and never below the sample's median
+    (no faster than pyabc's median epsilon). ``share`` 1: the median alone.
 
     Returns:
-        The epsilon, and what it was chosen from (mean, signal and seed SDs, the median, the
-        predicted share at the epsilon).
+        The epsilon, and what it was chosen from (the sample's size, mean and median, the
+        signal and seed SDs, and the predicted shares at the epsilon: of verdicts the seeds
+        decide, of the accepted that fresh seeds would reject, accepted).
     """
     d = np.asarray(distances, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    w = w / w.sum()
     sd = np.asarray(seed_sds, dtype=float)
     ok = np.isfinite(sd)
-    mean = float(np.sum(w * d))
-    spread = float(np.sum(w * (d - mean) ** 2))
-    noise = float(np.sum(w[ok] * sd[ok] ** 2) / w[ok].sum()) if ok.any() else 0.0
+    mean = float(np.mean(d))
+    spread = float(np.var(d, ddof=1)) if len(d) > 1 else 0.0
+    noise = float(np.mean(sd[ok] ** 2)) if ok.any() else 0.0
     signal = math.sqrt(max(spread - noise, 0.0))
     cap = np.asarray(at_cap, dtype=float)
-    seed = weighted_median(cap[ok], w[ok]) if ok.any() else 0.0
-    median = weighted_median(d, w)
+    seed = float(np.median(cap[ok])) if ok.any() else 0.0
+    median = float(np.median(d))
     epsilon = median
-    if share < 1:
-        grid = np.linspace(float(d.min()), float(d.max()) + 4 * (seed + signal), 801)
-        bad = [k for k, e in enumerate(grid) if predicted_rejections(e, mean, signal, seed) > share]
-        above = grid[bad[-1] + 1] if bad and bad[-1] + 1 < len(grid) else grid[-1] if bad \
-            else grid[0]
-        epsilon = max(float(above), median)
-    return epsilon, {"mean": mean, "signal_sd": signal, "seed_sd_at_cap": seed,
-                     "median": median,
-                     "predicted_share": predicted_rejections(epsilon, mean, signal, seed)}
+    if share < 1 and seed > 0:
+        grid = np.linspace(median, float(d.max()) + 4 * (seed + signal), 801)
+        bad = [k for k, e in enumerate(grid) if seeds_decide_share(e, mean, signal, seed) > share]
+        epsilon = float(grid[bad[-1] + 1]) if bad and bad[-1] + 1 < len(grid) else \
+            float(grid[-1]) if bad else median
+    from scipy.stats import norm  # noqa: PLC0415
+
+    return epsilon, {
+        "particles": len(d), "mean": mean, "median": median, "signal_sd": signal,
+        "seed_sd_at_cap": seed,
+        "predicted_seeds_decide": seeds_decide_share(epsilon, mean, signal, seed),
+        "predicted_rejected_of_accepted": predicted_rejections(epsilon, mean, signal, seed),
+        "predicted_accepted": float(norm.cdf((epsilon - mean)
+                                             / max(math.hypot(signal, seed), 1e-12))),
+    }
 
 
 def priced(signal: float, interval: tuple[float, float], seed_sd: float,
