@@ -60,37 +60,28 @@ class SequentialModel(pyabc.Model):
 class NoiseEpsilon(pyabc.epsilon.Epsilon):
     """Each generation's epsilon from :func:`hourglass.calibration.noise_epsilon` (picklable).
 
-    Generation 0's comes from the prior sample (its distances, seed SDs and runs as measured in
-    this process by ``distance``); a later generation's from every particle the last one judged,
-    accepted or rejected (the lines ``log`` gained since: what the next generation proposes,
-    not selected on its distances), or, where the log lacks them (workers on other machines),
-    from the last generation's accepted particles in the history (``generation``). Each choice
-    is appended to ``record`` (one JSON line); a resume takes the epsilon recorded for the
-    generation it starts, so it goes on exactly as the interrupted session would have. When the
-    next epsilon would not be at least :data:`NARROWING` below the last, the targets tell the
-    particles apart no better than the seeds allow: :attr:`exhausted` is set to that generation
-    (the calibration stops before it) and the epsilon stays the last one.
+    The noise model (:func:`hourglass.calibration.noise_model`) comes from the prior sample,
+    every particle of which is judged on the same runs: its distances, seed SDs and runs as
+    measured in this process by ``distance``. Generation 0's epsilon is chosen over the prior,
+    each later one over the particles proposed around the last generation's posterior. Each
+    choice is appended to ``record`` (one JSON line; generation 0's with the noise model), and a
+    resume reads them back, so it goes on exactly as the interrupted session would have. When
+    the next epsilon would not be at least :data:`NARROWING` below the last, :attr:`exhausted`
+    is set to that generation (the calibration stops before it) and the epsilon stays the last.
 
     Args:
         distance: The calibration's :class:`~hourglass.calibration.TargetDistance`.
-        log: Its log of every judged particle's distance, seed SD and runs.
         record: Where each choice is appended.
-        generation: ``t`` -> the finished generation's accepted distances, seed SDs, runs,
-            weights and its epsilon (from the history).
         share: ``Settings.seeds_decide``.
         cap: ``Settings.max_replicates``.
     """
 
-    def __init__(self, distance: Any, log: str, record: str,
-                 generation: Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                   np.ndarray, float]],
-                 share: float, cap: int) -> None:
+    def __init__(self, distance: Any, record: str, share: float, cap: int) -> None:
         super().__init__()
-        self.distance, self.log, self.record = distance, Path(log), Path(record)
-        self.generation, self.share, self.cap = generation, share, cap
+        self.distance, self.record, self.share, self.cap = distance, Path(record), share, cap
         self.values: dict[int, float] = {}
+        self.model: dict[str, float] | None = None
         self.exhausted: int | None = None
-        self.mark = 0  # lines of the log before the generation being sampled
 
     def requires_calibration(self) -> bool:
         """Generation 0's epsilon needs the prior sample."""
@@ -108,6 +99,8 @@ class NoiseEpsilon(pyabc.epsilon.Epsilon):
                    get_all_records: Callable[[], list[dict]], max_nr_populations: int,
                    acceptor_config: dict) -> None:
         """Generation ``t``'s epsilon: from the prior sample (t = 0), or as recorded (a resume)."""
+        from hourglass.calibration import noise_model  # noqa: PLC0415
+
         del get_all_records, max_nr_populations, acceptor_config
         if t > 0:
             self._resume(t)
@@ -119,29 +112,15 @@ class NoiseEpsilon(pyabc.epsilon.Epsilon):
                                                           frame["distance"].to_numpy()):
             msg = "calibrate: the prior sample's seed noise was not measured with its distances"
             raise RuntimeError(msg)
-        self._choose(t, measured[:, 0], measured[:, 1], measured[:, 2], None)
+        self.model = noise_model(measured[:, 0], measured[:, 1], measured[:, 2], self.cap)
+        self._choose(0)
 
     def update(self, t: int, get_weighted_distances: Callable[[], Any],
                get_all_records: Callable[[], list[dict]], acceptance_rate: float,
                acceptor_config: dict) -> None:
-        """Generation ``t``'s epsilon from the particles generation t - 1 judged."""
+        """Generation ``t``'s epsilon, over the particles proposed after generation t - 1."""
         del get_weighted_distances, get_all_records, acceptance_rate, acceptor_config
-        judged = self._judged()
-        if len(judged) >= 3:
-            d, sd, runs = judged[:, 0], judged[:, 1], judged[:, 2]
-        else:  # not in the log: the accepted ones (selected on their distances) must do
-            d, sd, runs, _, _ = self.generation(t - 1)
-        self._choose(t, d, sd, runs, self.values.get(t - 1))
-
-    def _judged(self) -> np.ndarray:
-        """(distance, seed SD, runs) of each line the log gained since the mark."""
-        lines = self._lines()[self.mark:]
-        rows = [line.split() for line in lines]
-        return np.array([[float(x) for x in r[:3]] for r in rows if len(r) >= 3],
-                        dtype=float).reshape(-1, 3)
-
-    def _lines(self) -> list[str]:
-        return self.log.read_text().splitlines() if self.log.is_file() else []
+        self._choose(t)
 
     def _resume(self, t: int) -> None:
         recorded = {}
@@ -149,28 +128,31 @@ class NoiseEpsilon(pyabc.epsilon.Epsilon):
             for line in self.record.read_text().splitlines():
                 entry = json.loads(line)
                 recorded[int(entry["t"])] = entry
+        if 0 not in recorded or t - 1 not in recorded:
+            msg = (f"calibrate: {self.record} lacks the epsilons before generation {t}; "
+                   "start this calibration afresh in another --out")
+            raise RuntimeError(msg)
+        self.model = recorded[0]["model"]
         self.values.update({k: float(e["epsilon"]) for k, e in recorded.items() if k <= t})
         if t in recorded:
             self.exhausted = t if recorded[t]["exhausted"] else None
-            self.mark = len(self._lines())
-            return
-        d, sd, runs, _, last = self.generation(t - 1)
-        self._choose(t, d, sd, runs, self.values.get(t - 1, last))
+        else:
+            self._choose(t)
 
-    def _choose(self, t: int, d: np.ndarray, sd: np.ndarray, runs: np.ndarray,
-                last: float | None) -> None:
+    def _choose(self, t: int) -> None:
         from hourglass.calibration import noise_epsilon  # noqa: PLC0415
 
-        at_cap = sd * np.sqrt(np.where(np.isfinite(runs), runs, self.cap) / self.cap)
-        epsilon, chosen = noise_epsilon(d, sd, at_cap, self.share)
+        last = self.values.get(t - 1)
+        epsilon, chosen = noise_epsilon(self.model, self.share, last)
         exhausted = last is not None and epsilon > (1 - NARROWING) * last
         if exhausted:
             self.exhausted = t
-            epsilon = min(epsilon, last)
+            epsilon = last
         self.values[t] = epsilon
-        self.mark = len(self._lines())
         entry = {"t": t, "epsilon": epsilon, "exhausted": bool(exhausted),
                  **{k: round(float(v), 4) for k, v in chosen.items()}}
+        if t == 0:
+            entry["model"] = self.model
         with self.record.open("a") as handle:
             handle.write(json.dumps(entry) + "\n")
 

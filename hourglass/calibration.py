@@ -4,7 +4,9 @@ Approximate Bayesian computation with sequential Monte Carlo (pyabc's ``ABCSMC``
 2009, Klinger et al. 2018): particles are drawn from the prior over the parameters whose source
 is "assumption" (:func:`prior_space`; the ones left out, each with its reason:
 :func:`not_fitted`), each is judged on a pooled set of replicates, and the tolerance shrinks from
-generation to generation (median of the last generation's distances). The distance is in units
+generation to generation only as far as the seeds allow: each epsilon is the smallest at which the
+seeds are predicted to decide at most ``seeds_decide`` (5 %) of the verdicts, never below the
+median of the last generation's distances (:func:`noise_epsilon`). The distance is in units
 of each target's tolerance (:func:`hourglass.targets.distance`), so a particle at distance 1 is
 one tolerance (two of the report's standard errors) from the report on one target.
 
@@ -18,7 +20,8 @@ bootstrap over its replicates (:func:`distance_sd`: learners gather in a few ini
 a linear approximation fails); ``calibration.json`` reports how often a fresh set of seeds would
 reject an accepted particle (docs/calibration.md).
 
-**Stopping.** After ``generations`` generations; or when epsilon reaches
+**Stopping.** After ``generations`` generations; or when the next epsilon could not be 1 %
+smaller than the last without the seeds deciding more (seed noise); or when epsilon reaches
 :func:`minimum_epsilon` (the distance within which a correct model's expected values fall 95 % of
 the time, given the report's sampling error alone: shrinking further would reject correct
 parameter values for the report's noise); or when a generation's acceptance rate falls below
@@ -48,7 +51,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -604,7 +606,8 @@ def calibrate(
     ``posterior.parquet`` (an equally weighted ensemble resampled from it, one parameter set a
     row: the ``parameter_sets`` seam of :class:`hourglass.adapter.HourglassModel`),
     ``predictive.parquet`` (each particle's statistics, seed errors and distance),
-    ``distances.log`` (every simulated particle's distance and its seed SD, as computed),
+    ``distances.log`` (every simulated particle's distance, its seed SD and runs, as computed),
+    ``epsilons.jsonl`` (how each generation's epsilon was chosen: :func:`noise_epsilon`),
     ``particles.log`` (a line per particle judged: the progress bar's count) and
     ``calibration.json`` (command, prior, targets, settings, library versions, generations and
     their tolerances, seed noise, what is not fitted).
@@ -702,9 +705,8 @@ def _epsilon(settings: Settings, measure: TargetDistance, db: str,
 
     if settings.seeds_decide < 1:
         # Each generation's epsilon from the last one's particles (a resume's from the history).
-        return NoiseEpsilon(measure, measure.log, str(Path(measure.log).with_name(EPSILONS)),
-                            partial(generation_noise, db, targets), settings.seeds_decide,
-                            settings.max_replicates)
+        return NoiseEpsilon(measure, str(Path(measure.log).with_name(EPSILONS)),
+                            settings.seeds_decide, settings.max_replicates)
     # pyabc starts every run from the initial calibration sample's epsilon; a resumed run
     # starts from the median of the last generation's distances instead.
     return pyabc.MedianEpsilon(initial_epsilon=_last_median(db) if done else "from_sample")
@@ -894,20 +896,6 @@ def _noise_stop(share: float, t: int) -> str:
 def _exhausted_stop(t: int, share: float) -> str:
     return (f"seed noise (generation {t}'s epsilon could not be smaller than generation "
             f"{t - 1}'s with the seeds deciding at most {share:.0%} of verdicts)")
-
-
-def generation_noise(db: str, targets: Mapping[str, Target], t: int
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
-    """Generation ``t`` of a history: its distances, their seed SDs, runs, weights; epsilon."""
-    import pyabc  # noqa: PLC0415
-
-    history = pyabc.History(db, _id=1)
-    weights, stats = history.get_weighted_sum_stats(t=t)
-    noise = np.array([seed_noise(s, targets) for s in stats], dtype=float)
-    runs = np.array([float(s.get("replicates", math.nan)) for s in stats])
-    pops = history.get_all_populations()
-    return (noise[:, 0], noise[:, 1], runs, np.asarray(weights, dtype=float),
-            float(pops.loc[pops.t == t, "epsilon"].iloc[0]))
 
 
 def undecided_share(db_file: Path, t: int, timeout: float = 60.0) -> float:
@@ -1342,44 +1330,60 @@ def replicates_for(share: float, seed_sd: float, replicates: int, signal_sd: flo
     return replicates * (seed_sd / (ratio * signal_sd)) ** 2
 
 
-def _verdicts(epsilon: float, mean: float, signal_sd: float, seed_sd: float
-              ) -> tuple[float, float, float]:
+def _grid(mean: float, signal_sd: float, last: float | None, seed_sd: float
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Expected distances mu on a grid, and their weights.
+
+    Normal (``mean``, ``signal_sd``), times the chance of acceptance at ``last`` when the
+    particles are the next generation's (proposed around the last generation's posterior).
+    """
+    from scipy.stats import norm  # noqa: PLC0415
+
+    z = np.linspace(-8.0, 8.0, 3201)
+    mu = mean + signal_sd * z
+    density = norm.pdf(z)
+    if last is not None and seed_sd > 0:
+        density = density * norm.cdf((last - mu) / seed_sd)
+    return mu, density / density.sum()
+
+
+def _verdicts(epsilon: float, mean: float, signal_sd: float, seed_sd: float,
+              last: float | None = None) -> tuple[float, float, float]:
     """P(d <= epsilon), the share the seeds decide, and P(d <= epsilon < d').
 
     Under :func:`seeds_decide_share`'s model, d' a fresh estimate; by quadrature over mu.
     """
     from scipy.stats import norm  # noqa: PLC0415
 
-    if signal_sd <= 0:  # every particle alike: mu is the mean
-        inside = float(norm.cdf((epsilon - mean) / seed_sd))
-        decided = 1.0 - inside if mean <= epsilon else inside
-        return inside, decided, inside * (1.0 - inside)
-    z = np.linspace(-8.0, 8.0, 3201)
-    density = norm.pdf(z)
-    density = density / density.sum()
-    mu = mean + signal_sd * z
+    if signal_sd <= 0:  # every particle alike: the last acceptance does not change them
+        mu, density = np.array([mean]), np.array([1.0])
+    else:
+        mu, density = _grid(mean, signal_sd, last, seed_sd)
     inside = norm.cdf((epsilon - mu) / seed_sd)
     decided = np.where(mu <= epsilon, 1.0 - inside, inside)
     return (float(np.sum(density * inside)), float(np.sum(density * decided)),
             float(np.sum(density * inside * (1.0 - inside))))
 
 
-def seeds_decide_share(epsilon: float, mean: float, signal_sd: float, seed_sd: float) -> float:
+def seeds_decide_share(epsilon: float, mean: float, signal_sd: float, seed_sd: float,
+                       last: float | None = None) -> float:
     """Share of the particles judged at ``epsilon`` whose verdict the seeds decide.
 
-    Expected distances mu are normal (``mean``, ``signal_sd``); a particle's estimate d is mu
-    plus normal seed noise of SD ``seed_sd``. The seeds decide a verdict when d and mu fall on
-    different sides of epsilon: P(d <= epsilon < mu) + P(mu <= epsilon < d), accepted and
-    rejected particles alike. At a median epsilon it is :func:`flipped_share`'s
-    arctan(seed_sd / signal_sd) / pi; far above the median it falls to the few particles near
-    epsilon.
+    Expected distances mu are normal (``mean``, ``signal_sd``) over the prior, and over the
+    particles of a generation proposed after one accepted at ``last`` that normal times the
+    chance of acceptance there; a particle's estimate d is mu plus normal seed noise of SD
+    ``seed_sd``. The seeds decide a verdict when d and mu fall on different sides of epsilon:
+    P(d <= epsilon < mu) + P(mu <= epsilon < d), accepted and rejected particles alike. At a
+    median epsilon over the prior it is :func:`flipped_share`'s arctan(seed_sd / signal_sd) /
+    pi; far above the median it falls to the few particles near epsilon.
     """
     if seed_sd <= 0:
         return 0.0
-    return _verdicts(epsilon, mean, signal_sd, seed_sd)[1]
+    return _verdicts(epsilon, mean, signal_sd, seed_sd, last)[1]
 
 
-def predicted_rejections(epsilon: float, mean: float, signal_sd: float, seed_sd: float) -> float:
+def predicted_rejections(epsilon: float, mean: float, signal_sd: float, seed_sd: float,
+                         last: float | None = None) -> float:
     """Share of the particles accepted at ``epsilon`` that a fresh set of seeds would reject.
 
     P(d <= epsilon < d') / P(d <= epsilon), d' a second estimate with its own seeds, under
@@ -1388,7 +1392,7 @@ def predicted_rejections(epsilon: float, mean: float, signal_sd: float, seed_sd:
     """
     if seed_sd <= 0:
         return 0.0
-    accepted, _, rejected = _verdicts(epsilon, mean, signal_sd, seed_sd)
+    accepted, _, rejected = _verdicts(epsilon, mean, signal_sd, seed_sd, last)
     return rejected / accepted if accepted > 0 else 1.0
 
 
@@ -1399,50 +1403,72 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(np.asarray(values, dtype=float)[order][np.searchsorted(cum / cum[-1], 0.5)])
 
 
-def noise_epsilon(distances: np.ndarray, seed_sds: np.ndarray, at_cap: np.ndarray,
-                  share: float) -> tuple[float, dict[str, float]]:
-    """The next epsilon: the smallest at which the seeds decide at most ``share`` of verdicts.
+def noise_model(distances: np.ndarray, seed_sds: np.ndarray, runs: np.ndarray, cap: int,
+                seed: int = 0) -> dict[str, float]:
+    """How the prior sample's particles differ, and how much of it is the seeds'.
 
-    From the particles judged in the last generation, accepted and rejected (the prior sample
-    for generation 0: a sample of what the next generation will propose, not selected on its
-    distances), with their ``distances`` and seed SDs at the runs they had, the next
-    generation's expected distances are taken as normal: mean and variance the sample's, less
-    the seeds' variance (method of moments, as :func:`identification`). A particle near
-    epsilon runs the cap of replicates, so its seed SD is the sample's median at the cap,
-    ``at_cap``. The epsilon returned is the smallest on a fine grid above which
-    :func:`seeds_decide_share` stays at most ``share``, and never below the sample's median
-    (no faster than pyabc's median epsilon). ``share`` 1: the median alone.
-
-    Returns:
-        The epsilon, and what it was chosen from (the sample's size, mean and median, the
-        signal and seed SDs, and the predicted shares at the epsilon: of verdicts the seeds
-        decide, of the accepted that fresh seeds would reject, accepted).
+    The prior sample is every particle judged on the same runs, not selected on its distance.
+    Its expected distances are taken as normal: the mean of the distances, and a signal SD whose
+    square is their variance less the mean seed variance (method of moments, as
+    :func:`identification`), taken at the upper end of its 95 % bootstrap interval (seeded):
+    the larger the spread, the higher the epsilon that keeps the seeds out, so the upper bound
+    errs toward keeping them out. The seed SD is the median at the cap of runs (a particle near
+    epsilon runs the cap).
     """
+    from scipy.stats import bootstrap  # noqa: PLC0415
+
     d = np.asarray(distances, dtype=float)
     sd = np.asarray(seed_sds, dtype=float)
-    ok = np.isfinite(sd)
-    mean = float(np.mean(d))
-    spread = float(np.var(d, ddof=1)) if len(d) > 1 else 0.0
-    noise = float(np.mean(sd[ok] ** 2)) if ok.any() else 0.0
-    signal = math.sqrt(max(spread - noise, 0.0))
-    cap = np.asarray(at_cap, dtype=float)
-    seed = float(np.median(cap[ok])) if ok.any() else 0.0
-    median = float(np.median(d))
+    ok = np.isfinite(d) & np.isfinite(sd)
+    d, sd, n = d[ok], sd[ok], np.asarray(runs, dtype=float)[ok]
+
+    def signal(dist: np.ndarray, noise: np.ndarray, axis: int = -1) -> np.ndarray:
+        spread = np.var(dist, axis=axis, ddof=1)
+        return np.sqrt(np.maximum(spread - np.mean(np.square(noise), axis=axis), 0.0))
+
+    point = float(signal(d, sd))
+    upper = float(bootstrap((d, sd), signal, paired=True, vectorized=True, n_resamples=2000,
+                            method="percentile",
+                            rng=np.random.default_rng(seed)).confidence_interval.high)
+    at_cap = sd * np.sqrt(np.where(np.isfinite(n), n, cap) / cap)
+    return {"particles": int(ok.sum()), "mean": float(np.mean(d)),
+            "signal_sd_point": point, "signal_sd": max(upper, point),
+            "seed_sd_at_cap": float(np.median(at_cap))}
+
+
+def noise_epsilon(model: Mapping[str, float], share: float, last: float | None = None
+                  ) -> tuple[float, dict[str, float]]:
+    """The next epsilon: the smallest at which the seeds decide at most ``share`` of verdicts.
+
+    ``model`` is :func:`noise_model` of the prior sample. Generation 0's particles come from
+    the prior; a later generation's are proposed around the last one's posterior, the prior
+    times the chance of acceptance at ``last`` (:func:`seeds_decide_share`). The epsilon is the
+    smallest on a fine grid above which the predicted share stays at most ``share``, and never
+    below the median of those particles' distances (no faster than pyabc's median epsilon).
+
+    Returns:
+        The epsilon, and the predicted shares at it: of verdicts the seeds decide, of the
+        accepted a fresh set of seeds would reject, of the particles accepted; and the median.
+    """
+    mean, signal, seed = model["mean"], model["signal_sd"], model["seed_sd_at_cap"]
+    mu, density = _grid(mean, max(signal, 1e-9), last, seed)
+    spread = math.sqrt(float(np.sum(density * (mu - mean) ** 2)) + seed**2)
+    top = float(np.sum(density * mu))
+    grid = np.linspace(top - 4 * spread, top + 6 * spread, 2001)
+    accepted = np.array([_verdicts(e, mean, signal, seed, last)[0] for e in grid])
+    median = float(grid[np.searchsorted(accepted, 0.5)])
     epsilon = median
     if share < 1 and seed > 0:
-        grid = np.linspace(median, float(d.max()) + 4 * (seed + signal), 801)
-        bad = [k for k, e in enumerate(grid) if seeds_decide_share(e, mean, signal, seed) > share]
+        bad = [k for k, e in enumerate(grid)
+               if e >= median and seeds_decide_share(e, mean, signal, seed, last) > share]
         epsilon = float(grid[bad[-1] + 1]) if bad and bad[-1] + 1 < len(grid) else \
             float(grid[-1]) if bad else median
-    from scipy.stats import norm  # noqa: PLC0415
-
     return epsilon, {
-        "particles": len(d), "mean": mean, "median": median, "signal_sd": signal,
-        "seed_sd_at_cap": seed,
-        "predicted_seeds_decide": seeds_decide_share(epsilon, mean, signal, seed),
-        "predicted_rejected_of_accepted": predicted_rejections(epsilon, mean, signal, seed),
-        "predicted_accepted": float(norm.cdf((epsilon - mean)
-                                             / max(math.hypot(signal, seed), 1e-12))),
+        "median": median,
+        "predicted_seeds_decide": seeds_decide_share(epsilon, mean, signal, seed, last),
+        "predicted_rejected_of_accepted": predicted_rejections(epsilon, mean, signal, seed,
+                                                               last),
+        "predicted_accepted": _verdicts(epsilon, mean, signal, seed, last)[0],
     }
 
 

@@ -7,6 +7,7 @@ calibration when it cannot shrink.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from typing import Any
@@ -21,6 +22,7 @@ from hourglass.calibration import (
     calibrate,
     flipped_share,
     noise_epsilon,
+    noise_model,
     predicted_rejections,
     seeds_decide_share,
 )
@@ -64,100 +66,124 @@ def test_no_seed_noise_decides_nothing_and_no_signal_is_the_seeds_alone():
     assert seeds_decide_share(7.4, 7.0, 0.0, 0.4) == pytest.approx(norm.sf(1.0))
 
 
-def _sample(seed: int = 3, n: int = 200, signal: float = 0.5, noise: float = 0.75):
-    rng = np.random.default_rng(seed)
-    d = 7.0 + signal * rng.standard_normal(n) + noise * rng.standard_normal(n)
-    return d, np.full(n, noise), np.full(n, noise / 2)
+def test_after_a_generation_the_particles_are_those_it_would_accept():
+    """Over the next generation's particles (expected distances weighted by their chance of
+    acceptance at the last epsilon), against simulation: particles kept by a first estimate
+    at ``last``, then judged on a second at ``epsilon``."""
+    rng = np.random.default_rng(7)
+    n = 800_000
+    mu = 7.0 + 0.8 * rng.standard_normal(n)
+    kept = mu + 0.35 * rng.standard_normal(n) <= 8.0
+    mu = mu[kept]
+    first = mu + 0.35 * rng.standard_normal(len(mu))
+    decided = float(np.mean((first <= 7.8) != (mu <= 7.8)))
+    se = math.sqrt(decided * (1 - decided) / len(mu))
+    assert seeds_decide_share(7.8, 7.0, 0.8, 0.35, last=8.0) == pytest.approx(
+        decided, abs=4 * se + 1e-4)
+
+
+MODEL = {"mean": 7.0, "signal_sd": 0.9, "seed_sd_at_cap": 0.35}
 
 
 def test_the_epsilon_is_the_smallest_at_which_the_seeds_decide_at_most_the_share():
-    d, sd, cap = _sample()
-    epsilon, chosen = noise_epsilon(d, sd, cap, 0.05)
+    epsilon, chosen = noise_epsilon(MODEL, 0.05)
     assert chosen["predicted_seeds_decide"] <= 0.05
     # A little smaller and the seeds would decide more (the grid's step is below 0.01 here).
-    below = seeds_decide_share(epsilon - 0.02, chosen["mean"], chosen["signal_sd"],
-                               chosen["seed_sd_at_cap"])
-    assert below > 0.05
-    assert epsilon >= np.median(d)
-    # The method of moments: the spread of the distances less the seeds' variance.
-    assert chosen["signal_sd"] == pytest.approx(math.sqrt(max(np.var(d, ddof=1) - 0.75**2, 0)))
-    assert chosen["seed_sd_at_cap"] == pytest.approx(0.375)
-    assert chosen["particles"] == len(d)
+    assert seeds_decide_share(epsilon - 0.02, 7.0, 0.9, 0.35) > 0.05
+    assert epsilon >= chosen["median"]
+    assert chosen["median"] == pytest.approx(7.0, abs=0.01)
+    assert 0.5 < chosen["predicted_accepted"] < 1
     # A looser share allows a smaller epsilon; a share of 1 is the median itself.
-    assert noise_epsilon(d, sd, cap, 0.2)[0] < epsilon
-    assert noise_epsilon(d, sd, cap, 1.0)[0] == np.median(d)
+    assert noise_epsilon(MODEL, 0.2)[0] < epsilon
+    assert noise_epsilon(MODEL, 1.0)[0] == pytest.approx(7.0, abs=0.01)
+    # After a generation at that epsilon the next may be smaller, never larger.
+    following = noise_epsilon(MODEL, 0.05, last=epsilon)[0]
+    assert following <= epsilon
 
 
 def test_a_clear_signal_lets_the_epsilon_fall_to_the_median():
     """Particles far apart against their seed noise: the median decides little by chance."""
-    d, sd, cap = _sample(signal=5.0, noise=0.05)
-    epsilon, chosen = noise_epsilon(d, sd, cap, 0.05)
-    assert epsilon == pytest.approx(np.median(d))
+    epsilon, chosen = noise_epsilon({"mean": 7.0, "signal_sd": 5.0, "seed_sd_at_cap": 0.05},
+                                    0.05)
+    assert epsilon == pytest.approx(chosen["median"], abs=0.03)
     assert chosen["predicted_seeds_decide"] <= 0.05
 
 
-def _epsilon(tmp_path, lines, generation=None):
+def test_the_noise_model_is_the_prior_samples_moments_with_an_upper_signal():
+    rng = np.random.default_rng(3)
+    d = 7.0 + 0.5 * rng.standard_normal(200) + 0.75 * rng.standard_normal(200)
+    sd, runs = np.full(200, 0.75), np.full(200, 48.0)
+    model = noise_model(d, sd, runs, 192)
+    assert model["mean"] == pytest.approx(float(np.mean(d)))
+    assert model["signal_sd_point"] == pytest.approx(
+        math.sqrt(max(np.var(d, ddof=1) - 0.75**2, 0)))
+    assert model["signal_sd"] > model["signal_sd_point"]  # the bootstrap's upper end
+    assert model["seed_sd_at_cap"] == pytest.approx(0.375)
+    assert model["particles"] == 200
+    assert noise_model(d, sd, runs, 192) == model  # seeded
+
+
+class _Measured:
+    """A TargetDistance stand-in: what the main process measured of the prior sample."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.measured = []
+
+    def frame(self):
+        import pandas as pd
+
+        self.measured.extend(self.rows)
+        return pd.DataFrame({"distance": [r[0] for r in self.rows], "w": 1.0})
+
+
+def _prior_sample(n: int = 50):
+    rng = np.random.default_rng(11)
+    d = 7.0 + 0.8 * rng.standard_normal(n) + 0.7 * rng.standard_normal(n)
+    return [(float(x), 0.7, 48.0) for x in d]
+
+
+def test_the_epsilon_narrows_until_it_cannot_and_a_resume_reads_it_back(tmp_path):
+    """From the prior sample's noise model: each generation's epsilon at most the last one's;
+    once the next would not be 1 % smaller the generation is exhausted and the epsilon stays.
+    Every choice is recorded; a resume takes the recorded epsilon and the model."""
     from hourglass.abc_model import NoiseEpsilon
 
-    log = tmp_path / "distances.log"
-    if lines:
-        log.write_text("".join(f"{d:.6g} {s:.6g} {r:.6g}\n" for d, s, r in lines))
-    return NoiseEpsilon(None, str(log), str(tmp_path / "epsilons.jsonl"), generation,
-                        0.05, 192)
+    measured = _Measured(_prior_sample())
+    record = tmp_path / "epsilons.jsonl"
+    eps = NoiseEpsilon(measured, str(record), 0.05, 192)
+    eps.initialize(0, measured.frame, None, 8, {})
+    d = np.array([r[0] for r in measured.rows])
+    assert eps.model == noise_model(d, np.full(len(d), 0.7), np.full(len(d), 48.0), 192)
+    assert eps(0) == noise_epsilon(eps.model, 0.05)[0]
+    t = 0
+    while eps.exhausted is None:
+        t += 1
+        eps.update(t, None, None, 0.5, {})
+        assert eps(t) <= eps(t - 1)
+        assert t < 20
+    assert eps(t) == eps(t - 1)
+    lines = [json.loads(x) for x in record.read_text().splitlines()]
+    assert [x["t"] for x in lines] == list(range(t + 1))
+    assert [x["exhausted"] for x in lines] == [False] * t + [True]
+    assert lines[0]["model"] == eps.model
+    resumed = NoiseEpsilon(None, str(record), 0.05, 192)
+    resumed.initialize(t, None, None, 8, {})
+    assert (resumed.exhausted, resumed(t), resumed.model) == (t, eps(t), eps.model)
+    # A resume of a generation not chosen yet chooses it as the session would have.
+    partial = tmp_path / "partial.jsonl"
+    partial.write_text("\n".join(record.read_text().splitlines()[:2]) + "\n")
+    again = NoiseEpsilon(None, str(partial), 0.05, 192)
+    again.initialize(2, None, None, 8, {})
+    assert again(2) == eps(2)
 
 
-def test_the_epsilon_reads_every_particle_the_last_generation_judged(tmp_path):
-    """From the log's lines since the last choice (accepted and rejected alike); a choice is
-    recorded, and a resume takes the recorded epsilon of the generation it starts."""
-    import json
+def test_a_resume_without_the_record_is_refused(tmp_path):
+    from hourglass.abc_model import NoiseEpsilon
 
-    d, sd, _ = _sample()
-    eps = _epsilon(tmp_path, [(7.0, 0.5, 48)] * 5)  # lines of an earlier generation
-    eps.mark = 5
-    eps.values[0] = 100.0
-    with (tmp_path / "distances.log").open("a") as log:
-        log.write("".join(f"{x:.6g} {s:.6g} 48\n" for x, s in zip(d, sd, strict=True)))
-    eps.update(1, None, None, 0.5, {})
-    written = np.array([float(f"{x:.6g}") for x in d])  # as the log holds them
-    expected = noise_epsilon(written, sd, sd / 2, 0.05)[0]
-    assert eps(1) == pytest.approx(expected, rel=1e-4)
-    assert eps.exhausted is None
-    assert eps.mark == 5 + len(d)
-    entry = json.loads((tmp_path / "epsilons.jsonl").read_text().splitlines()[-1])
-    assert (entry["t"], entry["exhausted"], entry["particles"]) == (1, False, len(d))
-    resumed = _epsilon(tmp_path, [])
-    resumed.initialize(1, None, None, 8, {})
-    assert resumed(1) == eps(1)
-    with pytest.raises(KeyError):
-        resumed(2)
-
-
-def test_the_epsilon_stops_when_it_cannot_shrink(tmp_path):
-    """When the next epsilon would not be 1 % below the last it stays, and marks the generation
-    exhausted; a resume reads the mark."""
-    d, sd, _ = _sample()
-    eps = _epsilon(tmp_path, [(x, s, 192) for x, s in zip(d, sd, strict=True)])
-    eps.values[2] = float(np.median(d))
-    eps.update(3, None, None, 0.5, {})
-    assert eps.exhausted == 3
-    assert eps(3) == float(np.median(d))
-    resumed = _epsilon(tmp_path, [])
-    resumed.initialize(3, None, None, 8, {})
-    assert resumed.exhausted == 3
-
-
-def test_without_the_log_the_last_accepted_particles_are_read(tmp_path):
-    d, sd, _ = _sample()
-    calls = []
-
-    def generation(t):
-        calls.append(t)
-        return d, sd, np.full(len(d), 192.0), np.ones(len(d)), 50.0
-
-    eps = _epsilon(tmp_path, [], generation)
-    eps.initialize(4, None, None, 8, {})  # a resume with nothing recorded
-    assert calls == [3]
-    assert eps(4) == pytest.approx(noise_epsilon(d, sd, sd, 0.05)[0])
+    eps = NoiseEpsilon(None, str(tmp_path / "epsilons.jsonl"), 0.05, 192)
+    with pytest.raises(RuntimeError, match="lacks the epsilons before generation 3"):
+        eps.initialize(3, None, None, 8, {})
 
 
 def test_a_calibration_stops_when_its_epsilon_cannot_shrink(tmp_path, monkeypatch):

@@ -10,8 +10,9 @@ r"""``hourglass calibrate``: fit the assumption parameters to the report's numbe
 Writes into ``--out`` (default ``results/calibration``): ``history.db`` (pyabc's SQLite
 history, what a resume reads), ``posterior.parquet`` (equally weighted parameter sets),
 ``particles.parquet`` (the last generation with weights), ``predictive.parquet`` (each particle's
-statistics, seed errors and distance), ``distances.log`` (every simulated particle's distance
-and seed SD), ``calibration.json`` (command, prior, targets, settings, library versions,
+statistics, seed errors and distance), ``distances.log`` (every simulated particle's distance,
+seed SD and runs), ``epsilons.jsonl`` (how each generation's epsilon was chosen),
+``calibration.json`` (command, prior, targets, settings, library versions,
 generations, seed noise, identification, what is not fitted) and the figures
 ``prior_posterior.png``, ``pairs.png`` and ``predictive.png`` (see :mod:`hourglass.calibration`
 and docs/calibration.md).
@@ -153,6 +154,14 @@ def main(args: argparse.Namespace) -> int:
           f"{provenance['minimum_epsilon']:.3g}); seed noise of a distance "
           f"{noise['distance_sd_median']:.2g} (median); posterior in "
           f"{args.out / 'posterior.parquet'}")
+    chosen = [c for c in provenance["epsilon_rule"]["chosen"]
+              if c["t"] == gens[-1]["t"]]
+    if chosen:
+        print(f"seeds: at generation {gens[-1]['t']}'s epsilon they were predicted to decide "
+              f"{chosen[0]['predicted_seeds_decide']:.1%} of verdicts (--seeds-decide "
+              f"{settings.seeds_decide:g}); fresh seeds would reject "
+              f"{noise['rejected_on_new_seeds']:.1%} of the accepted by each one's own seed SD "
+              "(benchmarks/calibrate.py --rejudge judges them again)")
     found = provenance["identification"]
     if found["signal_sd"] == found["signal_sd"]:  # not NaN: the prior sample was logged
         low, high = found["seeds_decide_at_max_replicates_95ci"]
