@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/calibrate.py              # particle cost and seed noise
     .venv/bin/python benchmarks/calibrate.py --full       # + the default calibration, timed
+    .venv/bin/python benchmarks/calibrate.py --rejudge DIR   # DIR's accepted on fresh seeds
 
 Part 1 draws ``--particles`` particles from the prior (the calibration's own prior, seeded) and
 judges each as the default calibration does (:class:`hourglass.calibration.ParticleModel`: its
@@ -37,7 +38,8 @@ a finished calibration's acceptances: each particle of DIR's last generation is 
 exactly as the calibration judged it (the same replicates rule, against the same final epsilon)
 but on a fresh root seed, so on other replicates; the share it now rejects (weighted, with a
 Clopper-Pearson interval on the count) is the share of acceptances a fresh set of seeds would
-have reversed (the calibration's ``--seeds-decide`` bounds its prediction of it).
+have reversed (the calibration's ``--seeds-decide`` bounds its prediction of it). DIR's
+posterior generation is read (``posterior_generation``), at its own epsilon.
 
 Part 2 (``--full``) runs the default calibration (``hourglass calibrate`` with its defaults) on 2
 local processes into ``--out`` (default: a temporary directory) and prints its wall time,
@@ -263,7 +265,8 @@ def rejudge(folder: Path, workers: int = 2, root_offset: int = 7919) -> dict[str
     meta = json.loads((folder / "calibration.json").read_text())
     settings = Settings(**meta["settings"])
     bounds = _bounds(prior_space(settings.scale))
-    epsilon = float(meta["generations"][-1]["epsilon"])
+    generation = int(meta.get("posterior_generation", meta["generations"][-1]["t"]))
+    epsilon = float(meta["generations"][generation]["epsilon"])
     frame = pd.read_parquet(folder / "particles.parquet")
     weights = frame.pop("weight").to_numpy(dtype=float)
     root = int(meta["seed"]) + root_offset
@@ -276,6 +279,7 @@ def rejudge(folder: Path, workers: int = 2, root_offset: int = 7919) -> dict[str
     low, high = binomtest(int(rejected.sum()), len(rejected)).proportion_ci(0.95)
     return {
         "calibration": str(folder),
+        "generation": generation,
         "epsilon": round(epsilon, 4),
         "particles": len(rejected),
         "rejected_on_fresh_seeds": int(rejected.sum()),

@@ -102,10 +102,12 @@ class Settings:
     # undecided at max_replicates runs: a further generation, its epsilon the median of these
     # distances, would select on the seeds more than on the parameters (1: never).
     max_undecided: float = 0.5
-    # Each generation's epsilon is the smallest at which a fresh set of seeds is predicted to
-    # reject at most this share of its accepted particles (:func:`noise_epsilon`), and never
-    # below the median of the last generation's distances; 1: the median alone (pyabc's
-    # MedianEpsilon), whatever the seeds decide.
+    # Stop once a generation's importance weights leave fewer effective particles than this
+    # share of the population; the posterior is then the last generation with enough (0: never).
+    min_ess: float = 0.5
+    # Each generation's epsilon is the smallest at which the seeds are predicted to decide at
+    # most this share of the verdicts (:func:`noise_epsilon`), never below the median of the
+    # distances of the particles it judges; 1: pyabc's MedianEpsilon, whatever the seeds decide.
     seeds_decide: float = 0.05
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
@@ -133,6 +135,8 @@ class Settings:
             raise HourglassError(
                 f"calibrate: --seeds-decide must be in (0, 1], got {self.seeds_decide!r}"
             )
+        if not 0 <= self.min_ess <= 1:
+            raise HourglassError(f"calibrate: --min-ess must be in [0, 1], got {self.min_ess!r}")
         if not 0 < self.max_undecided <= 1:
             raise HourglassError(
                 f"calibrate: --max-undecided must be in (0, 1], got {self.max_undecided!r}"
@@ -145,12 +149,12 @@ class Settings:
 
 
 STOPPING = ("generations", "walltime_minutes", "min_acceptance_rate", "minimum_epsilon",
-            "max_undecided")
+            "max_undecided", "min_ess")
 """Settings that may change on a resume (stopping rules); the others may not."""
 
 QUICK = Settings(population=8, generations=2, replicates=2, max_replicates=4,
                  walltime_minutes=5.0, min_acceptance_rate=0.0, minimum_epsilon=0.0,
-                 max_undecided=1.0, seeds_decide=1.0,
+                 max_undecided=1.0, seeds_decide=1.0, min_ess=0.0,
                  overrides={"run.months": 48, "population.home_organisations": 10,
                             "population.staff_per_organisation": 40})
 """The form ``make test`` runs: a tiny population, 8 particles, 2 generations (a test of the
@@ -668,13 +672,9 @@ def calibrate(
     # The model this session fits is the commit at its start (HEAD may move while it runs).
     started, commit = time.monotonic(), _git_commit()
     predicted = ""  # why the watcher stopped it mid-run (walltime, seed noise), if it did
-    noisy = undecided_share(db_file, done - 1) if done else 0.0
-    if done and settings.seeds_decide < 1:  # a resume after the epsilon ran out of signal?
-        eps.initialize(done, lambda: None, list, settings.generations, {})
-    if noisy > settings.max_undecided:  # a resume after that stop: nothing more to select on
-        predicted = _noise_stop(noisy, done - 1)
-    elif getattr(eps, "exhausted", None) is not None:
-        predicted = _exhausted_stop(eps.exhausted, settings.seeds_decide)
+    resumed_stop = _resumed_stop(db_file, done, settings, eps)
+    if resumed_stop:  # a resume after a stop on the weights or the seeds: it stays stopped
+        predicted = resumed_stop
     elif done < settings.generations and not _floor_reached(db_file, floor):
         try:
             history, predicted = _run(abc, settings, done, floor, db_file=db_file, log=log,
@@ -692,8 +692,11 @@ def calibrate(
             "simulations or --walltime); nothing to write"
         )
     stopped = _stopped_by(history, settings, floor, time.monotonic() - started, predicted)
+    # The posterior is the last generation fit to be one (enough effective particles, the seeds
+    # not deciding most of its weight); generation 0, the prior's particles, if none is.
+    usable = [t for t in range(history.max_t + 1) if not _unusable(db_file, t, settings)]
     return _write(out, history, bounds, targets, settings, seed, command, stopped,
-                  time.monotonic() - started, floor, commit)
+                  time.monotonic() - started, floor, commit, max(usable, default=0))
 
 
 def _epsilon(settings: Settings, measure: TargetDistance, db: str,
@@ -893,6 +896,44 @@ def _noise_stop(share: float, t: int) -> str:
     return f"seed noise ({share:.0%} of generation {t}'s weight undecided at the cap of runs)"
 
 
+def _resumed_stop(db_file: Path, done: int, settings: Settings, eps: Any) -> str:
+    """Why a resume after ``done`` generations must not run another, or ""."""
+    if not done:
+        return ""
+    if settings.seeds_decide < 1:  # the epsilon recorded for the next generation, exhausted?
+        eps.initialize(done, lambda: None, list, settings.generations, {})
+    unusable = _unusable(db_file, done - 1, settings)
+    if unusable:
+        return unusable
+    exhausted = getattr(eps, "exhausted", None)
+    return _exhausted_stop(exhausted, settings.seeds_decide) if exhausted is not None else ""
+
+
+def _unusable(db_file: Path, t: int, settings: Settings, timeout: float = 60.0) -> str:
+    """Why generation ``t`` is no posterior (its weights or its seeds), or "" if it is one."""
+    ess = effective_size(db_file, t, timeout)
+    if ess < settings.min_ess * settings.population:
+        return (f"importance weights (generation {t}'s effective sample size {ess:.1f}, below "
+                f"{settings.min_ess:g} of the population)")
+    share = undecided_share(db_file, t, timeout)
+    return _noise_stop(share, t) if share > settings.max_undecided else ""
+
+
+def effective_size(db_file: Path, t: int, timeout: float = 60.0) -> float:
+    """Generation ``t``'s effective sample size, (sum w)^2 / sum w^2 (pyabc's file)."""
+    import sqlite3  # noqa: PLC0415
+
+    con = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True, timeout=timeout)
+    try:
+        rows = con.execute(
+            "SELECT p.w FROM populations po JOIN models m ON m.population_id = po.id "
+            "JOIN particles p ON p.model_id = m.id WHERE po.t = ?", (int(t),)).fetchall()
+    finally:
+        con.close()
+    w = np.array([float(r[0]) for r in rows])
+    return float(w.sum() ** 2 / np.sum(w**2)) if len(w) and np.sum(w**2) > 0 else 0.0
+
+
 def _exhausted_stop(t: int, share: float) -> str:
     return (f"seed noise (generation {t}'s epsilon could not be smaller than generation "
             f"{t - 1}'s with the seeds deciding at most {share:.0%} of verdicts)")
@@ -994,7 +1035,7 @@ class _Watcher:
         self.population, self.generations = settings.population, settings.generations
         self.on_generation = on_generation
         self.deadline = deadline
-        self.max_undecided = settings.max_undecided
+        self.settings = settings
         self.seeds_decide = settings.seeds_decide
         self.first = done  # generations finished before this session
         self.started = time.monotonic()
@@ -1011,17 +1052,17 @@ class _Watcher:
         except Exception:  # not known yet (the calibration sample is running)
             return math.inf
 
-    def _undecided(self, t: int) -> float:
-        """The share of generation ``t``'s weight the seeds left undecided at the cap.
+    def _unusable(self, t: int) -> str:
+        """Why generation ``t`` is no posterior (:func:`_unusable`), or "".
 
-        0 if the file stays busy: the rule is then looked at after the next generation.
+        "" if the file stays busy: the rules are then looked at after the next generation.
         """
         import sqlite3  # noqa: PLC0415
 
         try:
-            return undecided_share(self.db_file, t, timeout=5.0)
+            return _unusable(self.db_file, t, self.settings, timeout=5.0)
         except sqlite3.OperationalError:
-            return 0.0
+            return ""
 
     def _predicted_rates(self, samples: list[int], count: int) -> list[float]:
         rates = [self.population / s for s in samples if s]
@@ -1074,9 +1115,9 @@ class _Watcher:
                 # simulations at this generation's speed; if it would end past the walltime,
                 # stop now (pyabc checks its own walltime only after a generation). A real
                 # SIGINT wakes the main thread from waiting on the workers.
-                share = self._undecided(seen - 1) if seen < self.generations else 0.0
-                if share > self.max_undecided:
-                    self.stopping = _noise_stop(share, seen - 1)
+                unusable = self._unusable(seen - 1) if seen < self.generations else ""
+                if unusable:
+                    self.stopping = unusable
                     self._interrupt()
                     return
                 rate = self._predicted_rates(samples, 1)[0]
@@ -1191,10 +1232,10 @@ def _settings_dict(settings: Settings) -> dict[str, Any]:
 
 def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mapping[str, Target],
            settings: Settings, seed: int, command: str, stopped: str,
-           seconds: float, floor: float, commit: str | None) -> dict[str, Any]:
+           seconds: float, floor: float, commit: str | None, generation: int) -> dict[str, Any]:
     import pandas as pd  # noqa: PLC0415 - parsing the command line does not load pandas
 
-    frame, weights = history.get_distribution(m=0, t=history.max_t)
+    frame, weights = history.get_distribution(m=0, t=generation)
     frame = frame.rename(columns=_scenario_key)
     params = pd.DataFrame([as_params(to_values({_safe(k): v for k, v in row.items()}, bounds),
                                      bounds) for row in frame.to_dict("records")],
@@ -1210,7 +1251,7 @@ def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mappin
     chosen = np.minimum(np.searchsorted(cum, points), len(weights) - 1)
     posterior = params.iloc[chosen].reset_index(drop=True)
     _atomic_parquet(posterior, out / "posterior.parquet")
-    stats_w, stats = history.get_weighted_sum_stats(t=history.max_t)
+    stats_w, stats = history.get_weighted_sum_stats(t=generation)
     predictive = pd.DataFrame([{k: float(v) for k, v in s.items()} for s in stats])
     noise = [seed_noise(s, targets) for s in stats]
     predictive["distance"] = [d for d, _ in noise]
@@ -1218,8 +1259,10 @@ def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mappin
     predictive["weight"] = stats_w
     _atomic_parquet(predictive, out / "predictive.parquet")
     pops = history.get_all_populations()
+    db_file = out / "history.db"
     gens = [{"t": int(r.t), "epsilon": float(r.epsilon), "samples": int(r.samples),
-             "acceptance_rate": round(settings.population / max(int(r.samples), 1), 4)}
+             "acceptance_rate": round(settings.population / max(int(r.samples), 1), 4),
+             "effective_sample_size": round(effective_size(db_file, int(r.t)), 1)}
             for r in pops.itertuples() if r.t >= 0]
     provenance = {
         "command": command, "base": None, "seed": int(seed),
@@ -1233,6 +1276,8 @@ def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mappin
         "versions": _versions(),
         "model_commit": commit,
         "generations": gens,
+        # The generation the posterior is (the last fit to be one: see calibrate).
+        "posterior_generation": int(generation),
         "simulations": int(history.total_nr_simulations),
         "stopped_by": stopped,
         "minimum_epsilon": round(floor, 4),
@@ -1244,7 +1289,7 @@ def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mappin
                      if settings.seeds_decide < 1 else "the median of the last distances"),
             "chosen": _recorded_epsilons(out / EPSILONS),
         },
-        "seed_noise": _noise_summary(predictive, gens[-1]["epsilon"]),
+        "seed_noise": _noise_summary(predictive, gens[generation]["epsilon"]),
         "identification": identification(out / "distances.log", settings),
         "seconds_this_session": round(seconds, 1),
         "not_fitted": {**not_fitted(),

@@ -69,11 +69,16 @@ def add_parser(subparsers: Any) -> None:
                         "on particles the seeds left undecided at --max-replicates runs: the "
                         "next would select on the seeds (default "
                         f"{default.max_undecided:g}, --quick {QUICK.max_undecided:g}: never)")
+    parser.add_argument("--min-ess", type=float, default=None, metavar="SHARE",
+                        help="stop after a generation whose importance weights leave fewer "
+                        "effective particles than this share of --population; the posterior "
+                        "is then the last generation with enough (default "
+                        f"{default.min_ess:g}, --quick {QUICK.min_ess:g}: never)")
     parser.add_argument("--seeds-decide", type=float, default=None, metavar="SHARE",
-                        help="each generation's epsilon is the smallest at which a fresh set of "
-                        "seeds is predicted to reject at most this share of the accepted "
-                        "particles (not below the median of the last distances); the "
-                        "calibration stops when that epsilon can no longer shrink (default "
+                        help="each generation's epsilon is the smallest at which the seeds are "
+                        "predicted to decide at most this share of the verdicts (not below the "
+                        "median distance); the calibration stops when that epsilon can no "
+                        "longer shrink by 1 %% (default "
                         f"{default.seeds_decide:g}; 1: the median, whatever the seeds decide; "
                         f"--quick {QUICK.seeds_decide:g})")
     parser.add_argument("--quick", action="store_true",
@@ -100,6 +105,7 @@ def _settings(args: argparse.Namespace) -> Any:
                        else preset.max_undecided),
         seeds_decide=(args.seeds_decide if args.seeds_decide is not None
                       else preset.seeds_decide),
+        min_ess=args.min_ess if args.min_ess is not None else preset.min_ess,
         scale=preset.scale, overrides=overrides,
     )
     settings.check()
@@ -149,15 +155,19 @@ def main(args: argparse.Namespace) -> int:
     gens = provenance["generations"]
     noise = provenance["seed_noise"]
     print(f"calibrate: {len(gens)} generations ({provenance['stopped_by']}), "
-          f"{provenance['simulations']} particles simulated, final epsilon "
-          f"{gens[-1]['epsilon']:.3g} target tolerances (floor "
+          f"{provenance['simulations']} particles simulated, the posterior's epsilon "
+          f"{gens[provenance['posterior_generation']]['epsilon']:.3g} target tolerances (floor "
           f"{provenance['minimum_epsilon']:.3g}); seed noise of a distance "
           f"{noise['distance_sd_median']:.2g} (median); posterior in "
           f"{args.out / 'posterior.parquet'}")
-    chosen = [c for c in provenance["epsilon_rule"]["chosen"]
-              if c["t"] == gens[-1]["t"]]
+    posterior = provenance["posterior_generation"]
+    if posterior != gens[-1]["t"]:
+        print(f"posterior: generation {posterior} (the last with an effective sample size of at "
+              f"least {settings.min_ess:g} of the population and the seeds not deciding most "
+              "of its weight)")
+    chosen = [c for c in provenance["epsilon_rule"]["chosen"] if c["t"] == posterior]
     if chosen:
-        print(f"seeds: at generation {gens[-1]['t']}'s epsilon they were predicted to decide "
+        print(f"seeds: at generation {posterior}'s epsilon they were predicted to decide "
               f"{chosen[0]['predicted_seeds_decide']:.1%} of verdicts (--seeds-decide "
               f"{settings.seeds_decide:g}); fresh seeds would reject "
               f"{noise['rejected_on_new_seeds']:.1%} of the accepted by each one's own seed SD "
