@@ -68,14 +68,17 @@ calibration: $(STAMP)
 	$(PY) -c "from hourglass.calibration import ship; ship('$(CAL_OUT)', figures='docs/figures')"
 
 # The README's figures (docs/figures): the baseline over 100 initiatives, the same to month 120,
-# then a sensitivity analysis over the posterior with the assumption groups
-# (about 11 minutes on 2 cores; it resumes if interrupted).
+# the default sensitivity analysis (the seed as a factor), then a smaller one over the posterior
+# with the assumption groups (about 20 minutes on 2 cores; each analysis resumes if interrupted).
 figures: $(STAMP)
 	$(VENV)/bin/hourglass run baseline --replicates 100 --out results/readme/baseline
 	cp results/readme/baseline/hourglass.png docs/figures/hourglass-baseline.png
 	$(VENV)/bin/hourglass run baseline --replicates 100 --counterfactual no_peer_learning \
 		--set run.months=120 --at 36 60 120 --out results/readme/horizon
 	cp results/readme/horizon/hourglass.png docs/figures/horizon-baseline.png
+	$(VENV)/bin/hourglass sensitivity --out results/sensitivity-default
+	cp results/sensitivity-default/report/levers_and_assumptions.png \
+		docs/figures/sensitivity-default-chance.png
 	$(VENV)/bin/hourglass sensitivity --assumptions --samples 64 --replicates 3 \
 		--out results/sensitivity-readme
 	cp results/sensitivity-readme/report/levers_and_assumptions.png \

@@ -34,7 +34,7 @@ resamples them (bootstrap) to show how the seed SD of a distance falls with the 
 particle pools (8 to 128).
 
 Part 3 (``--rejudge DIR``) measures, without a model of the noise, how much the seeds decided
-a finished calibration's acceptances: each particle of DIR's last generation is judged again
+a finished calibration's acceptances: each particle of DIR's posterior generation is judged again
 exactly as the calibration judged it (the same replicates rule, against the same final epsilon)
 but on a fresh root seed, so on other replicates; the share it now rejects (weighted, with a
 Clopper-Pearson interval on the count) is the share of acceptances a fresh set of seeds would
@@ -261,7 +261,7 @@ def _rejudge_one(job: tuple) -> tuple[float, float, float]:
 
 
 def rejudge(folder: Path, workers: int = 2, root_offset: int = 7919) -> dict[str, object]:
-    """Judge ``folder``'s last generation again on fresh seeds: the share now rejected."""
+    """Judge ``folder``'s posterior generation again on fresh seeds: the share now rejected."""
     meta = json.loads((folder / "calibration.json").read_text())
     settings = Settings(**meta["settings"])
     bounds = _bounds(prior_space(settings.scale))
@@ -285,7 +285,11 @@ def rejudge(folder: Path, workers: int = 2, root_offset: int = 7919) -> dict[str
         "rejected_on_fresh_seeds": int(rejected.sum()),
         "rejected_share_weighted": round(float(np.sum(weights * rejected) / weights.sum()), 4),
         "rejected_share_95ci": [round(float(low), 4), round(float(high), 4)],
-        "predicted_by_the_calibration": meta.get("seed_noise", {}).get("rejected_on_new_seeds"),
+        "predicted_by_the_epsilon_rule": next(
+            (c.get("predicted_rejected_of_accepted") for c in
+             meta.get("epsilon_rule", {}).get("chosen", []) if c["t"] == generation), None),
+        "rejected_on_new_seeds_by_own_seed_sd": meta.get("seed_noise", {}).get(
+            "rejected_on_new_seeds"),
         "replicates_median": float(np.median(judged[:, 2])),
         "wall_minutes": round((time.perf_counter() - start) / 60, 1),
     }
@@ -307,7 +311,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help="where --full writes (default: a temporary directory)")
     parser.add_argument("--rejudge", type=Path, default=None, metavar="DIR",
-                        help="only judge calibration DIR's last generation again on fresh seeds")
+                        help="only judge calibration DIR's posterior again on fresh seeds")
     args = parser.parse_args()
     if args.rejudge is not None:
         print(json.dumps(rejudge(args.rejudge), indent=2))

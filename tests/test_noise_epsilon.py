@@ -224,9 +224,56 @@ def test_a_calibration_stops_when_its_epsilon_cannot_shrink(tmp_path, monkeypatc
         assert meta["stopped_by"] == "generations"
 
 
-def test_the_share_option_is_checked_in_one_line(tmp_path, capsys):
+@pytest.mark.parametrize(("option", "value", "allowed"), [("--seeds-decide", "0", "(0, 1]"),
+                                                         ("--min-ess", "1.5", "[0, 1]")])
+def test_the_options_are_checked_in_one_line(tmp_path, capsys, option, value, allowed):
     out = tmp_path / "cal"
-    assert main(["calibrate", "--quick", "--seeds-decide", "0", "--out", str(out)]) == 2
+    assert main(["calibrate", "--quick", option, value, "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["hourglass: error: calibrate: --seeds-decide must be in (0, 1], got 0.0"]
+    assert err == [f"hourglass: error: calibrate: {option} must be in {allowed}, "
+                   f"got {float(value)!r}"]
     assert not out.exists()
+
+
+def test_the_effective_sample_size_is_read_from_the_history(tmp_path):
+    import sqlite3
+
+    from hourglass.calibration import effective_size
+
+    db = tmp_path / "history.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE populations (id INTEGER, t INTEGER)")
+        con.execute("CREATE TABLE models (id INTEGER, population_id INTEGER)")
+        con.execute("CREATE TABLE particles (id INTEGER, model_id INTEGER, w REAL)")
+        con.executemany("INSERT INTO populations VALUES (?, ?)", [(1, 0), (2, 1)])
+        con.executemany("INSERT INTO models VALUES (?, ?)", [(1, 1), (2, 2)])
+        con.executemany("INSERT INTO particles VALUES (?, ?, ?)",
+                        [(k, 1, 0.25) for k in range(4)] + [(4, 2, 0.7), (5, 2, 0.1),
+                                                            (6, 2, 0.1), (7, 2, 0.1)])
+    assert effective_size(db, 0) == pytest.approx(4.0)
+    assert effective_size(db, 1) == pytest.approx(1.0 / (0.49 + 3 * 0.01))
+
+
+def test_the_posterior_is_the_last_generation_with_enough_effective_particles(tmp_path):
+    """Two generations on one process: with no bound on the weights the posterior is the last
+    one; asking for 99 % of the population effective, generation 1's uneven importance weights
+    rule it out and the posterior is generation 0, the prior's particles."""
+    import pandas as pd
+
+    from hourglass.calibration import effective_size
+
+    loose = calibrate(tmp_path / "loose", settings=QUICK, workers=1, progress=False)
+    assert loose["posterior_generation"] == 1
+    strict = Settings(**{**QUICK.__dict__, "min_ess": 0.99})
+    meta = calibrate(tmp_path / "strict", settings=strict, workers=1, progress=False)
+    sizes = [g["effective_sample_size"] for g in meta["generations"]]
+    assert sizes[0] == pytest.approx(QUICK.population)
+    assert sizes[1] < 0.99 * QUICK.population
+    assert sizes[1] == pytest.approx(effective_size(tmp_path / "strict" / "history.db", 1),
+                                     abs=0.05)
+    assert meta["posterior_generation"] == 0
+    assert meta["seed_noise"]["epsilon"] == pytest.approx(meta["generations"][0]["epsilon"],
+                                                          abs=1e-4)
+    particles = pd.read_parquet(tmp_path / "strict" / "particles.parquet")
+    weights = particles["weight"].to_numpy()
+    assert np.allclose(weights, weights[0])  # the prior's particles, equally weighted
