@@ -82,6 +82,10 @@ class NoiseEpsilon(pyabc.epsilon.Epsilon):
         self.values: dict[int, float] = {}
         self.model: dict[str, float] | None = None
         self.exhausted: int | None = None
+        # The generations the epsilon allows before it is exhausted: the schedule depends only
+        # on the noise model, so it is known once generation 0's epsilon is (the progress bar's
+        # estimate of the time left uses it).
+        self.expected_generations: int | None = None
 
     def requires_calibration(self) -> bool:
         """Generation 0's epsilon needs the prior sample."""
@@ -114,6 +118,7 @@ class NoiseEpsilon(pyabc.epsilon.Epsilon):
             raise RuntimeError(msg)
         self.model = noise_model(measured[:, 0], measured[:, 1], measured[:, 2], self.cap)
         self._choose(0)
+        self._project()
 
     def update(self, t: int, get_weighted_distances: Callable[[], Any],
                get_all_records: Callable[[], list[dict]], acceptance_rate: float,
@@ -138,6 +143,19 @@ class NoiseEpsilon(pyabc.epsilon.Epsilon):
             self.exhausted = t if recorded[t]["exhausted"] else None
         else:
             self._choose(t)
+        self._project()
+
+    def _project(self) -> None:
+        """Count the generations before the epsilon is exhausted (:func:`_choose`'s rule)."""
+        from hourglass.calibration import noise_epsilon  # noqa: PLC0415
+
+        last, count = self.values[0], 1
+        while count < 64:
+            following = noise_epsilon(self.model, self.share, last)[0]
+            if following > (1 - NARROWING) * last:
+                break
+            last, count = following, count + 1
+        self.expected_generations = count
 
     def _choose(self, t: int) -> None:
         from hourglass.calibration import noise_epsilon  # noqa: PLC0415

@@ -1158,7 +1158,9 @@ class _Watcher:
     def _show(self, seen: int, samples: list[int], calibrating: bool, phase_sims: int,
               phase_acc: int, sims_total: int) -> None:
         """Move the bar: particles so far, the total re-estimated, the generation's state."""
-        left = self.generations - seen
+        # No more generations than the epsilon allows, once that is known (NoiseEpsilon).
+        allowed = getattr(self.abc.eps, "expected_generations", None) or self.generations
+        left = min(self.generations, allowed) - seen
         rates = self._predicted_rates(samples, max(left, 0))
         if calibrating:
             current = self.population - phase_sims
@@ -1176,7 +1178,8 @@ class _Watcher:
                             * max(self.deadline - time.monotonic(), 0))
         self.bar.total = max(sims_total + round(remaining), sims_total, 1)
         self.bar.n = sims_total
-        gen = "prior sample" if calibrating else f"generation {seen + 1} of {self.generations}"
+        gen = ("prior sample" if calibrating
+               else f"generation {seen + 1} of {min(self.generations, allowed)}")
         eps = self._epsilon(seen) if not calibrating else math.inf
         self.bar.set_postfix_str(
             f"{gen}, accepted {phase_acc}/{self.population} at epsilon {eps:.3g}"
@@ -1410,6 +1413,22 @@ def _verdicts(epsilon: float, mean: float, signal_sd: float, seed_sd: float,
             float(np.sum(density * inside * (1.0 - inside))))
 
 
+def _grid_shares(grid: np.ndarray, mean: float, signal_sd: float, seed_sd: float,
+                 last: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_verdicts`' acceptance and seeds-decide shares at every epsilon of ``grid``."""
+    from scipy.stats import norm  # noqa: PLC0415
+
+    if signal_sd <= 0:
+        mu, density = np.array([mean]), np.array([1.0])
+    else:
+        mu, density = _grid(mean, signal_sd, last, seed_sd)
+    eps = np.asarray(grid, dtype=float)[:, None]
+    inside = norm.cdf((eps - mu[None, :]) / seed_sd) if seed_sd > 0 else \
+        (eps >= mu[None, :]).astype(float)
+    decided = np.where(mu[None, :] <= eps, 1.0 - inside, inside)
+    return inside @ density, decided @ density
+
+
 def seeds_decide_share(epsilon: float, mean: float, signal_sd: float, seed_sd: float,
                        last: float | None = None) -> float:
     """Share of the particles judged at ``epsilon`` whose verdict the seeds decide.
@@ -1500,14 +1519,13 @@ def noise_epsilon(model: Mapping[str, float], share: float, last: float | None =
     spread = math.sqrt(float(np.sum(density * (mu - mean) ** 2)) + seed**2)
     top = float(np.sum(density * mu))
     grid = np.linspace(top - 4 * spread, top + 6 * spread, 2001)
-    accepted = np.array([_verdicts(e, mean, signal, seed, last)[0] for e in grid])
+    accepted, decided = _grid_shares(grid, mean, signal, seed, last)
     median = float(grid[np.searchsorted(accepted, 0.5)])
     epsilon = median
     if share < 1 and seed > 0:
-        bad = [k for k, e in enumerate(grid)
-               if e >= median and seeds_decide_share(e, mean, signal, seed, last) > share]
-        epsilon = float(grid[bad[-1] + 1]) if bad and bad[-1] + 1 < len(grid) else \
-            float(grid[-1]) if bad else median
+        bad = np.flatnonzero((grid >= median) & (decided > share))
+        epsilon = float(grid[bad[-1] + 1]) if len(bad) and bad[-1] + 1 < len(grid) else \
+            float(grid[-1]) if len(bad) else median
     return epsilon, {
         "median": median,
         "predicted_seeds_decide": seeds_decide_share(epsilon, mean, signal, seed, last),

@@ -163,6 +163,8 @@ def test_the_epsilon_narrows_until_it_cannot_and_a_resume_reads_it_back(tmp_path
         assert eps(t) <= eps(t - 1)
         assert t < 20
     assert eps(t) == eps(t - 1)
+    # The schedule depends only on the noise model: it was known after generation 0.
+    assert eps.expected_generations == t
     lines = [json.loads(x) for x in record.read_text().splitlines()]
     assert [x["t"] for x in lines] == list(range(t + 1))
     assert [x["exhausted"] for x in lines] == [False] * t + [True]
@@ -170,6 +172,7 @@ def test_the_epsilon_narrows_until_it_cannot_and_a_resume_reads_it_back(tmp_path
     resumed = NoiseEpsilon(None, str(record), 0.05, 192)
     resumed.initialize(t, None, None, 8, {})
     assert (resumed.exhausted, resumed(t), resumed.model) == (t, eps(t), eps.model)
+    assert resumed.expected_generations == t
     # A resume of a generation not chosen yet chooses it as the session would have.
     partial = tmp_path / "partial.jsonl"
     partial.write_text("\n".join(record.read_text().splitlines()[:2]) + "\n")
@@ -277,3 +280,37 @@ def test_the_posterior_is_the_last_generation_with_enough_effective_particles(tm
     particles = pd.read_parquet(tmp_path / "strict" / "particles.parquet")
     weights = particles["weight"].to_numpy()
     assert np.allclose(weights, weights[0])  # the prior's particles, equally weighted
+
+
+def test_the_progress_bar_counts_only_the_generations_the_epsilon_allows(tmp_path):
+    """Once generation 0's epsilon is chosen its schedule is known: the bar's total (and so
+    its time left) counts the generations it allows, not all of --generations."""
+    from hourglass.calibration import _Watcher
+
+    class Bar:
+        total, n, postfix = 0, 0, ""
+
+        def set_postfix_str(self, text: str, refresh: bool = False) -> None:
+            del refresh
+            self.postfix = text
+
+        def refresh(self) -> None:
+            pass
+
+    class Eps:
+        def __init__(self, allowed: int | None) -> None:
+            self.expected_generations = allowed
+
+        def __call__(self, t: int) -> float:
+            return 8.0
+
+    totals = {}
+    for allowed in (2, None):
+        abc = type("ABC", (), {"eps": Eps(allowed)})()
+        bar = Bar()
+        watcher = _Watcher(tmp_path / "history.db", tmp_path / "d.log", tmp_path / "p.log",
+                           bar, abc, Settings(), 0, None)
+        watcher._show(1, [54], False, 10, 9, 114)
+        totals[allowed] = bar.total
+        assert bar.postfix.startswith(f"generation 2 of {allowed or Settings().generations}")
+    assert totals[2] < totals[None]
