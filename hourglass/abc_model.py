@@ -25,6 +25,11 @@ NARROWING = 0.01
 more the seeds leave to select on (:attr:`NoiseEpsilon.exhausted`)."""
 
 
+def _exhausted(following: float, last: float) -> bool:
+    """Whether an epsilon fails to narrow on the last one by :data:`NARROWING`."""
+    return following > (1 - NARROWING) * last
+
+
 class SequentialModel(pyabc.Model):
     """A :class:`~hourglass.calibration.ParticleModel` with sequential replicates (picklable).
 
@@ -128,11 +133,11 @@ class NoiseEpsilon(pyabc.epsilon.Epsilon):
         self._choose(t)
 
     def _resume(self, t: int) -> None:
-        recorded = {}
-        if self.record.is_file():
-            for line in self.record.read_text().splitlines():
-                entry = json.loads(line)
-                recorded[int(entry["t"])] = entry
+        from hourglass.calibration import recorded_epsilons  # noqa: PLC0415
+
+        if t in self.values:  # read already (the calibration looks before pyabc does)
+            return
+        recorded = recorded_epsilons(self.record)
         if 0 not in recorded or t - 1 not in recorded:
             msg = (f"calibrate: {self.record} lacks the epsilons before generation {t}; "
                    "start this calibration afresh in another --out")
@@ -152,7 +157,7 @@ class NoiseEpsilon(pyabc.epsilon.Epsilon):
         last, count = self.values[0], 1
         while count < 64:
             following = noise_epsilon(self.model, self.share, last)[0]
-            if following > (1 - NARROWING) * last:
+            if _exhausted(following, last):
                 break
             last, count = following, count + 1
         self.expected_generations = count
@@ -162,7 +167,7 @@ class NoiseEpsilon(pyabc.epsilon.Epsilon):
 
         last = self.values.get(t - 1)
         epsilon, chosen = noise_epsilon(self.model, self.share, last)
-        exhausted = last is not None and epsilon > (1 - NARROWING) * last
+        exhausted = last is not None and _exhausted(epsilon, last)
         if exhausted:
             self.exhausted = t
             epsilon = last

@@ -1036,7 +1036,6 @@ class _Watcher:
         self.on_generation = on_generation
         self.deadline = deadline
         self.settings = settings
-        self.seeds_decide = settings.seeds_decide
         self.first = done  # generations finished before this session
         self.started = time.monotonic()
         self.stopping = ""  # why the watcher stopped the run (walltime, seed noise), if it did
@@ -1085,7 +1084,7 @@ class _Watcher:
         while not self.stop.wait(0.5):
             exhausted = getattr(self.abc.eps, "exhausted", None)
             if exhausted is not None:  # the epsilon has nothing left to select on
-                self.stopping = _exhausted_stop(exhausted, self.seeds_decide)
+                self.stopping = _exhausted_stop(exhausted, self.settings.seeds_decide)
                 self._interrupt()
                 return
             new = len(particles.read())
@@ -1290,7 +1289,7 @@ def _write(out: Path, history: Any, bounds: Mapping[str, tuple], targets: Mappin
             "rule": ("the smallest epsilon at which the seeds are predicted to decide at most "
                      f"{settings.seeds_decide:.0%} of verdicts, not below the median"
                      if settings.seeds_decide < 1 else "the median of the last distances"),
-            "chosen": _recorded_epsilons(out / EPSILONS),
+            "chosen": list(recorded_epsilons(out / EPSILONS).values()),
         },
         "seed_noise": _noise_summary(predictive, gens[generation]["epsilon"]),
         "identification": identification(out / "distances.log", settings),
@@ -1310,15 +1309,15 @@ EPSILONS = "epsilons.jsonl"
 """Beside the history: how each generation's epsilon was chosen (one JSON line each)."""
 
 
-def _recorded_epsilons(path: Path) -> list[dict[str, Any]]:
-    """The choices recorded in ``path``, the last for each generation (a resume may repeat)."""
+def recorded_epsilons(path: Path) -> dict[int, dict[str, Any]]:
+    """The choices recorded in ``path`` by generation, the last for each (a resume may repeat)."""
     if not path.is_file():
-        return []
+        return {}
     last = {}
     for line in path.read_text().splitlines():
         entry = json.loads(line)
         last[int(entry["t"])] = entry
-    return [last[t] for t in sorted(last)]
+    return dict(sorted(last.items()))
 
 
 def _noise_summary(predictive: pd.DataFrame, epsilon: float) -> dict[str, float]:
@@ -1395,11 +1394,12 @@ def _grid(mean: float, signal_sd: float, last: float | None, seed_sd: float
     return mu, density / density.sum()
 
 
-def _verdicts(epsilon: float, mean: float, signal_sd: float, seed_sd: float,
-              last: float | None = None) -> tuple[float, float, float]:
-    """P(d <= epsilon), the share the seeds decide, and P(d <= epsilon < d').
+def _shares(epsilons: np.ndarray, mean: float, signal_sd: float, seed_sd: float,
+            last: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """At each of ``epsilons``: P(d <= epsilon), the share the seeds decide, P(d <= epsilon < d').
 
-    Under :func:`seeds_decide_share`'s model, d' a fresh estimate; by quadrature over mu.
+    Under :func:`seeds_decide_share`'s model, d' a fresh estimate; by quadrature over mu, every
+    epsilon at once (without seed noise every verdict is its expected distance's).
     """
     from scipy.stats import norm  # noqa: PLC0415
 
@@ -1407,26 +1407,18 @@ def _verdicts(epsilon: float, mean: float, signal_sd: float, seed_sd: float,
         mu, density = np.array([mean]), np.array([1.0])
     else:
         mu, density = _grid(mean, signal_sd, last, seed_sd)
-    inside = norm.cdf((epsilon - mu) / seed_sd)
-    decided = np.where(mu <= epsilon, 1.0 - inside, inside)
-    return (float(np.sum(density * inside)), float(np.sum(density * decided)),
-            float(np.sum(density * inside * (1.0 - inside))))
-
-
-def _grid_shares(grid: np.ndarray, mean: float, signal_sd: float, seed_sd: float,
-                 last: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_verdicts`' acceptance and seeds-decide shares at every epsilon of ``grid``."""
-    from scipy.stats import norm  # noqa: PLC0415
-
-    if signal_sd <= 0:
-        mu, density = np.array([mean]), np.array([1.0])
-    else:
-        mu, density = _grid(mean, signal_sd, last, seed_sd)
-    eps = np.asarray(grid, dtype=float)[:, None]
-    inside = norm.cdf((eps - mu[None, :]) / seed_sd) if seed_sd > 0 else \
-        (eps >= mu[None, :]).astype(float)
+    eps = np.atleast_1d(np.asarray(epsilons, dtype=float))[:, None]
+    inside = (norm.cdf((eps - mu[None, :]) / seed_sd) if seed_sd > 0
+              else (eps >= mu[None, :]).astype(float))
     decided = np.where(mu[None, :] <= eps, 1.0 - inside, inside)
-    return inside @ density, decided @ density
+    return inside @ density, decided @ density, (inside * (1.0 - inside)) @ density
+
+
+def _verdicts(epsilon: float, mean: float, signal_sd: float, seed_sd: float,
+              last: float | None = None) -> tuple[float, float, float]:
+    """:func:`_shares` at one epsilon."""
+    accepted, decided, rejected = _shares(np.array([epsilon]), mean, signal_sd, seed_sd, last)
+    return float(accepted[0]), float(decided[0]), float(rejected[0])
 
 
 def seeds_decide_share(epsilon: float, mean: float, signal_sd: float, seed_sd: float,
@@ -1519,7 +1511,7 @@ def noise_epsilon(model: Mapping[str, float], share: float, last: float | None =
     spread = math.sqrt(float(np.sum(density * (mu - mean) ** 2)) + seed**2)
     top = float(np.sum(density * mu))
     grid = np.linspace(top - 4 * spread, top + 6 * spread, 2001)
-    accepted, decided = _grid_shares(grid, mean, signal, seed, last)
+    accepted, decided, _ = _shares(grid, mean, signal, seed, last)
     median = float(grid[np.searchsorted(accepted, 0.5)])
     epsilon = median
     if share < 1 and seed > 0:

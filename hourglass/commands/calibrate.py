@@ -86,28 +86,26 @@ def add_parser(subparsers: Any) -> None:
     add_run_options(parser)
 
 
+_OPTIONS = {"population": "population", "generations": "generations",
+            "replicates": "replicates", "max_replicates": "max_replicates",
+            "walltime_minutes": "walltime", "min_acceptance_rate": "min_acceptance_rate",
+            "max_undecided": "max_undecided", "seeds_decide": "seeds_decide",
+            "min_ess": "min_ess"}
+"""Settings the command line sets: the setting's name and its option's (``args``) name."""
+
+
 def _settings(args: argparse.Namespace) -> Any:
     from hourglass.calibration import QUICK, Settings
 
     preset = QUICK if args.quick else Settings()
     overrides = {**preset.overrides, **parse_assignments(args.overrides, "--set")}
-    replicates = args.replicates if args.replicates is not None else preset.replicates
-    settings = Settings(
-        population=args.population if args.population is not None else preset.population,
-        generations=args.generations if args.generations is not None else preset.generations,
-        replicates=replicates,
-        max_replicates=(args.max_replicates if args.max_replicates is not None
-                        else max(preset.max_replicates, replicates)),
-        walltime_minutes=args.walltime if args.walltime is not None else preset.walltime_minutes,
-        min_acceptance_rate=(args.min_acceptance_rate if args.min_acceptance_rate is not None
-                             else preset.min_acceptance_rate),
-        max_undecided=(args.max_undecided if args.max_undecided is not None
-                       else preset.max_undecided),
-        seeds_decide=(args.seeds_decide if args.seeds_decide is not None
-                      else preset.seeds_decide),
-        min_ess=args.min_ess if args.min_ess is not None else preset.min_ess,
-        scale=preset.scale, overrides=overrides,
-    )
+    # Each option given on the command line, else the preset's value (its setting's name).
+    given = {name: getattr(args, option) for name, option in _OPTIONS.items()
+             if getattr(args, option) is not None}
+    values = {**{name: getattr(preset, name) for name in _OPTIONS}, **given}
+    if "max_replicates" not in given:  # never fewer than a particle's first batch
+        values["max_replicates"] = max(preset.max_replicates, values["replicates"])
+    settings = Settings(**values, scale=preset.scale, overrides=overrides)
     settings.check()
     return settings
 
