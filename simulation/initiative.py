@@ -25,6 +25,7 @@ from types import SimpleNamespace
 import numpy as np
 from scipy import special
 
+from simulation.stages import is_foundational
 from simulation.tools import CLUSTERS, Tool
 
 __all__ = [
@@ -144,6 +145,11 @@ def draw_initiative(
         The initiative: drawn from the population, or the scenario's own with drawn reports.
     """
     share = np.array([float(getattr(p.tools, t.name)) for t in table])
+    if not p.facilitator.intends_sustained_contacts:
+        # Figure 14's first fork: an initiative that only convenes is drawn among the tools it
+        # can run, so it always has some (simulation/convening.py takes the others off its
+        # calendar too); the draws' number and order do not change.
+        share = np.where([is_foundational(t) for t in table], share, 0.0)
     i = p.initiative
     latent = _tool_latents(table, float(i.tool_correlation), rng)
     duration_draw, practices, report_draws = rng.random(), rng.random(4), rng.random(4)

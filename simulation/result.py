@@ -31,7 +31,8 @@ class Result:
         summary: Final-month outcomes: the hourglass stages (``engaged``, a share of
             organisations, and ``countries_engaged``; ``sustained_contacts``,
             ``practical_learning`` and ``applied``, shares of positions, with the appliers by
-            path ``applied_via_contacts`` and ``applied_via_reflection``; simulation/stages.py),
+            path ``applied_via_contacts`` and ``applied_via_reflection``, and
+            ``sustained_unengaged``, stage 2 reached without stage 1; simulation/stages.py),
             ``participants``, ``orgs_changed``, ``staff_reached``, ``countries_changed``,
             ``reported_attendance`` and more (docs/ODD.md, Observation).
         monthly: One array per time-series column, one value per month (what sweeps read).

@@ -23,7 +23,11 @@ Stages 2 to 4 are shares of positions, cumulative for the official in post. An a
 is the one that brought most of its practical learning: with sustained contacts
 (``applied_via_contacts``) or by reflection tools alone (``applied_via_reflection``); the two sum
 to ``applied``. ``participants`` is the share of positions whose official took part in some
-gathering (the attendance a facilitator sees), no longer a stage.
+gathering (the attendance a facilitator sees), no longer a stage. ``sustained_unengaged`` measures
+the one way stage 2 is reached without stage 1 (no rule makes engagement a condition of a tie):
+the share of positions whose official has held a sustained contact while its organisation is not
+engaged, through tools that pair peers or keep small groups without a foundational gathering of
+two organisations.
 """
 
 from __future__ import annotations
@@ -46,12 +50,17 @@ STAGE_COLUMNS = (
     "applied",
     "applied_via_contacts",
     "applied_via_reflection",
+    "sustained_unengaged",
 )
 """The observer's columns this module fills, in this order."""
 _N_COLUMNS = len(STAGE_COLUMNS)
 
 GROUP = 2
-"""Organisations that must be present for a gathering to be a peer *group* engagement."""
+"""Organisations that must be present for a gathering to be a peer *group* engagement.
+
+Source: derived from the report's unit ("groups of organisations or countries"; "the primary unit
+of analysis is the agency or the country"): a group of peers spans more than one organisation.
+Not a scenario key, because no other value reads the report."""
 
 
 @kernel
@@ -145,6 +154,8 @@ def observe_month(
         peers.applied[i] |= peers.shares[i] > 0
         out[2] += peers.engaged[i]
         out[3] += peers.sustained[i]
+        if peers.sustained[i] and not orgs.engaged[peers.org[i]]:
+            out[8] += 1
         out[4] += peers.practical[i]
         if peers.applied[i]:
             out[5] += 1

@@ -39,6 +39,7 @@ class Witness:
         self.reflection_bits = sum(
             1 << g for g, tool in enumerate(model.tool_table) if tool.reflection > 0
         )
+        self.unengaged = []
         self.months = model.scenario["observation.sustained_months"]
         self.threshold = model.scenario["reflection.carry_threshold"]
         self.path_open = model.scenario["reflection.without_sustained_contact"] > 0
@@ -66,6 +67,9 @@ class Witness:
         assert np.array_equal(peers.practical, self.carried)
         assert np.array_equal(peers.applied, self.shared)
         assert np.array_equal(peers.sustained, self.sustained)
+        # Stage 2 without stage 1: officials with a sustained contact in organisations not
+        # engaged (stage 1's own recomputation is tested below).
+        self.unengaged.append(np.mean(self.sustained & ~state.orgs.engaged[peers.org]))
 
 
 def _small(name, **overrides):
@@ -92,15 +96,16 @@ SCENARIOS = {
 @given(name=st.sampled_from(sorted(SCENARIOS)), seed=st.integers(0, 2**31 - 1))
 def test_no_practical_learning_without_its_path_and_no_applier_without_it(name, seed):
     model = PeerLearningModel(SCENARIOS[name], rng=seed)
-    Witness(model)
+    witness = Witness(model)
     result = model.run()
     series = result.timeseries
     assert (series["applied"] <= series["practical_learning"]).all()
     assert np.allclose(series["applied_via_contacts"] + series["applied_via_reflection"],
                        series["applied"])
+    np.testing.assert_allclose(series["sustained_unengaged"], witness.unengaged)
 
 
-def test_the_witness_would_catch_sharing_without_a_sustained_contact():
+def test_the_witness_has_something_to_check():
     """On a run where officials learn and share, the witness's checks are not vacuous."""
     model = PeerLearningModel(SCENARIOS["lively"], rng=3)
     witness = Witness(model)
@@ -108,6 +113,36 @@ def test_the_witness_would_catch_sharing_without_a_sustained_contact():
     assert witness.shared.any()
     assert witness.carried.any()
     assert witness.sustained.any()
+
+
+@pytest.mark.parametrize("plant", ["learning", "sharing"])
+def test_the_witness_fails_on_a_planted_violation(plant):
+    """A lesson carried without a path, or shared without being carried, is caught."""
+    model = PeerLearningModel(SCENARIOS["baseline"], rng=1)
+    witness = Witness(model)
+    records = []
+    model.month_observers.append(records.append)
+    model.step()
+    peers = model.state.peers
+    i = int(np.flatnonzero(~witness.sustained & ~witness.reflected & ~witness.carried)[0])
+    if plant == "learning":
+        peers.learning[i, 0] = 1.0
+        message = "practical learning without its path"
+    else:
+        model.state.staff.adopted[peers.staff_node[i], 0] = True
+        message = "shared without practical learning"
+    with pytest.raises(AssertionError, match=message):
+        witness.observe(records[-1])
+
+
+def test_stage_two_without_stage_one_is_measured():
+    """Sustaining tools alone form sustained contacts in organisations never engaged."""
+    scenario = _small("baseline", **{**NO_TOOLS, "tools.paired_engagements": 1.0,
+                                     "initiative.draw": "fixed"})
+    result = PeerLearningModel(scenario, rng=2).run()
+    assert result.summary["engaged"] == 0.0
+    assert result.summary["sustained_contacts"] > 0
+    assert result.summary["sustained_unengaged"] == result.summary["sustained_contacts"]
 
 
 # With no tie ever old enough to be a sustained contact, the only path is reflection tools.
@@ -277,3 +312,14 @@ def test_a_gathering_of_one_organisation_is_not_a_peer_group():
     out = stages.observe(state, q, mask, per_country)
     assert state.orgs.foundational.tolist() == [1, 1, 0, 0, 0, 0]
     assert out[stages.STAGE_COLUMNS.index("engaged")] == pytest.approx(2 / 6)
+
+
+def test_an_initiative_that_only_convenes_is_drawn_among_the_tools_it_can_run():
+    """Figure 14's fork: every drawn initiative that only convenes has tools it runs (two)."""
+    convenes = Scenario.load("only_convenes").with_overrides(SMALL, where="test")
+    table = load_tools()
+    for seed in range(40):
+        summary = PeerLearningModel(convenes, rng=seed).run().summary
+        used = [t for t in table if summary[f"initiative_{t.name}"] > 0]
+        assert len(used) >= 2, seed
+        assert all(is_foundational(t) for t in used), seed

@@ -113,3 +113,24 @@ def test_without_tie_formation_a_sustaining_initiative_forms_no_ties():
     assert PeerLearningModel(scenario, rng=1).run().summary["ties_alive"] > 0
     off = scenario.with_overrides({"tool_effects.sustained_ties": 0.0})
     assert PeerLearningModel(off, rng=1).run().timeseries["ties_alive"].max() == 0
+
+
+def test_table2s_function_sets_what_each_tool_does():
+    """Table 2's function acts through the effects the tool table gives each tool.
+
+    Reflection, application and diffusion: only its tools carry the reflection rate that turns
+    exposure into practical learning (the self-assessments, sharing tools, a twentieth of it).
+    Interaction facilitation: its tools make ties (by encounters or contact) and broadcast little.
+    Knowledge generation and sharing: their tools move knowledge, codified or peer to peer.
+    """
+    tools = load_tools()
+    reflective = {t.name for t in tools if t.function == "reflection"}
+    assert reflective == {t.name for t in tools if t.reflection >= 0.3}
+    for t in tools:
+        if t.function != "reflection":
+            assert t.reflection <= 0.05, t.name
+        if t.function == "interaction":
+            assert t.tie_formation > 0 or t.contact > 0, t.name
+            assert sum(t.broadcast) <= 0.2, t.name
+        if t.function in ("knowledge", "sharing"):
+            assert sum(t.broadcast) + sum(t.transfer) > 0, t.name
