@@ -615,6 +615,28 @@ def _p6_table(frame: pd.DataFrame) -> np.ndarray:
     return np.column_stack([learning, change, reported])
 
 
+def evaluation_gap_of(frame: pd.DataFrame) -> dict[str, float]:
+    """Figure 11's evaluation gap over the base arm's initiatives (one run, one initiative).
+
+    What the population's evaluations report, the share of practical learning in initiatives
+    whose evaluation never assesses learning, the share of attributable change at scale in those
+    that do not report impact, and the rank correlations of what they show with both
+    (:func:`simulation.evaluation_gap.evaluation_gap`). Change at scale is the change attributable
+    to peer learning (the base arm minus its counterfactual), as in P6.
+    """
+    from simulation.evaluation_gap import evaluation_gap  # noqa: PLC0415
+
+    rows = pd.DataFrame({
+        **{c.removeprefix("base."): frame[c] for c in frame.columns
+           if c.startswith("base.reports_")},
+        "practical_learning": frame["base.practical_learning"],
+        "orgs_changed": attributable("base")(frame),
+        "events_held": frame["base.reported.events_held"],
+        "reported_attendance": frame["base.reported.reported_attendance"],
+    })
+    return evaluation_gap(rows.to_dict("records"))
+
+
 def _shown(table: np.ndarray) -> np.ndarray:
     """The initiatives whose evaluation shows the metrics (every column known)."""
     return table[np.isfinite(table).all(axis=1)]
