@@ -190,13 +190,14 @@ class Damaged(Exception):  # noqa: N818 - a finding, not an error of the caller
     """A part (or design) that cannot be used, with the reason."""
 
 
-def read_part(path: Path, n_runs: int | None = None, replicates: int | None = None
-              ) -> pd.DataFrame:
+def read_part(path: Path, n_runs: int | None = None, replicates: int | None = None,
+              seed_of: Callable[[int], int] | None = None) -> pd.DataFrame:
     """Read one part and check it is whole.
 
     Raises:
-        Damaged: Unreadable, empty, missing id columns, run ids repeated or out of range, or
-            rows/replicates that do not follow from the run ids.
+        Damaged: Unreadable, empty, missing id columns, run ids repeated or out of range,
+            rows/replicates that do not follow from the run ids, or (given ``seed_of``) a run
+            stored with another seed than its run id has in this experiment.
     """
     try:
         frame = pd.read_parquet(path)
@@ -221,6 +222,11 @@ def read_part(path: Path, n_runs: int | None = None, replicates: int | None = No
         or not np.array_equal(frame["replicate"].to_numpy(), ids % replicates)
     ):
         raise Damaged("rows or replicates do not follow from the run ids")
+    if seed_of is not None:
+        for run_id, seed in zip(ids.tolist(), frame["seed"].tolist(), strict=True):
+            if int(seed) != seed_of(run_id):
+                raise Damaged(f"run {run_id} has seed {int(seed)}, not the seed {seed_of(run_id)} "
+                              "its identity gives: another experiment's run")
     return frame
 
 
@@ -238,7 +244,7 @@ def _ranges(ids: list[int]) -> str:
     return ", ".join(out)
 
 
-def _set_aside(path: Path, folder: Path) -> Path:
+def set_aside(path: Path, folder: Path) -> Path:
     """Move ``path`` into ``folder`` under a free name; never deletes."""
     folder.mkdir(exist_ok=True)
     target = folder / path.name
@@ -259,12 +265,13 @@ class Scan:
     done: set[int] = field(default_factory=set)
 
 
-def scan_parts(path: Path, n_runs: int | None, replicates: int | None) -> Scan:
+def scan_parts(path: Path, n_runs: int | None, replicates: int | None,
+               seed_of: Callable[[int], int] | None = None) -> Scan:
     """Read every part; damaged ones (and ones repeating stored runs) are listed, not used."""
     scan = Scan()
     for part in sorted((path / PARTS).glob("part-*.parquet")):
         try:
-            frame = read_part(part, n_runs, replicates)
+            frame = read_part(part, n_runs, replicates, seed_of)
         except Damaged as exc:
             scan.damaged.append((part, str(exc)))
             continue
@@ -462,7 +469,7 @@ class Store:
         recorded = _read_json(path / IDENTITY)
         broken = path / MANIFEST
         if broken.exists():
-            _set_aside(broken, path / PARTS / DAMAGED)
+            set_aside(broken, path / PARTS / DAMAGED)
         if recorded is not None and isinstance(recorded.get("identity"), dict):
             identity, source = recorded["identity"], IDENTITY
         else:
@@ -514,7 +521,7 @@ class Store:
         stored = _read_design(path)
         if stored is None:
             if (path / DESIGN).exists():
-                _set_aside(path / DESIGN, path / PARTS / DAMAGED)
+                set_aside(path / DESIGN, path / PARTS / DAMAGED)
             atomic_write(path / DESIGN, _parquet_bytes(pd.DataFrame(unit, columns=factor_names)))
             _say(f"store {path}: {DESIGN} was missing or unreadable; rebuilt from the design "
                  "spec")
@@ -528,7 +535,7 @@ class Store:
     def _set_aside(self, scan: Scan, n_runs: int | None) -> None:
         path = self._root
         for part, _ in scan.damaged:
-            _set_aside(part, path / PARTS / DAMAGED)
+            set_aside(part, path / PARTS / DAMAGED)
         first, reason = scan.damaged[0]
         what = f"{first.name} ({reason})" + (
             f" and {len(scan.damaged) - 1} more" if len(scan.damaged) > 1 else "")
@@ -746,26 +753,99 @@ def _recorded_identity(path: Path) -> dict[str, Any] | None:
     return None
 
 
-def _expected_design(identity: Mapping[str, Any], path: Path) -> tuple[np.ndarray, list[str]]:
-    """The unit design the identity's spec makes (the store's design must equal it)."""
-    from analysis.designs import make_design  # noqa: PLC0415 - only check/repair need it
-    from analysis.space import Space  # noqa: PLC0415
+@dataclass
+class _Expected:
+    """What a store's identity says it must hold.
 
-    spec = identity["design"]
-    space = Space.from_list(identity["space"], source=f"store {path}")
-    design = make_design(spec["kind"], space, spec["samples"], spec["seed"],
-                         second_order=spec["second_order"], num_levels=spec["num_levels"])
-    return design.unit, space.names
+    Attributes:
+        replicates: Runs per design row.
+        n_runs: Runs in the whole experiment (``None``: unknown, the design being unreadable).
+        unit: The design its identity's spec makes (``None``: no spec; ``design.parquet`` is
+            then not compared with one).
+        names: The design's factor names.
+        seed_of: A run id's seed (``None``: the identity gives no rule for it).
+        stored: ``design.parquet`` as read (``None``: missing or unreadable).
+    """
+
+    replicates: int
+    n_runs: int | None
+    unit: np.ndarray | None
+    names: list[str]
+    seed_of: Callable[[int], int] | None
+    stored: pd.DataFrame | None
+
+
+def _read_design_frame(path: Path) -> pd.DataFrame | None:
+    try:
+        return pd.read_parquet(path / DESIGN)
+    except Exception:  # missing or damaged: pyarrow raises several kinds
+        return None
+
+
+def _expected(identity: Mapping[str, Any], path: Path) -> _Expected:
+    """What the store at ``path`` must hold, from its identity.
+
+    A sweep's identity has a design spec (its design is made again and compared); a store of
+    another experiment (``hourglass run --replicates --store``: one row per arm) has none: its
+    rows are those of ``design.parquet``, and its seeds the replicate seeds of its root seed.
+
+    Raises:
+        AnalysisError: The identity records no replicates (not a store this module writes).
+    """
+    from analysis.designs import make_design  # noqa: PLC0415 - only check/repair need it
+    from analysis.seeds import replicate_seeds  # noqa: PLC0415
+    from analysis.space import Space  # noqa: PLC0415
+    from analysis.sweep import _seeds  # noqa: PLC0415 - the sweep's own rule for seeds
+
+    replicates = identity.get("replicates")
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
+        raise AnalysisError(
+            f"store {path}: its identity records no replicates, so its runs cannot be "
+            f"checked; it is not a store that analysis.store writes"
+        )
+    frame = _read_design_frame(path)
+    seed = identity.get("seed")
+    if "design" in identity:
+        spec = identity["design"]
+        space = Space.from_list(identity["space"], source=f"store {path}")
+        design = make_design(spec["kind"], space, spec["samples"], spec["seed"],
+                             second_order=spec["second_order"], num_levels=spec["num_levels"])
+        seed_of = _seeds(design, space, replicates, int(seed),
+                         identity.get("common_random_numbers", True),
+                         identity.get("seed_factor", False))
+        return _Expected(replicates, design.rows * replicates, design.unit, space.names,
+                         seed_of, frame)
+    seed_of = None
+    if identity.get("experiment") == "replicates" and isinstance(seed, int):
+        seeds = replicate_seeds(seed, replicates)  # the same seeds in every arm
+
+        def seed_of(run_id: int) -> int:
+            return seeds[run_id % replicates]
+
+    n_runs = len(frame) * replicates if frame is not None else None
+    names = [str(c) for c in frame.columns] if frame is not None else []
+    return _Expected(replicates, n_runs, None, names, seed_of, frame)
+
+
+def _no_spec(identity: Mapping[str, Any]) -> str:
+    """The line saying the design was not compared (the identity has no spec)."""
+    what = identity.get("experiment")
+    kind = f"experiment {what!r}" if isinstance(what, str) else "not a sweep"
+    return f"{DESIGN} not compared with a design spec: its identity ({kind}) has none"
 
 
 def check_store(path: str | Path) -> tuple[list[str], list[str]]:
     """Look at a store without changing it.
 
+    A sweep's design is made again from its spec and compared with ``design.parquet``; a store
+    whose identity has no design spec (``hourglass run --replicates --store``) is checked for
+    everything else, and a note says the design was not compared.
+
     Returns:
         ``(problems, notes)``: one line each; no problems means the store is whole.
 
     Raises:
-        AnalysisError: ``path`` is not a store at all.
+        AnalysisError: ``path`` is not a store at all, or holds runs it cannot check.
     """
     path = Path(path)
     if not path.is_dir():
@@ -788,14 +868,20 @@ def check_store(path: str | Path) -> tuple[list[str], list[str]]:
         return problems, notes
     if not (path / IDENTITY).exists():
         notes.append(f"no {IDENTITY} (a store from before it was written)")
-    unit, _ = _expected_design(identity, path)
-    stored = _read_design(path)
-    if stored is None:
+    expected = _expected(identity, path)
+    stored = expected.stored.to_numpy(dtype=float) if expected.stored is not None else None
+    if expected.unit is None:
+        notes.append(_no_spec(identity))
+        if stored is None:
+            problems.append(f"{DESIGN} is missing or unreadable, and its identity has no "
+                            "design spec to rebuild it from: run the command that made the "
+                            "store again (it rebuilds it)")
+    elif stored is None:
         problems.append(f"{DESIGN} is missing or unreadable (repair rebuilds it from the spec)")
-    elif stored.shape != unit.shape or not np.array_equal(stored, unit):
+    elif stored.shape != expected.unit.shape or not np.array_equal(stored, expected.unit):
         problems.append(f"{DESIGN} differs from the design its spec makes (repair sets it aside "
                         "and rebuilds it)")
-    _check_parts(path, identity, manifest, problems, notes)
+    _check_parts(path, expected, manifest, problems, notes)
     try:
         lock = take_lock(path, wait=False)
     except AnalysisError:
@@ -805,13 +891,13 @@ def check_store(path: str | Path) -> tuple[list[str], list[str]]:
     return problems, notes
 
 
-def _check_parts(path: Path, identity: Mapping[str, Any], manifest: dict[str, Any] | None,
+def _check_parts(path: Path, expected: _Expected, manifest: dict[str, Any] | None,
                  problems: list[str], notes: list[str]) -> None:
-    n_runs = identity["design"]["rows"] * identity["replicates"]
-    scan = scan_parts(path, n_runs, identity["replicates"])
+    n_runs = expected.n_runs
+    scan = scan_parts(path, n_runs, expected.replicates, expected.seed_of)
     for part, reason in scan.damaged:
         problems.append(f"{PARTS}/{part.name} is damaged ({reason}); repair sets it aside")
-    if scan.damaged:
+    if scan.damaged and n_runs is not None:
         lost = _lost_runs(scan.damaged, [p for p, _ in scan.frames], scan.done, n_runs)
         if lost:
             notes.append(f"runs {_ranges(lost)} will be run again when the sweep is resumed")
@@ -819,6 +905,12 @@ def _check_parts(path: Path, identity: Mapping[str, Any], manifest: dict[str, An
     if strays:
         notes.append(f"{len(strays)} unfinished part(s) from an interrupted writer (removed on "
                      "the next resume or repair)")
+    if expected.seed_of is None:
+        notes.append("seeds not checked: its identity gives no rule for them")
+    if n_runs is None:
+        notes.append(f"{len(scan.done)} runs stored (how many it should hold is unknown "
+                     f"without {DESIGN})")
+        return
     if manifest is not None and manifest.get("complete") and len(scan.done) < n_runs:
         problems.append(f"marked complete but holds {len(scan.done)} of {n_runs} runs")
     notes.append(f"{len(scan.done)} of {n_runs} runs stored" + (
@@ -829,15 +921,18 @@ def repair_store(path: str | Path, *, wait: bool = False) -> list[str]:
     """Set aside what is damaged and rebuild what can be rebuilt (never deletes a result).
 
     Damaged parts go to ``parts/damaged/`` (their runs are run again when the sweep is
-    resumed), a missing or unreadable manifest is rebuilt from ``identity.json``, the design
-    and the parts, and ``design.parquet`` from the design spec.
+    resumed), as do parts holding runs with another seed than the identity gives them; a
+    missing or unreadable manifest is rebuilt from ``identity.json``, the design and the parts,
+    and a sweep's ``design.parquet`` from its design spec. A store whose identity has no design
+    spec (``hourglass run --replicates --store``) keeps its ``design.parquet`` as it is (one
+    line on standard error says it was not compared).
 
     Returns:
         What is left to do, one line each (e.g. runs to run again).
 
     Raises:
-        AnalysisError: Not a store, another writer (unless ``wait``), or nothing to rebuild
-            the identity from.
+        AnalysisError: Not a store, another writer (unless ``wait``), nothing to rebuild the
+            identity from, or a lost design and no spec to rebuild it from.
     """
     path = Path(path)
     if not path.is_dir():
@@ -848,17 +943,38 @@ def repair_store(path: str | Path, *, wait: bool = False) -> list[str]:
             f"store {path}: {MANIFEST} and {IDENTITY} are missing or unreadable; resume the "
             "sweep with its original arguments to rebuild them"
         )
-    unit, names = _expected_design(identity, path)
-    stored = _read_design(path)
-    if stored is not None and (stored.shape != unit.shape or not np.array_equal(stored, unit)):
-        (path / PARTS).mkdir(exist_ok=True)
-        _set_aside(path / DESIGN, path / PARTS / DAMAGED)
-        _say(f"store {path}: {DESIGN} differed from its spec; set aside in {PARTS}/{DAMAGED}/")
-    n_runs = identity["design"]["rows"] * identity["replicates"]
+    expected = _expected(identity, path)
+    if expected.unit is None:
+        if expected.stored is None or expected.n_runs is None:
+            raise AnalysisError(
+                f"store {path}: {DESIGN} is missing or unreadable and its identity has no "
+                "design spec to rebuild it from; run the command that made the store again "
+                "(it rebuilds it)"
+            )
+        unit, names = expected.stored.to_numpy(dtype=float), expected.names
+        _say(f"store {path}: {_no_spec(identity)}")
+    else:
+        unit, names = expected.unit, expected.names
+        stored = _read_design(path)
+        if stored is not None and (stored.shape != unit.shape
+                                   or not np.array_equal(stored, unit)):
+            (path / PARTS).mkdir(exist_ok=True)
+            set_aside(path / DESIGN, path / PARTS / DAMAGED)
+            _say(f"store {path}: {DESIGN} differed from its spec; set aside in "
+                 f"{PARTS}/{DAMAGED}/")
+    n_runs = expected.n_runs
+    assert n_runs is not None  # noqa: S101 - known whenever there is a design
     with Store(path, identity, unit, names, wait=wait, n_runs=n_runs,
-               replicates=identity["replicates"]) as store:
-        left = n_runs - len(store.done)
+               replicates=expected.replicates) as store:
+        # opening set aside the damaged parts; what is left damaged has another's seeds
+        scan = scan_parts(path, n_runs, expected.replicates, expected.seed_of)
+        if scan.damaged:
+            store._set_aside(scan, n_runs)
+        left = n_runs - len(scan.done)
         if left == 0 and not store.manifest.get("complete"):
             store.mark_complete()
+        elif left and store.manifest.get("complete"):
+            store.manifest["complete"] = False
+            store._guarded(store._write_manifest)
     return [f"{left} of {n_runs} runs to run: run the same sweep again to finish it"] if left \
         else []

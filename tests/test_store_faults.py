@@ -323,3 +323,96 @@ def test_a_store_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
     with pytest.raises(AnalysisError, match=r"^store .*: cannot write \(Permission denied\); "):
         _sweep(tmp_path / "s")
     monkeypatch.setattr(store_module.os, "write", real)
+
+
+# -- every store the project writes ------------------------------------------------------------
+
+
+def _arm(params, seed):
+    """A cheap model for run_replicates: one output, a function of the seed."""
+    return {"y": float(seed % 1000) + params.get("shift", 0.0)}
+
+
+def _shifted(params, seed):
+    return _arm({"shift": 1.0}, seed)
+
+
+def test_a_replicates_store_is_checked_and_repaired_without_a_design_spec(tmp_path, capsys):
+    from hourglass.replicates import run_replicates
+
+    store = tmp_path / "r"
+    models = {"scenario": _arm, "counterfactual": _shifted}
+    whole = run_replicates(models, 3, 2, "serial", store=store, progress=False)
+    problems, notes = check_store(store)
+    assert problems == []
+    assert notes[0] == ("design.parquet not compared with a design spec: its identity "
+                        "(experiment 'replicates') has none")
+    assert "6 of 6 runs stored" in notes
+    # a part holding another experiment's runs (other seeds) is found and set aside
+    part = _parts(store)[0]
+    frame = pd.read_parquet(part)
+    frame["seed"] += 1
+    frame.to_parquet(part, index=False)
+    problems, _ = check_store(store)
+    assert len(problems) == 2
+    assert problems[0].startswith(f"parts/{part.name} is damaged (run 0 has seed ")
+    assert problems[1] == f"marked complete but holds {6 - len(frame)} of 6 runs"
+    capsys.readouterr()
+    assert repair_store(store) == [f"{len(frame)} of 6 runs to run: run the same sweep again "
+                                   "to finish it"]
+    err = capsys.readouterr().err
+    assert "design.parquet not compared with a design spec" in err
+    assert f"set aside damaged {part.name}" in err
+    assert (store / "parts" / "damaged" / part.name).exists()
+    again = run_replicates(models, 3, 2, "serial", store=store, progress=False)
+    for arm in models:
+        pd.testing.assert_frame_equal(again[arm].summary, whole[arm].summary, check_exact=True)
+    assert check_store(store)[0] == []
+    done = _hourglass("store", "check", str(store))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == f"store {store}: whole"
+    done = _hourglass("store", "repair", str(store))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == f"store {store}: whole and complete"
+    (store / "design.parquet").unlink()
+    with pytest.raises(AnalysisError, match=r"design.parquet is missing or unreadable and its "
+                       r"identity has no design spec to rebuild it from; run the command"):
+        repair_store(store)
+
+
+def test_a_design_search_run_cache_is_checked_and_repaired(tmp_path):
+    from analysis.space import Space
+    from hourglass.costs import load_costs
+    from hourglass.design import search
+
+    store = tmp_path / "runs"
+    model = HourglassModel("baseline", every=0, overrides={
+        "population.home_organisations": 4, "population.countries": 2,
+        "population.staff_per_organisation": 20, "run.months": 6})
+    settings = {"population": 4, "generations": 1, "replicates": 2, "seed": 5,
+                "executor": "serial", "progress": False}
+    space = Space({"levers.dissemination": (0.0, 1.0)})
+    first = search(model, space, load_costs(), store=store, **settings)
+    done = _hourglass("store", "check", str(store))
+    assert done.returncode == 0, done.stderr
+    assert "note: a design search's run cache: " in done.stdout
+    assert done.stdout.splitlines()[-1] == f"store {store}: whole"
+    part = _parts(store)[1]
+    part.write_bytes(os.urandom(200))
+    done = _hourglass("store", "check", str(store))
+    assert done.returncode == 1
+    assert f"problem: parts/{part.name} is damaged (unreadable: " in done.stdout
+    done = _hourglass("store", "repair", str(store))
+    assert done.returncode == 0, done.stderr
+    assert f"set aside damaged {part.name}" in done.stderr
+    assert (store / "parts" / "damaged" / part.name).exists()
+    assert _hourglass("store", "check", str(store)).returncode == 0
+    again = search(model, space, load_costs(), store=store, **settings)  # runs what was lost
+    assert again.ran > 0
+    pd.testing.assert_frame_equal(again.evaluated, first.evaluated, check_exact=True)
+    (store / "manifest.json").unlink()
+    done = _hourglass("store", "repair", str(store))
+    assert done.returncode == 2
+    assert done.stderr == (f"hourglass: error: store {store}: manifest.json of a design "
+                           "search's run cache is missing or unreadable; its identity cannot be "
+                           "rebuilt from the parts: run the search again under another --out\n")
