@@ -11,13 +11,19 @@ What is known is summarised month by month as the median with a 10-90 % band ove
 (:data:`hourglass.explorer.runs.BAND`, the explorer's bands: the spread of initiatives) and the
 mean with a 95 % t interval (how well the replicates pin the mean down).
 
+Over a posterior ensemble each replicate is one parameter set and one seed (``replicate_params``,
+e.g. ``{"parameter_set": row}``, the same in every arm, so the counterfactual runs in the same
+world at the same seed), and :func:`variance_table` splits each output's variance at chosen months
+between parameter sets (what we do not know about the world) and seeds (chance) with
+:func:`analysis.uncertainty.decompose`.
+
 Long work can keep every run as it finishes in a store (:class:`analysis.store.Store`, one row
 per arm) and resume after an interruption.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,11 +32,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.errors import Interrupted
+from analysis.errors import AnalysisError, Interrupted
 from analysis.executors import RunResult, executor_for
 from analysis.seeds import replicate_seeds
 from analysis.store import Store
 from analysis.sweep import ID_COLUMNS, model_fingerprint, model_identity
+from analysis.uncertainty import COLUMNS as SPLIT_COLUMNS
+from analysis.uncertainty import decompose
 from hourglass.explorer.runs import BAND, bands
 
 ARMS = ("scenario", "counterfactual", "attributable")
@@ -47,15 +55,18 @@ class Replicates:
 
     Attributes:
         seeds: The seeds, in replicate order.
-        summary: One row per replicate (index ``replicate``): ``seed``, then every summary
-            output of the final month.
+        summary: One row per replicate (index ``replicate``): ``seed``, then the columns
+            ``params`` names, then every summary output of the final month.
         course: For each monthly output, an array ``(replicates, months)``; column ``m - 1`` is
             month ``m``.
+        params: The replicate params' keys, columns of ``summary`` after ``seed`` (e.g.
+            ``("parameter_set",)`` over an ensemble; none at the point values).
     """
 
     seeds: tuple[int, ...]
     summary: pd.DataFrame
     course: Mapping[str, np.ndarray]
+    params: tuple[str, ...] = ()
 
     @property
     def months(self) -> np.ndarray:
@@ -73,6 +84,7 @@ def run_replicates(
     progress: bool | None = None,
     store: str | Path | None = None,
     wait: bool = False,
+    replicate_params: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Replicates]:
     """Run each model at the same ``replicates`` seeds, all in one fan-out.
 
@@ -89,14 +101,20 @@ def run_replicates(
             row = arm): run again with the same arguments, an interrupted call resumes; a store
             of other models, seeds or code is refused and kept. ``None``: in memory.
         wait: If another process is writing ``store``, wait for it instead of refusing.
+        replicate_params: Params of each replicate, one mapping per replicate, applied in every
+            arm (e.g. ``{"parameter_set": row}``: replicate ``r`` of every arm then runs in the
+            same world at the same seed, as :func:`analysis.compare.run_all_arms` pairs them).
+            Part of the store's identity. ``None``: no params.
 
     Returns:
         Arm name -> its replicates, in the order of ``models``.
 
     Raises:
-        AnalysisError: ``store`` holds something else or is being written by another process.
+        AnalysisError: ``store`` holds something else or is being written by another process,
+            or ``replicate_params`` has another length than ``replicates``.
         Interrupted: Ctrl-C with a store (the message says how many runs it kept).
     """
+    shared = _replicate_params(replicate_params, replicates)
     seeds = replicate_seeds(seed, replicates)
     names = list(models)
     total = len(names) * replicates
@@ -108,12 +126,21 @@ def run_replicates(
         "replicates": replicates,
         "seed": int(seed),
     }
+    if replicate_params is not None:
+        # only when given, so a store written before this option keeps its identity; runs of
+        # other parameter sets are other runs, refused like another seed
+        identity["replicate_params"] = shared
+    for name in names:  # a bad parameter set is refused before any run, not in a worker
+        check = getattr(models[name], "check", None)
+        if callable(check):
+            for params in {repr(p): p for p in shared}.values():
+                check(params)
     unit = np.arange(len(names), dtype=float).reshape(-1, 1)
     with Store(store, identity, unit, ["arm"], wait=wait, n_runs=total, replicates=replicates,
                seed_of=lambda run_id: seeds[run_id % replicates]) as kept:
         done = kept.done
-        groups = [(models[name], [(arm * replicates + r, {}, seeds[r]) for r in range(replicates)
-                                  if arm * replicates + r not in done])
+        groups = [(models[name], [(arm * replicates + r, dict(shared[r]), seeds[r])
+                                  for r in range(replicates) if arm * replicates + r not in done])
                   for arm, name in enumerate(names)]
         if any(runs for _, runs in groups):
             kept.begin_session()
@@ -131,7 +158,32 @@ def run_replicates(
         if kept.path is not None and not kept.manifest.get("complete"):
             kept.mark_complete()
         frame = kept.results()
-    return {name: _arm(frame[frame["row"] == arm]) for arm, name in enumerate(names)}
+    return {name: _with_params(_arm(frame[frame["row"] == arm]), shared)
+            for arm, name in enumerate(names)}
+
+
+def _replicate_params(params: Sequence[Mapping[str, Any]] | None,
+                      replicates: int) -> list[dict[str, Any]]:
+    """One plain dict per replicate (JSON values: they enter the store's identity)."""
+    if params is None:
+        return [{} for _ in range(replicates)]
+    shared = [{str(k): v.item() if isinstance(v, np.generic) else v for k, v in p.items()}
+              for p in params]
+    if len(shared) != replicates:
+        raise AnalysisError(f"replicates: replicate_params has {len(shared)} entries for "
+                            f"{replicates} replicates")
+    return shared
+
+
+def _with_params(runs: Replicates, shared: list[dict[str, Any]]) -> Replicates:
+    """``runs`` with each replicate's params as columns of its summary, after ``seed``."""
+    keys = tuple(sorted({k for p in shared for k in p}))
+    if not keys:
+        return runs
+    summary = runs.summary.copy()
+    for k, key in enumerate(keys):
+        summary.insert(1 + k, key, [p.get(key) for p in shared])
+    return Replicates(seeds=runs.seeds, summary=summary, course=runs.course, params=keys)
 
 
 def _frame(results: list[RunResult], replicates: int) -> pd.DataFrame:
@@ -165,29 +217,54 @@ def _arm(frame: pd.DataFrame) -> Replicates:
 def attributable(scenario: Replicates, counterfactual: Replicates) -> Replicates:
     """The scenario minus its counterfactual, seed by seed.
 
+    Over an ensemble the two ran each replicate in the same parameter set too, and the
+    difference keeps the set's column.
+
     Raises:
-        ValueError: If the two were not run at the same seeds.
+        ValueError: If the two were not run at the same seeds or replicate params.
     """
     if scenario.seeds != counterfactual.seeds:
         raise ValueError("attributable: the scenario and its counterfactual ran at different seeds")
-    outputs = [c for c in scenario.summary.columns if c != "seed"]
+    keys = ["seed", *scenario.params]
+    if (scenario.params != counterfactual.params
+            or not scenario.summary[keys].equals(counterfactual.summary[keys])):
+        raise ValueError("attributable: the scenario and its counterfactual ran in different "
+                         "parameter sets")
+    outputs = [c for c in scenario.summary.columns if c not in keys]
     summary = scenario.summary[outputs] - counterfactual.summary[outputs]
-    summary.insert(0, "seed", scenario.summary["seed"])
+    for k, key in enumerate(keys):
+        summary.insert(k, key, scenario.summary[key])
     course = {k: scenario.course[k] - counterfactual.course[k] for k in scenario.course}
-    return Replicates(seeds=scenario.seeds, summary=summary, course=course)
+    return Replicates(seeds=scenario.seeds, summary=summary, course=course,
+                      params=scenario.params)
 
 
-def statistics(values: np.ndarray) -> dict[str, np.ndarray]:
+def statistics(values: np.ndarray, clusters: np.ndarray | None = None
+               ) -> dict[str, np.ndarray]:
     """The :data:`QUANTILE_COLUMNS` of ``values`` over its first axis (the replicates).
 
     A mean whose replicates all agree has an interval of zero width; one replicate gives its
     value as every statistic.
+
+    Args:
+        values: ``(replicates, ...)``.
+        clusters: Each replicate's parameter set, or ``None`` (independent replicates). The
+            seeds of one set share what the set does, so the interval of the mean is then the
+            t interval over the sets' means (``sets - 1`` degrees of freedom), which carries
+            both the variance between sets and the seeds', as ``compare`` gives it
+            (:func:`analysis.compare.paired_summary` with ``by``); a t interval over the
+            replicates would count a set's seeds as independent draws of the world and be too
+            narrow. The mean and the bands are over every replicate either way.
     """
     values = np.asarray(values, dtype=float)
-    n = values.shape[0]
     mean = values.mean(axis=0)
+    units = values
+    if clusters is not None:
+        clusters = np.asarray(clusters)
+        units = np.stack([values[clusters == c].mean(axis=0) for c in np.unique(clusters)])
+    n = units.shape[0]
     if n > 1:
-        half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * values.std(axis=0, ddof=1) / np.sqrt(n)
+        half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * units.std(axis=0, ddof=1) / np.sqrt(n)
     else:
         half = np.zeros_like(mean)
     median, low, high = bands(values)
@@ -195,20 +272,23 @@ def statistics(values: np.ndarray) -> dict[str, np.ndarray]:
                     strict=True))
 
 
-def quantiles(arms: Mapping[str, Replicates]) -> pd.DataFrame:
+def quantiles(arms: Mapping[str, Replicates], by: str = "parameter_set") -> pd.DataFrame:
     """Every arm's monthly statistics, one row per arm, output and month.
 
     Args:
         arms: Arm name -> its replicates (e.g. ``scenario``, ``counterfactual``, and
             :func:`attributable` of the two).
+        by: The replicate param naming a parameter set: an arm run over sets has the intervals
+            of its means over the sets' means (:func:`statistics`).
 
     Returns:
         Columns ``arm``, ``output``, ``month``, ``replicates`` and :data:`QUANTILE_COLUMNS`.
     """
     frames = []
     for arm, runs in arms.items():
+        clusters = runs.summary[by].to_numpy() if by in runs.params else None
         for output, values in runs.course.items():
-            frame = pd.DataFrame(statistics(values))
+            frame = pd.DataFrame(statistics(values, clusters))
             frame.insert(0, "replicates", values.shape[0])
             frame.insert(0, "month", runs.months)
             frame.insert(0, "output", output)
@@ -225,3 +305,44 @@ def at_months(table: pd.DataFrame, outputs: tuple[str, ...], months: tuple[int, 
     rows["_a"] = rows["arm"].map({a: i for i, a in enumerate(ARMS)})
     return rows.sort_values(["_a", "_o", "month"]).drop(columns=["_o", "_a"]).reset_index(
         drop=True)
+
+
+def variance_table(arms: Mapping[str, Replicates], outputs: Sequence[str],
+                   months: Sequence[int], by: str = "parameter_set", seed: int = 0
+                   ) -> pd.DataFrame:
+    """Each output's variance at each month, split between parameter sets and seeds.
+
+    Each arm's value of ``output`` at ``month`` over its replicates is read as
+    :func:`analysis.uncertainty.decompose` reads runs over (parameter set x seed): ``between``
+    is what we do not know about the world, ``within`` is chance. For the attributable change
+    the between part is how much the effect of peer learning depends on the world.
+
+    Args:
+        arms: Arm name -> its replicates, run with the replicate param ``by``.
+        outputs: Monthly outputs to split.
+        months: Months to split them at (1 = the first month).
+        by: The replicate param naming the parameter set.
+        seed: Seed of the bootstrap intervals.
+
+    Returns:
+        One row per arm, output and month (in that order, as given): ``arm``, ``output``,
+        ``month``, then :data:`analysis.uncertainty.COLUMNS`.
+
+    Raises:
+        AnalysisError: An arm not run over parameter sets, or with fewer than 2 sets of at
+            least 2 seeds each.
+    """
+    frames = []
+    for arm, runs in arms.items():
+        if by not in runs.params:
+            raise AnalysisError(f"replicates: arm {arm!r} was not run over parameter sets "
+                                f"({by!r} is not one of its replicate params)")
+        columns = {f"{output}@{month}": runs.course[output][:, month - 1]
+                   for output in outputs for month in months}
+        frame = pd.DataFrame({by: runs.summary[by].to_numpy(), **columns})
+        table = decompose(frame, list(columns), by=by, seed=seed).reset_index(drop=True)
+        table.insert(0, "month", [m for _ in outputs for m in months])
+        table.insert(0, "output", [o for o in outputs for _ in months])
+        table.insert(0, "arm", arm)
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)[["arm", "output", "month", *SPLIT_COLUMNS]]
