@@ -48,6 +48,8 @@ from analysis.sweep import Sweep
 SOBOL_COLUMNS = ["S1", "S1_conf", "ST", "ST_conf"]
 MORRIS_COLUMNS = ["mu_star", "mu_star_conf", "sigma", "mu"]
 PAWN_COLUMNS = ["median", "median_conf", "mean", "minimum", "maximum"]
+CONSTANT_NOTE = "constant in every run: no indices"
+""":func:`interval_note` of an output that does not vary (its :func:`sobol` table is all NaN)."""
 _MONTH = re.compile(r"^(?P<name>.+)@(?P<month>\d+)$")
 
 
@@ -59,7 +61,9 @@ def _require(sweep: Sweep, *kinds: str, method: str) -> None:
 
 
 def _constant(y: np.ndarray) -> bool:
-    return bool(np.ptp(y) == 0.0)
+    """Every value equal to the first (compared, not subtracted: an infinite constant too)."""
+    y = np.asarray(y)
+    return bool(y.size) and bool(np.all(y == y.flat[0]))
 
 
 def _frame(sweep: Sweep, data: dict[str, Sequence[float]], columns: list[str]) -> pd.DataFrame:
@@ -103,8 +107,8 @@ def sobol(
         conf_level: Interval level; ``*_conf`` columns are half-widths.
 
     Returns:
-        DataFrame indexed by parameter with columns S1, S1_conf, ST, ST_conf (all NaN
-        if the output does not vary).
+        DataFrame indexed by parameter with columns S1, S1_conf, ST, ST_conf (all NaN, and
+        no warning, if the output does not vary; :func:`interval_note` then says so).
     """
     _require(sweep, "sobol", method="sobol")
     raw = _sobol_raw(sweep, sweep.output_means(output), num_resamples, conf_level)
@@ -112,7 +116,7 @@ def sobol(
 
 
 def interval_note(table: pd.DataFrame, samples: int) -> str | None:
-    """Say so when Sobol' intervals are too wide to read, and how many samples would do.
+    """Say so when an output has no Sobol' indices (constant), or its intervals are too wide.
 
     The intervals are too wide when the widest half-width (of S1 or ST) exceeds half the largest
     total index, i.e. the intervals are as wide as the indices they bound, or when a total index
@@ -124,12 +128,16 @@ def interval_note(table: pd.DataFrame, samples: int) -> str | None:
         samples: Its design's base samples N.
 
     Returns:
-        One line to show beside the table, or ``None`` when the intervals are narrow enough.
+        One line to show beside the table: :data:`CONSTANT_NOTE` for an output that is the
+        same in every run (:func:`sobol` gives it no indices, every cell NaN), else the width
+        of the intervals; ``None`` when the intervals are narrow enough.
     """
     total = table["ST"].to_numpy(dtype=float)
     widths = table[["S1_conf", "ST_conf"]].to_numpy(dtype=float)
+    if np.isnan(total).all() and np.isnan(widths).all():
+        return CONSTANT_NOTE
     if not (np.isfinite(total).any() and np.isfinite(widths).any()):
-        return None  # a constant output: nothing to estimate
+        return None  # nothing finite to judge the intervals by
     largest = float(np.nanmax(np.abs(total)))
     widest = float(np.nanmax(widths))
     target = max(0.5 * largest, 0.02)

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 from test_sweep_cli import TINY_SET
 
-from analysis.sensitivity import interval_note
+from analysis.sensitivity import interval_note, sobol
+from analysis.sweep import run_sweep
 from hourglass.cli import main
 
 
@@ -21,8 +22,24 @@ def test_narrow_intervals_need_no_note():
     assert interval_note(table([0.6, 0.3, 0.01], [0.05, 0.04, 0.01]), 1024) is None
 
 
-def test_constant_output_needs_no_note():
-    assert interval_note(table([np.nan, np.nan], [np.nan, np.nan]), 8) is None
+def test_constant_output_is_said_to_have_no_indices():
+    assert interval_note(table([np.nan, np.nan], [np.nan, np.nan], [np.nan] * 2, [np.nan] * 2),
+                         8) == "constant in every run: no indices"
+
+
+def _constants(params, seed):
+    return {"zero": 0.0, "one": 1.0, "huge": 1e308, "infinite": np.inf, "varies": params["a"]}
+
+
+def test_sobol_of_a_constant_output_is_nan_without_a_warning():
+    # pytest runs with -W error: a RuntimeWarning (inf - inf) would fail the test
+    sweep = run_sweep(_constants, {"a": (0.0, 1.0), "b": (0.0, 1.0)}, "sobol", 8, 1, seed=3,
+                      executor="serial", progress=False)
+    for output in ("zero", "one", "huge", "infinite"):
+        indices = sobol(sweep, output, num_resamples=20)
+        assert indices.isna().all().all(), output
+        assert interval_note(indices, 8) == "constant in every run: no indices"
+    assert sobol(sweep, "varies", num_resamples=20)["ST"].notna().all()
 
 
 def test_wide_intervals_say_how_many_samples_would_do():
@@ -51,4 +68,8 @@ def test_sensitivity_at_small_n_prints_the_note(tmp_path, capsys):
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "note: applied: N=4 is too small to read these indices" in printed
-    assert "note: applied: N=4" in (out / "report" / "README.md").read_text()
+    # engaged is the same in every run of this tiny population: its indices are all NaN
+    assert "note: engaged: constant in every run: no indices" in printed
+    readme = (out / "report" / "README.md").read_text()
+    assert "note: applied: N=4" in readme
+    assert "- note: engaged: constant in every run: no indices" in readme

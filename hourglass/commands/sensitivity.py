@@ -161,7 +161,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _notes(sob_long: pd.DataFrame, samples: int) -> list[str]:
-    """A line per outcome whose Sobol' intervals are too wide to read (and the N that would do)."""
+    """A line per outcome that is constant (no indices) or has intervals too wide to read."""
     from analysis.sensitivity import interval_note
 
     notes = []
