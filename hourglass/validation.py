@@ -66,9 +66,10 @@ CODIFIED_ONLY = tuple(
 # The DR Congo case (report Annex 3): the most effective peer learning was "long term, sustained
 # over several years", with contact "less often than every two months". Its scenario runs its
 # tools over 96 months; the contrast packs the same expected uses into two thirds of the months
-# (every intensity x 1.5, the most its largest intensity, 0.6, allows) and looks at both at
-# month 96. Run only when validating the baseline: the case lives in the report's world, the
-# baseline's assumptions (and a parameter set's), not in another scenario's levers.
+# (every intensity x 1.5, fixed before the criterion was first run; the case's largest
+# intensity, 0.5, stays below 1) and looks at both at month 96. Run only when validating the
+# baseline: the case lives in the report's world, the baseline's assumptions (and a parameter
+# set's), not in another scenario's levers.
 CASE_DRC = "drc_long_infrequent"
 DRC_PACKED = 1.5
 
