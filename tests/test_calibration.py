@@ -180,7 +180,10 @@ def test_quick_calibration_writes_resumes_and_refuses_other_settings(tmp_path, c
     out = tmp_path / "cal"
     assert main(["calibrate", "--quick", "--out", str(out), "--workers", "1",
                  "--no-progress"]) == 0
-    assert "identification: over the prior" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "identification: over the prior" in printed
+    # why it stopped, said for a person (not the stop rule's internal name)
+    assert "\ncalibrate: 2 generations (stopped at --generations 2), " in printed
     for name in ("history.db", "posterior.parquet", "particles.parquet", "predictive.parquet",
                  "calibration.json", "prior_posterior.png", "pairs.png", "predictive.png",
                  "predictive_summary.csv", "distances.log", "particles.log"):
@@ -209,6 +212,7 @@ def test_quick_calibration_writes_resumes_and_refuses_other_settings(tmp_path, c
     first = meta["generations"]
     assert main(["calibrate", "--quick", "--generations", "3", "--out", str(out),
                  "--workers", "1", "--no-progress"]) == 0
+    assert "calibrate: 3 generations (stopped at --generations 3), " in capsys.readouterr().out
     again = __import__("json").loads((out / "calibration.json").read_text())
     assert again["generations"][:2] == first
     assert len(again["generations"]) == 3
@@ -387,6 +391,43 @@ def test_a_calibration_stops_when_the_seeds_decide_its_acceptances(tmp_path, mon
     monkeypatch.undo()  # the stop is tested; the resume needs no slow particles
     looser = Settings(**{**noisy.__dict__, "max_undecided": 1.0, "generations": 2})
     assert len(calibrate(out, settings=looser, workers=1, progress=False)["generations"]) == 2
+
+
+def test_every_stop_reason_is_said_for_a_person():
+    """Each reason a calibration can stop for (calibration._stopped_by, its watcher, its epsilon
+    rule) is printed as a phrase naming the option that stopped it."""
+    from hourglass.calibration import _exhausted_stop, _noise_stop
+    from hourglass.commands.calibrate import stop_phrase
+
+    settings = Settings(**{**QUICK.__dict__, "generations": 4, "walltime_minutes": 7.5,
+                           "min_acceptance_rate": 0.02, "min_ess": 0.3, "max_undecided": 0.2,
+                           "seeds_decide": 0.05})
+    said = {
+        "generations": "stopped at --generations 4",
+        "minimum epsilon": "stopped: epsilon reached its floor, 1.25 target tolerances",
+        "acceptance rate": "stopped by --min-acceptance-rate 0.02: the last generation "
+                           "accepted fewer of its particles",
+        "acceptance rate (a generation abandoned)": "stopped by --min-acceptance-rate 0.02: a "
+                                                    "generation was abandoned",
+        "walltime (a generation ended past it)": "stopped by --walltime 7.5 min: a generation "
+                                                 "ended past it",
+        "walltime (the next generation was predicted to end past it)":
+            "stopped by --walltime 7.5 min: the next generation was predicted to end past it",
+        "walltime (the generation in progress passed it and was dropped)":
+            "stopped by --walltime 7.5 min: the generation in progress passed it and was "
+            "dropped",
+        "importance weights (generation 2's effective sample size 4.7, below 0.3 of the "
+        "population)": "stopped by --min-ess 0.3: generation 2's effective sample size 4.7, "
+                       "below 0.3 of the population",
+        _noise_stop(0.35, 1): "stopped by --max-undecided 0.2: 35% of generation 1's weight "
+                              "undecided at the cap of runs",
+        _exhausted_stop(3, 0.05): "stopped by --seeds-decide 0.05: generation 3's epsilon "
+                                  "could not be smaller than generation 2's with the seeds "
+                                  "deciding at most 5% of verdicts",
+    }
+    for stopped, phrase in said.items():
+        assert stop_phrase(stopped, settings, 1.25) == phrase, stopped
+    assert stop_phrase("something new", settings, 1.25) == "stopped: something new"
 
 
 def test_a_directory_of_other_files_is_refused(tmp_path, capsys):

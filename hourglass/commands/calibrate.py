@@ -110,6 +110,44 @@ def _settings(args: argparse.Namespace) -> Any:
     return settings
 
 
+def stop_phrase(stopped: str, settings: Any, floor: float) -> str:
+    """Why a calibration stopped, said for a person, naming the option that stopped it.
+
+    Args:
+        stopped: The calibration's ``stopped_by`` (a name from
+            :func:`hourglass.calibration._stopped_by`, its watcher or its epsilon rule, some with
+            their detail in parentheses).
+        settings: The calibration's settings (the options' values).
+        floor: The floor on epsilon (target tolerances).
+    """
+    walltime = f"stopped by --walltime {settings.walltime_minutes:g} min"
+    rate = f"--min-acceptance-rate {settings.min_acceptance_rate:g}"
+    fixed = {
+        "generations": f"stopped at --generations {settings.generations}",
+        "minimum epsilon": f"stopped: epsilon reached its floor, {floor:.3g} target tolerances",
+        "acceptance rate": f"stopped by {rate}: the last generation accepted fewer of its "
+                           "particles",
+        "acceptance rate (a generation abandoned)": f"stopped by {rate}: a generation was "
+                                                    "abandoned",
+        "walltime (a generation ended past it)": f"{walltime}: a generation ended past it",
+        "walltime (the next generation was predicted to end past it)":
+            f"{walltime}: the next generation was predicted to end past it",
+        "walltime (the generation in progress passed it and was dropped)":
+            f"{walltime}: the generation in progress passed it and was dropped",
+    }
+    if stopped in fixed:
+        return fixed[stopped]
+    name, _, detail = stopped.partition(" (")
+    detail = detail.removesuffix(")")
+    if name == "importance weights":
+        return f"stopped by --min-ess {settings.min_ess:g}: {detail}"
+    if name == "seed noise" and "undecided" in detail:
+        return f"stopped by --max-undecided {settings.max_undecided:g}: {detail}"
+    if name == "seed noise":
+        return f"stopped by --seeds-decide {settings.seeds_decide:g}: {detail}"
+    return f"stopped: {stopped}"
+
+
 def main(args: argparse.Namespace) -> int:
     """Check the options, run or resume the calibration, write the figures."""
     from hourglass.calibration import calibrate
@@ -152,7 +190,8 @@ def main(args: argparse.Namespace) -> int:
               f"{'agrees' if row.agrees else 'DISAGREES'}")
     gens = provenance["generations"]
     noise = provenance["seed_noise"]
-    print(f"calibrate: {len(gens)} generations ({provenance['stopped_by']}), "
+    stopped = stop_phrase(provenance["stopped_by"], settings, provenance["minimum_epsilon"])
+    print(f"calibrate: {len(gens)} generations ({stopped}), "
           f"{provenance['simulations']} particles simulated, the posterior's epsilon "
           f"{gens[provenance['posterior_generation']]['epsilon']:.3g} target tolerances (floor "
           f"{provenance['minimum_epsilon']:.3g}); seed noise of a distance "
