@@ -235,7 +235,8 @@ def replicates_figure(
         loc="outside lower center",
         ncols=3,
         fontsize=8,
-        title=f"median and {low_col[1:]}-{high_col[1:]} % band over seeds"
+        title=f"median and {low_col[1:]}-{high_col[1:]} % band over runs (seeds; over a posterior, "
+        "parameter sets too)"
         + (f"; dotted: months {', '.join(map(str, marks))}" if marks else ""),
         title_fontsize=8,
     )
