@@ -882,13 +882,19 @@ def check_store(path: str | Path) -> tuple[list[str], list[str]]:
         problems.append(f"{DESIGN} differs from the design its spec makes (repair sets it aside "
                         "and rebuilds it)")
     _check_parts(path, expected, manifest, problems, notes)
+    if being_written(path):
+        notes.append("another process is writing it now")
+    return problems, notes
+
+
+def being_written(path: Path) -> bool:
+    """Whether another process holds the store's lock now (probed without waiting)."""
     try:
         lock = take_lock(path, wait=False)
     except AnalysisError:
-        notes.append("another process is writing it now")
-    else:
-        lock.release()
-    return problems, notes
+        return True
+    lock.release()
+    return False
 
 
 def _check_parts(path: Path, expected: _Expected, manifest: dict[str, Any] | None,

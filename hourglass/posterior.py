@@ -120,6 +120,43 @@ def choose(args: argparse.Namespace, seed: int, sets: int | None = None) -> Ense
                     source=source)
 
 
+def replicate_sets(args: argparse.Namespace, replicates: int, sets: int, need: str
+                   ) -> tuple[Ensemble | None, list[dict[str, int]] | None]:
+    """The ensemble (or ``None``: point values) and each replicate's parameter set, ``r % K``.
+
+    ``K`` = min(``sets``, R // 2) sets of R // K seeds each (at least 2 seeds a set), so every
+    set has the same number of seeds: the variance split is balanced, and a set's mean is over as
+    many seeds as any other's. Replicates past K x (R // K) are not run.
+
+    Args:
+        args: The parsed options (``posterior``, ``point_defaults``, ``seed``).
+        replicates: R.
+        sets: The sets asked for.
+        need: What the refusal says is needed, e.g. "a comparison needs at least 4 pairs".
+
+    Raises:
+        HourglassError: Fewer than 2 sets x 2 seeds over a posterior, or a bad ``--posterior``
+            (one line, before any run).
+    """
+    k = min(sets, replicates // 2)
+    if k < 2 and not getattr(args, "point_defaults", False) and (
+            args.posterior is not None or _shipped() is not None):
+        raise HourglassError(f"--replicates {replicates}: over a posterior {need} (2 parameter "
+                             "sets x 2 seeds); add replicates or --point-defaults")
+    ensemble = choose(args, args.seed, sets=max(k, 2))
+    if ensemble is None:
+        return None, None
+    k = len(ensemble.rows)
+    per = replicates // k
+    return ensemble, [{BY: ensemble.rows[r % k]} for r in range(k * per)]
+
+
+def _shipped() -> Path | None:
+    from hourglass.calibration import shipped_posterior  # noqa: PLC0415
+
+    return shipped_posterior()
+
+
 def describe(ensemble: Ensemble | None, args: argparse.Namespace, command: str) -> str:
     """The one line a command prints about its parameter sets (before its runs start)."""
     if ensemble is not None:

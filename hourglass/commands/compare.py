@@ -80,7 +80,7 @@ def main(args: argparse.Namespace) -> int:
     from analysis.compare import paired_split, paired_summary, run_all_arms
     from hourglass.adapter import HourglassModel
     from hourglass.commands._options import check_output, executor_from
-    from hourglass.posterior import choose, describe, held_keys, held_line
+    from hourglass.posterior import describe, held_keys, held_line, replicate_sets
 
     if not 2 <= len(args.arms) <= len(LETTERS):
         raise HourglassError(
@@ -103,7 +103,8 @@ def main(args: argparse.Namespace) -> int:
     concurrent = args.workers or os.cpu_count() or 1
     check_memory(concurrent * max(run_bytes(s.values, many=True) for s in scenarios),
                  f"{concurrent} runs at a time")
-    ensemble, shared = _ensemble(args, choose)
+    ensemble, shared = replicate_sets(args, args.replicates, args.sets,
+                                      "a comparison needs at least 4 pairs")
     replicates = len(shared) if shared else args.replicates
     path = ensemble.path if ensemble is not None else None
     held = [held_keys(ensemble, name, common) for name in args.arms]
@@ -142,31 +143,6 @@ def main(args: argparse.Namespace) -> int:
 
 
 SPLIT_SHOWN = ["mean", "between", "within", "share_between", "share_low", "share_high"]
-
-
-def _ensemble(args: argparse.Namespace,
-              choose: Any) -> tuple[Any, list[dict[str, int]] | None]:
-    """The ensemble (or ``None``) and each replicate's parameter set: set ``r % K``.
-
-    ``K`` sets of ``R // K`` seeds each (at least 2), so every set has the same number of pairs.
-    """
-    sets = min(args.sets, args.replicates // 2)
-    if sets < 2 and not args.point_defaults and (args.posterior is not None or _shipped()):
-        raise HourglassError(
-            f"--replicates {args.replicates}: over a posterior a comparison needs at least "
-            "4 pairs (2 parameter sets x 2 seeds); add replicates or --point-defaults")
-    ensemble = choose(args, args.seed, sets=max(sets, 2))
-    if ensemble is None:
-        return None, None
-    k = len(ensemble.rows)
-    per = args.replicates // k
-    return ensemble, [{BY: ensemble.rows[r % k]} for r in range(k * per)]
-
-
-def _shipped() -> bool:
-    from hourglass.calibration import shipped_posterior
-
-    return shipped_posterior() is not None
 
 
 def _pairs_line(replicates: int, ensemble: Any) -> str:

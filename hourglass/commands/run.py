@@ -34,7 +34,7 @@ from hourglass.commands.common import (
     seed_type,
     whole,
 )
-from hourglass.posterior import BY, SETS, add_posterior_options
+from hourglass.posterior import BY, SETS, add_posterior_options, replicate_sets
 from simulation.errors import HourglassError
 
 HEADLINE = (
@@ -190,7 +190,8 @@ def _main_replicates(args: argparse.Namespace) -> int:
     if late:
         raise HourglassError(f"--at {late[0]}: the run lasts {months} months (run.months); "
                              f"allowed: 1 to {months}")
-    ensemble, shared = _ensemble(args)
+    ensemble, shared = replicate_sets(args, args.replicates, args.sets or SETS,
+                                      "the replicates need at least 4")
     replicates = len(shared) if shared else args.replicates
     concurrent = args.workers or os.cpu_count() or 1
     arms = 2 if args.counterfactual else 1
@@ -285,34 +286,6 @@ def _sets_lines(args: argparse.Namespace, scenario: Any, ensemble: Any,
         lines.append("counterfactual: " + held_line(
             keep["counterfactual"], f"{scenario.name}, --set or no_peer_learning"))
     return lines
-
-
-def _ensemble(args: argparse.Namespace) -> tuple[Any, list[dict[str, int]] | None]:
-    """The ensemble (or ``None``: point values) and each replicate's parameter set, ``r % K``.
-
-    ``K`` sets of ``R // K`` seeds each (at least 2, as ``compare`` pairs them), so every set has
-    the same number of seeds: the variance split is then balanced, and a set's mean is over as
-    many seeds as any other's.
-
-    Raises:
-        HourglassError: Too few replicates for 2 sets x 2 seeds over a posterior, or a bad
-            ``--posterior`` (one line, before any run).
-    """
-    from hourglass.calibration import shipped_posterior
-    from hourglass.posterior import choose
-
-    sets = min(args.sets or SETS, args.replicates // 2)
-    if sets < 2 and not args.point_defaults and (
-            args.posterior is not None or shipped_posterior() is not None):
-        raise HourglassError(
-            f"--replicates {args.replicates}: over a posterior the replicates need at least 4 "
-            "(2 parameter sets x 2 seeds); add replicates or --point-defaults")
-    ensemble = choose(args, args.seed, sets=max(sets, 2))
-    if ensemble is None:
-        return None, None
-    k = len(ensemble.rows)
-    per = args.replicates // k
-    return ensemble, [{BY: ensemble.rows[r % k]} for r in range(k * per)]
 
 
 def _ensemble_suffix(args: argparse.Namespace, ensemble: Any) -> str:

@@ -188,8 +188,7 @@ def check_run_cache(path: Path, cache: dict[str, Any]) -> tuple[list[str], list[
     Returns:
         ``(problems, notes)``, one line each, as :func:`analysis.store.check_store`.
     """
-    from analysis.errors import AnalysisError
-    from analysis.store import take_lock
+    from analysis.store import being_written
 
     refusal = _cache_refusal(path, cache)
     if refusal is not None:
@@ -207,12 +206,8 @@ def check_run_cache(path: Path, cache: dict[str, Any]) -> tuple[list[str], list[
     notes.append(f"a design search's run cache: {len(done)} runs of {designs} designs stored; "
                  "how many it should hold follows from the search's --population and "
                  "--generations (running it again runs what is missing)")
-    try:
-        lock = take_lock(path, wait=False)
-    except AnalysisError:
+    if being_written(path):
         notes.append("another process is writing it now")
-    else:
-        lock.release()
     return problems, notes
 
 
