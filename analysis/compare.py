@@ -97,12 +97,9 @@ def run_all_arms(
     if len(labelled) < 2:
         raise AnalysisError(f"compare: needs at least two arms, got {len(labelled)}")
     resolved = [_arm(arm, label) for label, arm in labelled.items()]
-    shared = _replicate_params(replicate_params, replicates)
+    shared = replicate_params_of(replicate_params, replicates, "compare")
     for model, params in resolved:
-        check = getattr(model, "check", None)
-        if callable(check):
-            for extra in {repr(p): p for p in shared}.values():
-                check({**extra, **params})
+        check_params(model, shared, params)
     seeds = replicate_seeds(seed, replicates)
     groups = [
         (model, [(arm * replicates + r, {**shared[r], **params}, seeds[r])
@@ -128,15 +125,36 @@ def run_all_arms(
     return frames
 
 
-def _replicate_params(params: Sequence[Mapping[str, Any]] | None,
-                      replicates: int) -> list[dict[str, Any]]:
+def replicate_params_of(params: Sequence[Mapping[str, Any]] | None, replicates: int,
+                        where: str) -> list[dict[str, Any]]:
+    """One plain dict of params per replicate; ``None`` gives empty ones.
+
+    NumPy scalars become Python values: the params may enter a store's identity.
+
+    Raises:
+        AnalysisError: Another count than ``replicates`` (the message starts with ``where``).
+    """
     if params is None:
         return [{} for _ in range(replicates)]
-    shared = [dict(p) for p in params]
+    shared = [{str(k): v.item() if isinstance(v, np.generic) else v for k, v in p.items()}
+              for p in params]
     if len(shared) != replicates:
-        raise AnalysisError(f"compare: replicate_params has {len(shared)} entries for "
+        raise AnalysisError(f"{where}: replicate_params has {len(shared)} entries for "
                             f"{replicates} replicates")
     return shared
+
+
+def check_params(model: Any, shared: Sequence[Mapping[str, Any]],
+                 own: Mapping[str, Any] | None = None) -> None:
+    """Let the model refuse bad params before any run (each distinct replicate's params once).
+
+    A model with a ``check(params)`` method (e.g. :class:`hourglass.adapter.HourglassModel`)
+    gets each replicate's params with ``own`` (an arm's params) on top; one without is trusted.
+    """
+    check = getattr(model, "check", None)
+    if callable(check):
+        for extra in {repr(p): p for p in shared}.values():
+            check({**extra, **(own or {})})
 
 
 def run_arms(

@@ -674,11 +674,8 @@ def _remove_if_empty(path: Path) -> None:
 
 
 def _read_design(path: Path) -> np.ndarray | None:
-    try:
-        frame = pd.read_parquet(path / DESIGN)
-    except Exception:  # missing or damaged: pyarrow raises several kinds
-        return None
-    return frame.to_numpy(dtype=float)
+    frame = _read_design_frame(path)
+    return frame.to_numpy(dtype=float) if frame is not None else None
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
@@ -961,7 +958,7 @@ def repair_store(path: str | Path, *, wait: bool = False) -> list[str]:
         _say(f"store {path}: {_no_spec(identity)}")
     else:
         unit, names = expected.unit, expected.names
-        stored = _read_design(path)
+        stored = expected.stored.to_numpy(dtype=float) if expected.stored is not None else None
         if stored is not None and (stored.shape != unit.shape
                                    or not np.array_equal(stored, unit)):
             (path / PARTS).mkdir(exist_ok=True)

@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import secrets
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -40,6 +41,20 @@ BASE = "base"
 """Cache key of the base scenario as it is (the status quo the front is compared with)."""
 
 FORMAT = 1
+RUN_KEYS = ("design", "parameter_set", "replicate", "seed")
+"""The key columns of every part of a run cache (then ``u:<factor>`` coordinates, outputs)."""
+PART_NAME = re.compile(r"^part-\d+-\d+-[0-9a-f]+\.parquet$")
+"""A run cache's part: ``part-<runs before it>-<pid>-<hex>.parquet`` (:meth:`RunCache.add`)."""
+
+
+def clear_unfinished(path: Path) -> None:
+    """Remove the parts a killed writer left half-written under ``path`` (``parts/.tmp-*``).
+
+    Only the cache's own temporary names: a part is written to ``.tmp-<name>`` and renamed when
+    whole, so such a file holds no finished run. The caller holds the cache's lock.
+    """
+    for stray in (path / "parts").glob(".tmp-*"):
+        stray.unlink()
 
 
 # -- the run cache --------------------------------------------------------------------------
@@ -88,8 +103,7 @@ class RunCache:
                                               indent=2, sort_keys=True))
         for part in sorted((self.path / "parts").glob("part-*.parquet")):
             self._load(pd.read_parquet(part))
-        for stray in (self.path / "parts").glob(".tmp-*"):
-            stray.unlink()  # a part a killed search was writing; its runs are redone
+        clear_unfinished(self.path)  # its runs are redone
 
     def _acquire(self) -> None:
         from filelock import FileLock, Timeout  # noqa: PLC0415 - only on-disk caches lock
@@ -110,7 +124,7 @@ class RunCache:
             self._lock = None
 
     def _load(self, frame: pd.DataFrame) -> None:
-        ids = {"design", "parameter_set", "replicate", "seed"}
+        ids = set(RUN_KEYS)
         unit_cols = [c for c in frame.columns if c.startswith("u:")]
         outputs = [c for c in frame.columns if c not in ids and c not in unit_cols]
         for rec, units, outs in zip(frame[["design", "parameter_set", "replicate"]].itertuples(

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.compare import check_params, replicate_params_of
 from analysis.errors import AnalysisError, Interrupted
 from analysis.executors import RunResult, executor_for
 from analysis.seeds import replicate_seeds
@@ -114,7 +115,7 @@ def run_replicates(
             or ``replicate_params`` has another length than ``replicates``.
         Interrupted: Ctrl-C with a store (the message says how many runs it kept).
     """
-    shared = _replicate_params(replicate_params, replicates)
+    shared = replicate_params_of(replicate_params, replicates, "replicates")
     seeds = replicate_seeds(seed, replicates)
     names = list(models)
     total = len(names) * replicates
@@ -131,10 +132,7 @@ def run_replicates(
         # other parameter sets are other runs, refused like another seed
         identity["replicate_params"] = shared
     for name in names:  # a bad parameter set is refused before any run, not in a worker
-        check = getattr(models[name], "check", None)
-        if callable(check):
-            for params in {repr(p): p for p in shared}.values():
-                check(params)
+        check_params(models[name], shared)
     unit = np.arange(len(names), dtype=float).reshape(-1, 1)
     with Store(store, identity, unit, ["arm"], wait=wait, n_runs=total, replicates=replicates,
                seed_of=lambda run_id: seeds[run_id % replicates]) as kept:
@@ -160,19 +158,6 @@ def run_replicates(
         frame = kept.results()
     return {name: _with_params(_arm(frame[frame["row"] == arm]), shared)
             for arm, name in enumerate(names)}
-
-
-def _replicate_params(params: Sequence[Mapping[str, Any]] | None,
-                      replicates: int) -> list[dict[str, Any]]:
-    """One plain dict per replicate (JSON values: they enter the store's identity)."""
-    if params is None:
-        return [{} for _ in range(replicates)]
-    shared = [{str(k): v.item() if isinstance(v, np.generic) else v for k, v in p.items()}
-              for p in params]
-    if len(shared) != replicates:
-        raise AnalysisError(f"replicates: replicate_params has {len(shared)} entries for "
-                            f"{replicates} replicates")
-    return shared
 
 
 def _with_params(runs: Replicates, shared: list[dict[str, Any]]) -> Replicates:

@@ -342,14 +342,20 @@ def _at_table(table: Any, at: tuple[int, ...], over_sets: bool = False) -> str:
                 else f"median [{low[1:]}-{high[1:]} % of "
                 f"{'runs over sets and seeds' if over_sets else 'seeds'}]")
         lines.append(f"  {arm}: {what}")
-        lines.append("    " + f"{'month':<20}" + "".join(f"{m:>24}" for m in at))
-        for output, group in part.groupby("output", sort=False):
-            cells = group.set_index("month")
-            texts = [(f"{c['mean']:.3f} [{c['ci_low']:.3f}, {c['ci_high']:.3f}]" if effect
-                      else f"{c['median']:.3f} [{c[low]:.3f}, {c[high]:.3f}]")
-                     for _, c in cells.loc[list(at)].iterrows()]
-            lines.append("    " + f"{output:<20}" + "".join(f"{t:>24}" for t in texts))
+        lines += _month_grid(part, at, lambda c, effect=effect: (
+            f"{c['mean']:.3f} [{c['ci_low']:.3f}, {c['ci_high']:.3f}]" if effect
+            else f"{c['median']:.3f} [{c[low]:.3f}, {c[high]:.3f}]"))
     return "\n".join(lines)
+
+
+def _month_grid(part: Any, at: tuple[int, ...], text: Any) -> list[str]:
+    """One arm's table: a header of months, then a line per output with ``text(row)`` a cell."""
+    lines = ["    " + f"{'month':<20}" + "".join(f"{m:>24}" for m in at)]
+    for output, group in part.groupby("output", sort=False):
+        cells = group.set_index("month").loc[list(at)]
+        lines.append("    " + f"{output:<20}"
+                     + "".join(f"{text(c):>24}" for _, c in cells.iterrows()))
+    return lines
 
 
 def _split_table(split: Any, at: tuple[int, ...]) -> str:
@@ -363,13 +369,9 @@ def _split_table(split: Any, at: tuple[int, ...]) -> str:
              "world) [95 %]; the rest is between seeds (chance)"]
     for arm, part in split.groupby("arm", sort=False):
         lines.append(f"  {arm}:")
-        lines.append("    " + f"{'month':<20}" + "".join(f"{m:>24}" for m in at))
-        for output, group in part.groupby("output", sort=False):
-            cells = group.set_index("month").loc[list(at)]
-            texts = [("does not vary" if np.isnan(c["share_between"]) else
-                      f"{c['share_between']:.2f} [{c['share_low']:.2f}, {c['share_high']:.2f}]")
-                     for _, c in cells.iterrows()]
-            lines.append("    " + f"{output:<20}" + "".join(f"{t:>24}" for t in texts))
+        lines += _month_grid(part, at, lambda c: (
+            "does not vary" if np.isnan(c["share_between"]) else
+            f"{c['share_between']:.2f} [{c['share_low']:.2f}, {c['share_high']:.2f}]"))
     return "\n".join(lines)
 
 

@@ -18,14 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
-
-RUN_CACHE_KEYS = ("design", "parameter_set", "replicate", "seed")
-"""The key columns of every part of a design search's run cache."""
-_CACHE_PART = re.compile(r"^part-\d+-\d+-[0-9a-f]+\.parquet$")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -92,9 +87,11 @@ def _run_cache(path: Path) -> dict[str, Any] | None:
                 and "replicates" not in identity:
             return {"format": manifest.get("format"), "identity": identity}
         return None
+    from hourglass.design import PART_NAME
+
     parts = path / "parts"
     if not (path / "identity.json").exists() and parts.is_dir() and any(
-            _CACHE_PART.match(p.name) for p in parts.glob("part-*.parquet")):
+            PART_NAME.match(p.name) for p in parts.glob("part-*.parquet")):
         return {"identity": None}
     return None
 
@@ -111,7 +108,7 @@ def _cache_part(part: Path, identity: dict[str, Any], seed_of: Any) -> Any:
     import pandas as pd
 
     from analysis.store import Damaged
-    from hourglass.design import BASE, design_key
+    from hourglass.design import BASE, RUN_KEYS, design_key
 
     try:
         frame = pd.read_parquet(part)
@@ -122,7 +119,7 @@ def _cache_part(part: Path, identity: dict[str, Any], seed_of: Any) -> Any:
     if frame.empty:
         raise Damaged("holds no runs")
     units = [f"u:{factor['name']}" for factor in identity["space"]]
-    missing = [c for c in (*RUN_CACHE_KEYS, *units) if c not in frame.columns]
+    missing = [c for c in (*RUN_KEYS, *units) if c not in frame.columns]
     if missing:
         raise Damaged(f"no {missing[0]} column")
     sets = len(identity["parameter_sets"])
@@ -144,16 +141,13 @@ def _cache_part(part: Path, identity: dict[str, Any], seed_of: Any) -> Any:
 
 def _scan_cache(path: Path, identity: dict[str, Any]) -> tuple[set, list[tuple[Path, str]]]:
     """Runs stored (their keys) and damaged parts, with the reason, of a run cache."""
+    import functools
+
     from analysis.seeds import run_seed
     from analysis.store import Damaged
 
-    root = int(identity["seed"])
-    seeds: dict[int, int] = {}
-
-    def seed_of(replicate: int) -> int:  # the replicate seeds, common to every design
-        if replicate not in seeds:
-            seeds[replicate] = run_seed(root, 0, replicate)
-        return seeds[replicate]
+    # the replicate seeds (analysis.seeds.replicate_seeds), common to every design
+    seed_of = functools.cache(functools.partial(run_seed, int(identity["seed"]), 0))
 
     done: set = set()
     damaged = []
@@ -222,6 +216,7 @@ def repair_run_cache(path: Path, cache: dict[str, Any], *, wait: bool = False) -
         AnalysisError: Another process is writing it (unless ``wait``).
     """
     from analysis.store import set_aside, take_lock
+    from hourglass.design import clear_unfinished
     from simulation.errors import HourglassError
 
     refusal = _cache_refusal(path, cache)
@@ -229,8 +224,7 @@ def repair_run_cache(path: Path, cache: dict[str, Any], *, wait: bool = False) -
         raise HourglassError(f"store {path}: {refusal}")
     lock = take_lock(path, wait=wait)
     try:
-        for stray in (path / "parts").glob(".tmp-*"):
-            stray.unlink()  # a part a killed search was writing (ours: we hold the lock)
+        clear_unfinished(path)  # we hold the lock
         _, damaged = _scan_cache(path, cache["identity"])
         for part, reason in damaged:
             set_aside(part, path / "parts" / "damaged")
