@@ -209,24 +209,39 @@ class PeerLearningModel(Model):
             self._peers[position] = Peer(self, int(position))
             state.peers.person[position] = self._peers[position].unique_id
         turnover.colleagues_leave(state, p, rng)
-        events.run_tools(
-            state, self.facilitator.tools_for(month), self.tool_table, self.tools, p, rng,
-            self.facilitator.cohorts,
-        )
-        formal = state.month.contact if self.month_observers else None
-        # Background adoption draws from a stream of its own and reads nothing of the state.
+        # Background adoption draws from a stream of its own and reads nothing of the state, so
+        # it may draw before the tools.
         background = diffusion.background_draws(
             state.staff.adopted.size, p.home_organisations.background_adoption,
             self.background_rng,
         )
+        used = self.facilitator.tools_for(month)
+        if self.one_by_one or self.month_observers:
+            self._seen_month(month, used, background)
+        else:  # the tools and the rest of the month in one compiled call
+            schedule.tools_then_after(
+                state, p, month, rng, background, self.observer, used, self.tools,
+                self.facilitator.cohorts,
+            )
+        if month >= self.months:
+            self.running = False
+
+    def _seen_month(self, month: int, used: np.ndarray, background: np.ndarray) -> None:
+        """The month from the tools on in separate calls, for month observers and patches.
+
+        The tools run first, then the rest (one by one where asked); the month's record goes
+        to each month observer. The draws and results are those of the single call.
+        """
+        p, rng, state = self.params, self.rng, self.state
+        events.run_tools(state, used, self.tool_table, self.tools, p, rng, self.facilitator.cohorts)
+        formal = state.month.contact if self.month_observers else None
         if self.one_by_one:
             informal, productive = self._one_by_one(month, background)
         else:
             slots, productive = schedule.after_tools(
                 state, p, month, rng, background, self.observer
             )
-            informal = (state.ties.arrays.a[slots], state.ties.arrays.b[slots]) if (
-                self.month_observers) else None
+            informal = (state.ties.arrays.a[slots], state.ties.arrays.b[slots])
         if self.month_observers:
             record = MonthRecord(
                 month=month,
@@ -240,8 +255,6 @@ class PeerLearningModel(Model):
             )
             for observe in self.month_observers:
                 observe(record)
-        if month >= self.months:
-            self.running = False
 
     def _one_by_one(
         self, month: int, background: np.ndarray

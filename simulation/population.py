@@ -52,11 +52,27 @@ def closest_to_focus(candidates: np.ndarray, focus: np.ndarray) -> np.ndarray:
 
 def draw_personal(p: SimpleNamespace, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     """Draw the traits that go with the person, not the position."""
-    c = p.population.trait_concentration
-    means = np.array([p.peers.willingness_to_learn, p.peers.time_to_engage, p.levers.share_forward])
     # One inversion for the three traits: the same draws as three calls of beta_around (the
     # uniforms come in the same order), at a third of the overhead, as successors arrive monthly.
-    uniform = rng.random((3, n))
+    traits = personal_traits(p, rng.random((3, n)))
+    return {
+        "willingness": traits[0],
+        "time_to_engage": traits[1],
+        "share_forward": traits[2],
+        "expertise": rng.beta(p.peers.expertise_a, p.peers.expertise_b, (n, N_TYPES)),
+    }
+
+
+def personal_traits(p: SimpleNamespace, uniform: np.ndarray) -> np.ndarray:
+    """(3, n): willingness, time to engage and share forward from their (3, n) uniforms.
+
+    Each a beta of mean ``peers.willingness_to_learn``, ``peers.time_to_engage`` and
+    ``levers.share_forward`` and concentration ``population.trait_concentration`` (the
+    uniforms inverted); exactly 0 or 1 at a mean of 0 or 1.
+    """
+    c = p.population.trait_concentration
+    means = np.array([p.peers.willingness_to_learn, p.peers.time_to_engage, p.levers.share_forward])
+    n = uniform.shape[1]
     if all(0.0 < mean < 1.0 for mean in means.tolist()):  # the usual case, in one call
         m = means[:, None]
         traits = special.betaincinv(m * c, (1.0 - m) * c, uniform)
@@ -66,12 +82,7 @@ def draw_personal(p: SimpleNamespace, rng: np.random.Generator, n: int) -> dict[
         if inside.any():
             m = means[inside][:, None]
             traits[inside] = special.betaincinv(m * c, (1.0 - m) * c, uniform[inside])
-    return {
-        "willingness": traits[0],
-        "time_to_engage": traits[1],
-        "share_forward": traits[2],
-        "expertise": rng.beta(p.peers.expertise_a, p.peers.expertise_b, (n, N_TYPES)),
-    }
+    return traits
 
 
 def organisation_sizes(p: SimpleNamespace, rng: np.random.Generator) -> np.ndarray:

@@ -256,6 +256,7 @@ def test_codified_knowledge_is_flagged_where_exposure_rose(monkeypatch: pytest.M
         where="test",
     )
     model = PeerLearningModel(scenario, rng=4)
+    model.one_by_one = True  # the submodels called from Python, where a patch sees them
     flagged = 0
     original = events.run_tools
 

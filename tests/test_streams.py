@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from simulation.streams import as_generator, handle
+from simulation.streams import JUMP, as_generator, handle, jump
 
 
 @njit(cache=True)
@@ -45,3 +45,42 @@ def test_a_handle_is_made_once_per_generator_and_kept_for_a_few():
     for _ in range(20):  # older generators make way; a handle is made again, the same
         handle(np.random.default_rng(2))
     np.testing.assert_array_equal(handle(first), handle(first))
+
+
+@njit(cache=True)
+def _jump(rng, delta):
+    jump(rng, delta)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_jump_is_numpys_advance_keeping_the_buffered_half_word(seed):
+    """``jump`` moves a PCG64 as ``PCG64.advance`` does, over deltas up to 2^62, but keeps the
+    buffered 32-bit half-word (as drawing the values would; ``advance`` clears it)."""
+    picks = np.random.default_rng(100 + seed)
+    advanced, jumped = np.random.default_rng(seed), np.random.default_rng(seed)
+    advanced.integers(0, 7)  # leaves a buffered half-word
+    jumped.integers(0, 7)
+    for delta in (0, 1, 2, 3, 1600, *picks.integers(0, 2**62, 4).tolist()):
+        kept = advanced.bit_generator.state
+        advanced.bit_generator.advance(delta)
+        state = advanced.bit_generator.state
+        state["has_uint32"], state["uinteger"] = kept["has_uint32"], kept["uinteger"]
+        advanced.bit_generator.state = state
+        _jump(handle(jumped), delta)
+        assert jumped.bit_generator.state == advanced.bit_generator.state
+        assert jumped.random() == advanced.random()
+
+
+def test_a_jump_is_where_the_draws_would_leave_the_generator():
+    drawn, jumped = np.random.default_rng(3), np.random.default_rng(3)
+    drawn.random(1234)
+    _jump(handle(jumped), 1234)
+    assert jumped.random(5).tolist() == drawn.random(5).tolist()
+
+
+@pytest.mark.parametrize(
+    "bit_generator", [np.random.MT19937, np.random.Philox, np.random.PCG64DXSM]
+)
+def test_only_numpys_pcg64_gets_a_jump_address(bit_generator):
+    assert handle(np.random.Generator(bit_generator(1)))[JUMP] == 0
+    assert handle(np.random.default_rng(1))[JUMP] != 0

@@ -126,6 +126,11 @@ class Observer:
             )
         return self._settings
 
+    @staticmethod
+    def plain(settings: Settings) -> tuple:
+        """``settings`` as a plain tuple, its stage settings one in it (as compiled calls take)."""
+        return (*settings[:2], tuple(settings.stages), *settings[3:])
+
     def observe(self, state: State, p: SimpleNamespace, month: int) -> None:
         """Record the state at the end of ``month``."""
         values = observe_month(

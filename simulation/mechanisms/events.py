@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from simulation.compiled import kernel
-from simulation.state import Attendance, Organisations, Peers, State
+from simulation.state import Attendance, Month, Organisations, Peers, State
 from simulation.streams import as_generator, handle
 from simulation.ties import TieArrays, add, find, record, similarity, ties_of_group
 from simulation.tools import Tool, ToolArrays
@@ -113,14 +113,23 @@ def run_tools(
     :func:`new_cohorts`; fresh ones if None), whose members meet, form ties and have contact;
     tools with a contact chance give the ties among attendees contact.
     """
-    month, ties = state.month, state.ties
-    uses = np.flatnonzero(used)
+    uses = tool_uses(state, used, tools)
     if len(uses) == 0:  # no tool this month: nothing to run, no draw
         return
-    # Each use forms at most one tie per attendee and encounter: make room before the month.
-    ties.reserve(state.peers.n * int(tools.encounters[uses].sum()))
     if cohorts is None:
         cohorts = new_cohorts(len(table), state.peers.n)
+    run_uses(state, uses, tools, p, rng, cohorts)
+
+
+def run_uses(
+    state: State,
+    uses: np.ndarray,
+    tools: ToolArrays,
+    p: SimpleNamespace,
+    rng: np.random.Generator,
+    cohorts: np.ndarray,
+) -> None:
+    """Run the tool ``uses`` of :func:`tool_uses` (see :func:`run_tools`)."""
     # Plain tuples, made NamedTuples again inside: Numba checks a plain tuple's types in C, a
     # NamedTuple's in Python (simulation/mechanisms/schedule.py).
     counts = _run_month_of_tuples(
@@ -129,13 +138,30 @@ def run_tools(
         tuple(p.settings.events),
         tuple(state.peers),
         tuple(state.orgs),
-        tuple(ties.arrays),
-        tuple(month.arrays),
+        tuple(state.ties.arrays),
+        tuple(state.month.arrays),
         cohorts,
         handle(rng),  # the generator's handle: Numba unboxes a Generator at 8-23 us a call
         float(p.facilitator.logistics),
         float(p.facilitator.canvass_topics),
     )
+    add_counts(state.month, counts)
+
+
+def tool_uses(state: State, used: np.ndarray, tools: ToolArrays) -> np.ndarray:
+    """This month's tool uses (positions in the tool table), with room made for their ties.
+
+    Each use forms at most one tie per attendee and encounter: the tie store grows before the
+    month, not during it.
+    """
+    uses = np.flatnonzero(used)
+    if len(uses):
+        state.ties.reserve(state.peers.n * int(tools.encounters[uses].sum()))
+    return uses
+
+
+def add_counts(month: Month, counts: np.ndarray) -> None:
+    """Add the month of tools' counts (events, products, invited, attendance) to ``month``."""
     month.events += int(counts[0])
     month.products += int(counts[1])
     month.invited += int(counts[2])
@@ -189,11 +215,34 @@ def _run_month_of_tuples(
     logistics: float,
     canvass: float,
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through run_tools
-    """:func:`_run_month` on plain tuples, with the attendance chance computed first."""
-    peers_, orgs_ = Peers(*peers), Organisations(*orgs)
+    """:func:`run_month` on plain tuples."""
+    return run_month(
+        used, ToolArrays(*tools), Settings(*q), Peers(*peers), Organisations(*orgs),
+        TieArrays(*ties), Attendance(*month), cohorts, rng, logistics, canvass,
+    )
+
+
+@kernel
+def run_month(
+    used: np.ndarray,
+    tools: ToolArrays,
+    q: Settings,
+    peers: Peers,
+    orgs: Organisations,
+    ties: TieArrays,
+    month: Attendance,
+    cohorts: np.ndarray,
+    rng: np.ndarray,
+    logistics: float,
+    canvass: float,
+) -> np.ndarray:  # pragma: no cover - compiled; tested through run_tools
+    """The month of tool ``used`` (:func:`tool_uses`), the attendance chance computed first.
+
+    Returns the four counts (:func:`add_counts`).
+    """
     return _run_month(
-        used, _attendance_chance(peers_, orgs_, logistics, canvass), ToolArrays(*tools),
-        Settings(*q), peers_, TieArrays(*ties), Attendance(*month), cohorts, rng,
+        used, _attendance_chance(peers, orgs, logistics, canvass), tools, q, peers, ties, month,
+        cohorts, rng,
     )
 
 

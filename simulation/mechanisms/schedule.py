@@ -6,7 +6,8 @@ run here in the order of the model's schedule, each submodel's compiled month ca
 one compiled call: called one by one from Python, each cost more to call (its arguments checked
 and converted, about 2-5 us) than its work for a typical initiative's few dozen peers (issue 13).
 Where in-house sharing or dissemination events are on (drawn in Python, with NumPy's generator
-methods), the month is two calls with them between.
+methods), the month is two calls with them between. Where not, the month's tools run in the same
+call (:func:`tools_then_after`), unless a month observer reads what the tools did first.
 
 Every draw comes from the model's generator through its handle (``simulation.streams``), in the
 order the submodels run one by one (``PeerLearningModel.one_by_one``): results are those of the
@@ -21,10 +22,11 @@ import numpy as np
 
 from simulation import stages
 from simulation.compiled import kernel
-from simulation.mechanisms import contact, diffusion, evaluation, reflection, transfer
+from simulation.mechanisms import contact, diffusion, evaluation, events, reflection, transfer
 from simulation.state import Attendance, Organisations, Peers, StaffArrays, State, with_adopters
 from simulation.streams import handle
 from simulation.ties import TieArrays
+from simulation.tools import ToolArrays
 
 
 def after_tools(
@@ -55,8 +57,7 @@ def after_tools(
     # Python (about 17 us a month against 5 for these arguments; measured). The compiled
     # functions make them NamedTuples again.
     arrays = (tuple(state.peers), tuple(state.orgs), tuple(state.ties.arrays))
-    observed = observer.settings(state, p)
-    observed = (*observed[:2], tuple(observed.stages), *observed[3:])
+    observed = observer.plain(observer.settings(state, p))
     if p.home_organisations.structured_sharing > 0 or p.levers.dissemination > 0:
         informal, productive, carries, sharers, staff.adopters = _first(
             *arrays, tuple(staff.arrays()), tuple(state.month.arrays), month,
@@ -69,12 +70,83 @@ def after_tools(
         )
     else:
         informal, productive, staff.adopters, values = _whole(
-            *arrays, tuple(staff.arrays()), tuple(state.month.arrays), month, background,
-            (tuple(q.contact), tuple(q.transfer), tuple(q.reflection), tuple(q.diffusion)),
-            observed, h,
+            *_whole_arguments(state, p, month, background, observed, h)
         )
     observer.record(values, state.month, month)
     return informal, productive
+
+
+def _whole_arguments(
+    state: State,
+    p: SimpleNamespace,
+    month: int,
+    background: np.ndarray,
+    observed: tuple,
+    rng: np.ndarray,
+) -> tuple:
+    """The arguments of :func:`_whole`, as plain tuples; ``rng`` a handle."""
+    q = p.settings
+    return (
+        tuple(state.peers), tuple(state.orgs), tuple(state.ties.arrays),
+        tuple(state.staff.arrays()), tuple(state.month.arrays), month, background,
+        (tuple(q.contact), tuple(q.transfer), tuple(q.reflection), tuple(q.diffusion)),
+        observed, rng,
+    )
+
+
+def tools_then_after(
+    state: State,
+    p: SimpleNamespace,
+    month: int,
+    rng: np.random.Generator,
+    background: np.ndarray,
+    observer: evaluation.Observer,
+    used: np.ndarray,
+    tools: ToolArrays,
+    cohorts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The month's tools (:func:`simulation.mechanisms.events.run_tools`), then :func:`after_tools`.
+
+    One compiled call where nothing is drawn in Python between them (no sharing at home):
+    the same draws in the same order as the two calls. Arguments and returns as
+    :func:`after_tools`, with the month's ``used`` tools, the tool arrays and the cohorts.
+    """
+    uses = events.tool_uses(state, used, tools)
+    if len(uses) == 0:
+        return after_tools(state, p, month, rng, background, observer)
+    if p.home_organisations.structured_sharing > 0 or p.levers.dissemination > 0:
+        events.run_uses(state, uses, tools, p, rng, cohorts)
+        return after_tools(state, p, month, rng, background, observer)
+    observed = observer.settings(state, p)
+    q_events = (tuple(p.settings.events), float(p.facilitator.logistics),
+                float(p.facilitator.canvass_topics))
+    counts, informal, productive, state.staff.adopters, values = _tools_and_whole(
+        (uses, tuple(tools), q_events, cohorts),
+        _whole_arguments(state, p, month, background, observer.plain(observed), handle(rng)),
+    )
+    events.add_counts(state.month, counts)
+    observer.record(values, state.month, month)
+    return informal, productive
+
+
+@kernel
+def _tools_and_whole(
+    tools: tuple, whole: tuple
+) -> tuple:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)
+    """The month's tools, then :func:`_whole`, on plain tuples (see :func:`after_tools`).
+
+    ``tools``: the month's uses, the tool arrays, the events' settings with logistics and
+    canvassing for topics, and the cohorts; ``whole``: :func:`_whole`'s arguments. Returns the
+    tools' counts, then what :func:`_whole` returns.
+    """
+    uses, arrays, q, cohorts = tools
+    peers, orgs, ties, _, attendance = whole[:5]
+    counts = events.run_month(
+        uses, ToolArrays(*arrays), events.Settings(*q[0]), Peers(*peers), Organisations(*orgs),
+        TieArrays(*ties), Attendance(*attendance), cohorts, whole[-1], q[1], q[2],
+    )
+    informal, productive, adopters, values = _whole(*whole)
+    return counts, informal, productive, adopters, values
 
 
 @kernel

@@ -18,24 +18,37 @@ from typing import NamedTuple
 import numpy as np
 
 from simulation.compiled import kernel
-from simulation.population import PERSONAL_FACTORS, draw_personal
+from simulation.population import PERSONAL_FACTORS, personal_traits
 from simulation.state import Peers, StaffArrays, State, staff_changed
+from simulation.streams import JUMP, as_generator, handle, jump
 from simulation.ties import TieArrays, remove, ties_of_group
-from simulation.vocabulary import N_FACTORS
+from simulation.vocabulary import N_FACTORS, N_TYPES
 
 
 class Settings(NamedTuple):
-    """The scenario values the compiled succession loop reads, named as in the scenario."""
+    """The scenario values the compiled turnover reads, named as in the scenario."""
 
+    turnover: float  # levers.turnover, as the monthly chance of leaving post (monthly)
     community_of_practice: float  # levers.community_of_practice: chance a tie is inherited
     inherited_trust: float  # turnover.inherited_trust
+    expertise_a: float  # peers.expertise_a
+    expertise_b: float  # peers.expertise_b
+    profile_categories: int  # population.profile_categories
+    candidates: int  # facilitator.candidates under matched selection, else 1
+    staff_turnover: float  # home_organisations.staff_turnover, as the monthly chance
 
     @classmethod
     def of(cls, p: SimpleNamespace) -> Settings:
         """Read the settings from the scenario's parameters (once per run)."""
         return cls(
+            turnover=monthly(p.levers.turnover),
             community_of_practice=float(p.levers.community_of_practice),
             inherited_trust=float(p.turnover.inherited_trust),
+            expertise_a=float(p.peers.expertise_a),
+            expertise_b=float(p.peers.expertise_b),
+            profile_categories=int(p.population.profile_categories),
+            candidates=int(p.facilitator.candidates) if p.facilitator.selection == "matched" else 1,
+            staff_turnover=monthly(p.home_organisations.staff_turnover),
         )
 
 
@@ -46,77 +59,73 @@ def monthly(annual: float) -> float:
 
 def officials_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) -> np.ndarray:
     """Replace the officials who leave post this month; return their positions."""
-    peers, ties = state.peers, state.ties
-    leavers = np.flatnonzero(rng.random(peers.n) < monthly(p.levers.turnover))
+    peers, q, h = state.peers, p.settings.turnover, handle(rng)
+    # The draws are those of NumPy's Generator methods called in turn from Python (leavers,
+    # the successors' trait uniforms, expertise, candidate profiles, the succession uniforms),
+    # drawn in compiled code; only the traits' beta inversion (SciPy's) runs between the calls.
+    leavers, uniform = _leave(h, peers.n, q.turnover)
     state.month.departures = len(leavers)
     if len(leavers) == 0:
         return leavers
-
-    personal = draw_personal(p, rng, len(leavers))
-    draws = p.facilitator.candidates if p.facilitator.selection == "matched" else 1
-    fresh = rng.integers(0, p.population.profile_categories, (draws, len(leavers), N_FACTORS))
-    # One uniform per pair of peers (a, b), a < b, as an N x N matrix drawn row by row would
-    # give it, read only where a leaver has a tie (see matrix_uniforms). The compiled calls take
-    # plain tuples (simulation/mechanisms/schedule.py says why).
-    arrays = tuple(ties.arrays)
-    cells, slots = _leavers_ties_of_tuple(arrays, leavers)
-    uniforms = matrix_uniforms(rng, peers.n * peers.n, cells)
+    traits = personal_traits(p, uniform)
     state.staff.adopters = _succession(
-        leavers,
-        (personal["willingness"], personal["time_to_engage"], personal["share_forward"],
-         personal["expertise"]),
-        fresh,
-        PERSONAL_FACTORS,
-        state.focus,
-        slots,
-        uniforms,
-        tuple(p.settings.turnover),
-        tuple(peers),
-        tuple(state.staff.arrays()),
-        arrays,
+        leavers, (traits[0], traits[1], traits[2]), PERSONAL_FACTORS, state.focus, tuple(q),
+        tuple(peers), tuple(state.staff.arrays()), tuple(state.ties.arrays), h,
     )
     return leavers
 
 
 @kernel
-def _leavers_ties_of_tuple(
-    ties: tuple, leavers: np.ndarray
+def _leave(
+    rng: np.ndarray, n: int, chance: float
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through officials_leave
-    """:func:`_leavers_ties` of the store as a plain tuple."""
-    t = TieArrays(*ties)
-    return _leavers_ties(t, len(t.head), leavers)
+    """The positions whose officials leave (one uniform each), and their successors' uniforms.
+
+    The (3, k) uniforms of the successors' traits (:func:`personal_traits`) are drawn only
+    when someone leaves.
+    """
+    generator = as_generator(rng)
+    leavers = np.flatnonzero(generator.random(n) < chance)
+    if len(leavers) == 0:
+        return leavers, np.empty((3, 0))
+    return leavers, generator.random((3, len(leavers)))
 
 
 @kernel
 def _succession(
     leavers: np.ndarray,
-    personal: tuple,
-    fresh: np.ndarray,
+    traits: tuple,
     factors: np.ndarray,
     focus: np.ndarray,
-    slots: np.ndarray,
-    uniforms: np.ndarray,
     q: tuple,
     peers: tuple,
     staff: tuple,
     ties: tuple,
+    rng: np.ndarray,
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through officials_leave
-    """Successors take the leavers' positions with their ``personal`` traits (:func:`_succeed`).
+    """Successors take the leavers' positions with their ``traits`` (:func:`_succeed`).
 
-    The records of the official in post start afresh. Returns the staff's adopters after.
-    ``personal``: willingness, time to engage, share forward and expertise of the successors;
-    the tuples are the settings, peers, staff and tie store as plain tuples.
+    Draws their expertise, the candidate profiles and one uniform per pair of peers (a, b),
+    a < b, as an N x N matrix drawn row by row would give it, read only where a leaver has a
+    tie (:func:`uniforms_at`). The records of the official in post start afresh. Returns the
+    staff's adopters after. ``traits``: willingness, time to engage and share forward of the
+    successors; the tuples are the settings, peers, staff and tie store as plain tuples (the
+    compiled calls take plain tuples: simulation/mechanisms/schedule.py says why).
     """
-    p, s = Peers(*peers), StaffArrays(*staff)
-    willingness, time_to_engage, share_forward, expertise = personal
+    p, s, t, q_ = Peers(*peers), StaffArrays(*staff), TieArrays(*ties), Settings(*q)
+    generator = as_generator(rng)
+    expertise = generator.beta(q_.expertise_a, q_.expertise_b, (len(leavers), N_TYPES))
+    fresh = generator.integers(0, q_.profile_categories, (q_.candidates, len(leavers), N_FACTORS))
+    cells, slots = _leavers_ties(t, len(t.head), leavers)
+    uniforms = uniforms_at(rng, len(p.org) ** 2, cells)
+    willingness, time_to_engage, share_forward = traits
     for row in range(len(leavers)):
         x = leavers[row]
         p.willingness[x] = willingness[row]
         p.time_to_engage[x] = time_to_engage[row]
         p.share_forward[x] = share_forward[row]
         p.expertise[x] = expertise[row]
-    _succeed(leavers, fresh, factors, focus, slots, uniforms, Settings(*q), p, s.adopted,
-             TieArrays(*ties))
+    _succeed(leavers, fresh, factors, focus, slots, uniforms, q_, p, s.adopted, t)
     adopters = staff_changed(s, p.staff_node[leavers])
     for x in leavers:
         p.engaged[x] = False
@@ -185,17 +194,32 @@ def _succeed(
 
 def colleagues_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
     """Colleagues who leave take what they adopted with them."""
-    staff = state.staff
-    rate = monthly(p.home_organisations.staff_turnover)
-    if rate <= 0:
+    chance = p.settings.turnover.staff_turnover
+    if chance <= 0:
         return
-    # Only adopters' departures change anything (a newcomer has adopted nothing, like one who
-    # never had), so only they draw: the cost follows the adopters, not the size of the staff.
-    adopters = staff.adopters[~staff.is_peer[staff.adopters]]
-    if len(adopters):
-        leaving = adopters[rng.random(len(adopters)) < rate]
-        staff.adopted[leaving] = False
-        staff.changed(leaving)
+    staff = state.staff
+    staff.adopters = _colleagues_leave(tuple(staff.arrays()), chance, handle(rng))
+
+
+@kernel
+def _colleagues_leave(
+    staff: tuple, chance: float, rng: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled; tested through colleagues_leave
+    """Each adopter who is not a peer leaves with ``chance``, taking its adoptions.
+
+    One uniform each, in node order. Returns the adopters after.
+
+    Only adopters' departures change anything (a newcomer has adopted nothing, like one who
+    never had), so only they draw: the cost follows the adopters, not the size of the staff.
+    """
+    s = StaffArrays(*staff)
+    adopters = s.adopters[~s.is_peer[s.adopters]]
+    if len(adopters) == 0:
+        return s.adopters
+    leaving = adopters[as_generator(rng).random(len(adopters)) < chance]
+    for node in leaving:
+        s.adopted[node] = False
+    return staff_changed(s, leaving)
 
 
 @kernel
@@ -219,30 +243,32 @@ def _leave_ties(
 
 
 def matrix_uniforms(rng: np.random.Generator, size: int, cells: np.ndarray) -> np.ndarray:
-    """The values ``rng.random(size)`` would hold at the flat positions ``cells``.
+    """The values ``rng.random(size)`` would hold at the flat positions ``cells`` (distinct).
 
-    The generator is left where drawing all ``size`` values would leave it, so every later draw
-    is what it was when the N x N matrix of succession uniforms was drawn in full; only the
-    few values read are generated. PCG64 (NumPy's default) jumps ahead in O(log size) steps;
-    each double takes one 64-bit output. Any other bit generator draws all ``size`` values.
+    The generator is left where drawing all ``size`` values would leave it (:func:`uniforms_at`).
     """
-    cells = np.asarray(cells, dtype=np.int64)
-    bit = rng.bit_generator
-    if type(bit) is not np.random.PCG64:
-        return rng.random(size)[cells]
-    # The generator itself jumps from cell to cell and on to the end: the jumps add up to
-    # ``size`` draws, as one jump would. A jump clears the buffered 32-bit half-word, which
-    # the full draw would have kept, so it is put back (read from the state before).
-    start = bit.state
+    return uniforms_at(handle(rng), size, np.asarray(cells, dtype=np.int64))
+
+
+@kernel
+def uniforms_at(
+    rng: np.ndarray, size: int, cells: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled; tested through matrix_uniforms
+    """In compiled code, :func:`matrix_uniforms` of a generator's handle.
+
+    Only the values read are generated: NumPy's PCG64 (the default) jumps from cell to cell
+    and on to the end (:func:`simulation.streams.jump`), each double one 64-bit output, so every
+    later draw is what it was when the N x N matrix of succession uniforms was drawn in full.
+    Any other bit generator draws all ``size`` values.
+    """
+    generator = as_generator(rng)
+    if rng[JUMP] == 0:
+        return generator.random(size)[cells]
     values = np.empty(len(cells))
     position = 0
     for k in np.argsort(cells):
-        bit.advance(int(cells[k]) - position)
-        values[k] = rng.random()
-        position = int(cells[k]) + 1
-    bit.advance(size - position)
-    if start["has_uint32"]:
-        end = bit.state
-        end["has_uint32"], end["uinteger"] = start["has_uint32"], start["uinteger"]
-        bit.state = end
+        jump(rng, cells[k] - position)
+        values[k] = generator.random()
+        position = cells[k] + 1
+    jump(rng, size - position)
     return values
