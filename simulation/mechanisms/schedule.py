@@ -112,11 +112,11 @@ def tools_then_after(
     :func:`after_tools`, with the month's ``used`` tools, the tool arrays and the cohorts.
     """
     uses = events.tool_uses(state, used, tools)
-    if p.home_organisations.structured_sharing > 0 or p.levers.dissemination > 0:
-        if len(uses):
-            events.run_uses(state, uses, tools, p, rng, cohorts)
+    if len(uses) == 0:
         return after_tools(state, p, month, rng, background, observer)
-    # Months without a tool take the same call (no use, no draw): one compiled month to load.
+    if p.home_organisations.structured_sharing > 0 or p.levers.dissemination > 0:
+        events.run_uses(state, uses, tools, p, rng, cohorts)
+        return after_tools(state, p, month, rng, background, observer)
     observed = observer.settings(state, p)
     q_events = (tuple(p.settings.events), float(p.facilitator.logistics),
                 float(p.facilitator.canvass_topics))
