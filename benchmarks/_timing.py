@@ -52,3 +52,59 @@ def run_in_child(
         cwd=str(root),
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# A child that runs the scenario once per seed read from standard input, printing CPU seconds.
+_SERVER = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from simulation import PeerLearningModel, Scenario
+scenario = Scenario.load({scenario!r})
+PeerLearningModel(scenario.with_overrides({{"run.months": 1}}), rng=0).run()  # compiled code in
+PeerLearningModel(scenario, rng=0).run()  # and every compiled month a full run loads
+print("ready", flush=True)
+for line in sys.stdin:
+    start = time.process_time()
+    PeerLearningModel(scenario, rng=int(line)).run()
+    print(time.process_time() - start, flush=True)
+"""
+
+
+def paired_runs(
+    scenario: str, roots: tuple[Path, Path], seeds: range, progress: object = None
+) -> tuple[list[float], list[float]]:
+    """CPU seconds of one run per seed in each of two checkouts, the two runs back to back.
+
+    Each checkout runs in a single-threaded child of its own, kept for all the seeds; for
+    each seed both run, in turn, the first going first on odd seeds, so that a change of the
+    machine's speed falls on both runs of a pair alike. ``progress`` (a tqdm bar or None) is
+    advanced once a seed.
+    """
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "OPENBLAS_NUM_THREADS": "1"}
+    children = [
+        subprocess.Popen(  # noqa: S603 - our own interpreter on our own code
+            [sys.executable, "-c", _SERVER.format(root=str(root), scenario=scenario)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(root),
+            env={**env, "PYTHONPATH": str(root)},
+        )
+        for root in roots
+    ]
+    times: tuple[list[float], list[float]] = ([], [])
+    try:
+        for child in children:
+            if child.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"paired_runs: a child for {scenario} did not start")
+        for seed in seeds:
+            order = (0, 1) if seed % 2 else (1, 0)
+            for k in order:
+                children[k].stdin.write(f"{seed}\n")
+                children[k].stdin.flush()
+                times[k].append(float(children[k].stdout.readline()))
+            if progress is not None:
+                progress.update()
+    finally:
+        for child in children:
+            child.stdin.close()
+            child.wait()
+    return times
