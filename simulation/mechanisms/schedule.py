@@ -58,7 +58,7 @@ def after_tools(
     # functions make them NamedTuples again.
     arrays = (tuple(state.peers), tuple(state.orgs), tuple(state.ties.arrays))
     observed = observer.plain(observer.settings(state, p))
-    if p.home_organisations.structured_sharing > 0 or p.levers.dissemination > 0:
+    if shares_at_home(p):
         informal, productive, carries, sharers, staff.adopters = _first(
             *arrays, tuple(staff.arrays()), tuple(state.month.arrays), month,
             (tuple(q.contact), tuple(q.transfer), tuple(q.reflection), tuple(q.diffusion)), h,
@@ -74,6 +74,11 @@ def after_tools(
         )
     observer.record(values, state.month, month)
     return informal, productive
+
+
+def shares_at_home(p: SimpleNamespace) -> bool:
+    """Whether in-house sharing or dissemination events are on (drawn in Python, mid-month)."""
+    return p.home_organisations.structured_sharing > 0 or p.levers.dissemination > 0
 
 
 def _whole_arguments(
@@ -114,7 +119,7 @@ def tools_then_after(
     uses = events.tool_uses(state, used, tools)
     if len(uses) == 0:
         return after_tools(state, p, month, rng, background, observer)
-    if p.home_organisations.structured_sharing > 0 or p.levers.dissemination > 0:
+    if shares_at_home(p):
         events.run_uses(state, uses, tools, p, rng, cohorts)
         return after_tools(state, p, month, rng, background, observer)
     observed = observer.settings(state, p)

@@ -28,7 +28,7 @@ from simulation.vocabulary import N_FACTORS, N_TYPES
 class Settings(NamedTuple):
     """The scenario values the compiled turnover reads, named as in the scenario."""
 
-    turnover: float  # levers.turnover, as the monthly chance of leaving post (monthly)
+    turnover: float  # levers.turnover, as the monthly chance of leaving post (see monthly)
     community_of_practice: float  # levers.community_of_practice: chance a tie is inherited
     inherited_trust: float  # turnover.inherited_trust
     expertise_a: float  # peers.expertise_a
