@@ -204,11 +204,10 @@ class PeerLearningModel(Model):
         """Advance one month."""
         p, rng, state, month = self.params, self.rng, self.state, self.steps
         state.month = Month.empty(state.ties)
-        for position in turnover.officials_leave(state, p, rng):
+        for position in turnover.leave(state, p, rng):
             self._peers[position].remove()
             self._peers[position] = Peer(self, int(position))
             state.peers.person[position] = self._peers[position].unique_id
-        turnover.colleagues_leave(state, p, rng)
         # Background adoption draws from a stream of its own and reads nothing of the state, so
         # it may draw before the tools.
         background = diffusion.background_draws(

@@ -107,6 +107,7 @@ class Observer:
         self._invited = 0
         self._attendance = 0
         self._settings: Settings | None = None
+        self._plain: tuple | None = None
         self._foundational = stages.foundational_gatherings(load_tools())
         # Where observe_month's values go: the stage columns, the counted ones, mean trust.
         self._observed_columns = np.array(
@@ -126,10 +127,15 @@ class Observer:
             )
         return self._settings
 
-    @staticmethod
-    def plain(settings: Settings) -> tuple:
-        """``settings`` as a plain tuple, its stage settings one in it (as compiled calls take)."""
-        return (*settings[:2], tuple(settings.stages), *settings[3:])
+    def plain_settings(self, state: State, p: SimpleNamespace) -> tuple:
+        """:meth:`settings` as a plain tuple, made once per run.
+
+        Its stage settings are a plain tuple in it, as compiled calls take them.
+        """
+        if self._plain is None:
+            settings = self.settings(state, p)
+            self._plain = (*settings[:2], tuple(settings.stages), *settings[3:])
+        return self._plain
 
     def observe(self, state: State, p: SimpleNamespace, month: int) -> None:
         """Record the state at the end of ``month``."""

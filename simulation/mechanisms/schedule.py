@@ -57,11 +57,11 @@ def after_tools(
     # Python (about 17 us a month against 5 for these arguments; measured). The compiled
     # functions make them NamedTuples again.
     arrays = (tuple(state.peers), tuple(state.orgs), tuple(state.ties.arrays))
-    observed = observer.plain(observer.settings(state, p))
+    observed = observer.plain_settings(state, p)
     if shares_at_home(p):
         informal, productive, carries, sharers, staff.adopters = _first(
             *arrays, tuple(staff.arrays()), tuple(state.month.arrays), month,
-            (tuple(q.contact), tuple(q.transfer), tuple(q.reflection), tuple(q.diffusion)), h,
+            _plain_settings(p)[0], h,
         )
         diffusion.sharing_at_home(state, carries, sharers, p, rng)
         staff.adopters, values = _second(
@@ -90,13 +90,27 @@ def _whole_arguments(
     rng: np.ndarray,
 ) -> tuple:
     """The arguments of :func:`_whole`, as plain tuples; ``rng`` a handle."""
-    q = p.settings
     return (
         tuple(state.peers), tuple(state.orgs), tuple(state.ties.arrays),
         tuple(state.staff.arrays()), tuple(state.month.arrays), month, background,
-        (tuple(q.contact), tuple(q.transfer), tuple(q.reflection), tuple(q.diffusion)),
-        observed, rng,
+        _plain_settings(p)[0], observed, rng,
     )
+
+
+def _plain_settings(p: SimpleNamespace) -> tuple:
+    """The settings of the month after the tools, and of the events, as plain tuples.
+
+    Made once per run and kept under ``p.settings`` (fixed for the run, like the NamedTuples
+    it is made of): contact, transfer, reflection and diffusion; then the events' settings,
+    logistics and canvassing for topics.
+    """
+    q = p.settings
+    if not hasattr(q, "plain"):
+        q.plain = (
+            (tuple(q.contact), tuple(q.transfer), tuple(q.reflection), tuple(q.diffusion)),
+            (tuple(q.events), float(p.facilitator.logistics), float(p.facilitator.canvass_topics)),
+        )
+    return q.plain
 
 
 def tools_then_after(
@@ -122,12 +136,10 @@ def tools_then_after(
     if shares_at_home(p):
         events.run_uses(state, uses, tools, p, rng, cohorts)
         return after_tools(state, p, month, rng, background, observer)
-    observed = observer.settings(state, p)
-    q_events = (tuple(p.settings.events), float(p.facilitator.logistics),
-                float(p.facilitator.canvass_topics))
     counts, informal, productive, state.staff.adopters, values = _tools_and_whole(
-        (uses, tuple(tools), q_events, cohorts),
-        _whole_arguments(state, p, month, background, observer.plain(observed), handle(rng)),
+        (uses, tuple(tools), _plain_settings(p)[1], cohorts),
+        _whole_arguments(state, p, month, background, observer.plain_settings(state, p),
+                         handle(rng)),
     )
     events.add_counts(state.month, counts)
     observer.record(values, state.month, month)

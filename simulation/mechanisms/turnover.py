@@ -19,7 +19,7 @@ import numpy as np
 
 from simulation.compiled import kernel
 from simulation.population import PERSONAL_FACTORS, personal_traits
-from simulation.state import Peers, StaffArrays, State, staff_changed
+from simulation.state import Peers, StaffArrays, State, staff_changed, with_adopters
 from simulation.streams import JUMP, as_generator, handle, jump
 from simulation.ties import TieArrays, remove, ties_of_group
 from simulation.vocabulary import N_FACTORS, N_TYPES
@@ -57,38 +57,46 @@ def monthly(annual: float) -> float:
     return 1.0 - (1.0 - annual) ** (1.0 / 12.0)
 
 
-def officials_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) -> np.ndarray:
-    """Replace the officials who leave post this month; return their positions."""
+def leave(state: State, p: SimpleNamespace, rng: np.random.Generator) -> np.ndarray:
+    """The month's turnover: officials leave post and successors arrive, then colleagues leave.
+
+    Returns the positions whose officials left (their successors are new people).
+    """
     peers, q, h = state.peers, p.settings.turnover, handle(rng)
     # The draws are those of NumPy's Generator methods called in turn from Python (leavers,
-    # the successors' trait uniforms, expertise, candidate profiles, the succession uniforms),
-    # drawn in compiled code; only the traits' beta inversion (SciPy's) runs between the calls.
-    leavers, uniform = _leave(h, peers.n, q.turnover)
+    # the successors' trait uniforms, expertise, candidate profiles, the succession uniforms,
+    # then the colleagues'), drawn in compiled code; only the traits' beta inversion (SciPy's)
+    # runs between the calls. Colleagues leave in the call that ends the officials' turnover.
+    staff = tuple(state.staff.arrays())
+    leavers, uniform, state.staff.adopters = _leave(h, peers.n, tuple(q), staff)
     state.month.departures = len(leavers)
     if len(leavers) == 0:
         return leavers
     traits = personal_traits(p, uniform)
     state.staff.adopters = _succession(
         leavers, (traits[0], traits[1], traits[2]), PERSONAL_FACTORS, state.focus, tuple(q),
-        tuple(peers), tuple(state.staff.arrays()), tuple(state.ties.arrays), h,
+        tuple(peers), staff, tuple(state.ties.arrays), h,
     )
     return leavers
 
 
 @kernel
 def _leave(
-    rng: np.ndarray, n: int, chance: float
-) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through officials_leave
+    rng: np.ndarray, n: int, q: tuple, staff: tuple
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested via leave
     """The positions whose officials leave (one uniform each), and their successors' uniforms.
 
     The (3, k) uniforms of the successors' traits (:func:`personal_traits`) are drawn only
-    when someone leaves.
+    when someone leaves; when no one does, the colleagues leave here (:func:`_colleagues_leave`).
+    Returns the leavers, the uniforms and the staff's adopters after.
     """
-    generator = as_generator(rng)
-    leavers = np.flatnonzero(generator.random(n) < chance)
+    generator, settings = as_generator(rng), Settings(*q)
+    leavers = np.flatnonzero(generator.random(n) < settings.turnover)
     if len(leavers) == 0:
-        return leavers, np.empty((3, 0))
-    return leavers, generator.random((3, len(leavers)))
+        return leavers, np.empty((3, 0)), _colleagues_leave(
+            StaffArrays(*staff), settings.staff_turnover, rng
+        )
+    return leavers, generator.random((3, len(leavers))), StaffArrays(*staff).adopters
 
 
 @kernel
@@ -102,7 +110,7 @@ def _succession(
     staff: tuple,
     ties: tuple,
     rng: np.ndarray,
-) -> np.ndarray:  # pragma: no cover - compiled; tested through officials_leave
+) -> np.ndarray:  # pragma: no cover - compiled; tested through leave
     """Successors take the leavers' positions with their ``traits`` (:func:`_succeed`).
 
     Draws their expertise, the candidate profiles and one uniform per pair of peers (a, b),
@@ -136,13 +144,13 @@ def _succession(
         p.learned_with_contacts[x] = 0.0
         p.learned_alone[x] = 0.0
         p.shares[x] = 0
-    return adopters
+    return _colleagues_leave(with_adopters(s, adopters), q_.staff_turnover, rng)
 
 
 @kernel
 def _leavers_ties(
     ties: TieArrays, n: int, leavers: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through officials_leave
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through leave
     """The live ties of the leavers in dense row order: their cells ``a * n + b``, and slots.
 
     Read from the leavers' own lists (a tie between two leavers is on both, and kept once), so
@@ -163,7 +171,7 @@ def _succeed(
     peers: Peers,
     adopted: np.ndarray,
     ties: TieArrays,
-) -> None:  # pragma: no cover - compiled; tested through officials_leave
+) -> None:  # pragma: no cover - compiled; tested through leave
     """Successors take the leavers' positions.
 
     The profile keeps the position's factors and takes the person's from the candidate (of
@@ -192,27 +200,18 @@ def _succeed(
     _leave_ties(slots, draws, ties, q)
 
 
-def colleagues_leave(state: State, p: SimpleNamespace, rng: np.random.Generator) -> None:
-    """Colleagues who leave take what they adopted with them."""
-    chance = p.settings.turnover.staff_turnover
-    if chance <= 0:
-        return
-    staff = state.staff
-    staff.adopters = _colleagues_leave(tuple(staff.arrays()), chance, handle(rng))
-
-
 @kernel
 def _colleagues_leave(
-    staff: tuple, chance: float, rng: np.ndarray
-) -> np.ndarray:  # pragma: no cover - compiled; tested through colleagues_leave
+    s: StaffArrays, chance: float, rng: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled; tested through leave
     """Each adopter who is not a peer leaves with ``chance``, taking its adoptions.
 
-    One uniform each, in node order. Returns the adopters after.
-
-    Only adopters' departures change anything (a newcomer has adopted nothing, like one who
-    never had), so only they draw: the cost follows the adopters, not the size of the staff.
+    One uniform each, in node order; nothing is drawn at a chance of 0. Returns the adopters
+    after. Only adopters' departures change anything (a newcomer has adopted nothing, like one
+    who never had), so only they draw: the cost follows the adopters, not the size of the staff.
     """
-    s = StaffArrays(*staff)
+    if chance <= 0:
+        return s.adopters
     adopters = s.adopters[~s.is_peer[s.adopters]]
     if len(adopters) == 0:
         return s.adopters
@@ -225,7 +224,7 @@ def _colleagues_leave(
 @kernel
 def _leave_ties(
     slots: np.ndarray, draws: np.ndarray, ties: TieArrays, q: Settings
-) -> None:  # pragma: no cover - compiled; tested through officials_leave
+) -> None:  # pragma: no cover - compiled; tested through leave
     """Ties of leavers are lost, or inherited by their successors.
 
     Each is inherited with chance kappa = ``levers.community_of_practice`` (its uniform in
