@@ -75,10 +75,12 @@ def paired_runs(
 ) -> tuple[list[float], list[float]]:
     """CPU seconds of one run per seed in each of two checkouts, the two runs back to back.
 
-    Each checkout runs in a single-threaded child of its own, kept for all the seeds; for
-    each seed both run, in turn, the first going first on odd seeds, so that a change of the
+    Each checkout runs in a single-threaded child of its own, kept for all ``seeds``; for each
+    seed both run, in turn, the first going first on odd seeds, so that a change of the
     machine's speed falls on both runs of a pair alike. ``progress`` (a tqdm bar or None) is
-    advanced once a seed.
+    advanced once a seed. A child's own speed (where its memory landed) stays with it for all
+    its runs, which pairing cannot cancel: call this for several groups of seeds, each with
+    fresh children.
     """
     env = {**os.environ, "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "OPENBLAS_NUM_THREADS": "1"}
