@@ -47,13 +47,20 @@ PART_NAME = re.compile(r"^part-\d+-\d+-[0-9a-f]+\.parquet$")
 """A run cache's part: ``part-<runs before it>-<pid>-<hex>.parquet`` (:meth:`RunCache.add`)."""
 
 
-def clear_unfinished(path: Path) -> None:
-    """Remove the parts a killed writer left half-written under ``path`` (``parts/.tmp-*``).
+def unfinished_parts(path: Path) -> list[Path]:
+    """The parts a killed writer left half-written under ``path``: ``parts/.tmp-<part name>``.
 
-    Only the cache's own temporary names: a part is written to ``.tmp-<name>`` and renamed when
-    whole, so such a file holds no finished run. The caller holds the cache's lock.
+    Only the names :meth:`RunCache.add` writes (``.tmp-`` and a :data:`PART_NAME`): a part is
+    written under such a name and renamed when whole, so such a file holds no finished run.
+    Any other file in ``parts/`` is not the cache's to judge.
     """
-    for stray in (path / "parts").glob(".tmp-*"):
+    return [stray for stray in (path / "parts").glob(".tmp-part-*.parquet")
+            if PART_NAME.match(stray.name.removeprefix(".tmp-"))]
+
+
+def clear_unfinished(path: Path) -> None:
+    """Remove :func:`unfinished_parts`; the caller holds the cache's lock."""
+    for stray in unfinished_parts(path):
         stray.unlink()
 
 

@@ -317,3 +317,16 @@ def test_a_part_left_half_written_by_a_kill_is_dropped(tmp_path):
     assert not stray.exists()
     assert again.ran == 0
     pd.testing.assert_frame_equal(again.front, first.front)
+
+
+def test_only_the_caches_own_unfinished_parts_are_removed(tmp_path):
+    """A file in ``parts/`` that the cache did not write is kept, whatever its name."""
+    store = tmp_path / "runs"
+    search(tiny_model(), Space(SPACE), load_costs(), store=store, **{**SETTINGS, "generations": 1})
+    own = store / "parts" / ".tmp-part-000000099-1-abc.parquet"
+    others = [store / "parts" / name for name in (".tmp-notes.txt", ".tmp-part-mine.parquet")]
+    for path in (own, *others):
+        path.write_bytes(b"x")
+    search(tiny_model(), Space(SPACE), load_costs(), store=store, **{**SETTINGS, "generations": 1})
+    assert not own.exists()
+    assert all(path.exists() for path in others)

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulation.mechanisms import events
-from simulation.mechanisms.turnover import _leavers_ties, matrix_uniforms
+from simulation.mechanisms.turnover import _leavers_ties, uniforms_at
+from simulation.streams import handle
 from simulation.ties import Ties, add, find, remove, sorted_slots
 
 
@@ -154,12 +155,12 @@ def test_succession_uniforms_are_those_of_the_full_matrix(seed):
     full.integers(0, 7)  # leaves a buffered 32-bit half-word, which the jump must keep
     jumped.integers(0, 7)
     cells = np.array([17, 3, 399, 250, 0])
-    values = matrix_uniforms(jumped, 400, cells)
+    values = uniforms_at(handle(jumped), 400, cells)
     assert values.tolist() == full.random(400)[cells].tolist()
     assert jumped.integers(0, 1000, 20).tolist() == full.integers(0, 1000, 20).tolist()
     other = np.random.Generator(np.random.MT19937(seed))  # no jump: drawn in full, same values
     witness = np.random.Generator(np.random.MT19937(seed))
-    assert matrix_uniforms(other, 400, cells).tolist() == witness.random(400)[cells].tolist()
+    assert uniforms_at(handle(other), 400, cells).tolist() == witness.random(400)[cells].tolist()
 
 
 @pytest.mark.parametrize("buffered", [False, True])
@@ -169,7 +170,7 @@ def test_succession_uniforms_leave_the_generator_where_the_full_matrix_does(buff
     if buffered:
         full.integers(0, 7)
         jumped.integers(0, 7)
-    values = matrix_uniforms(jumped, 400, np.array(cells, dtype=np.int64))
+    values = uniforms_at(handle(jumped), 400, np.array(cells, dtype=np.int64))
     assert values.tolist() == full.random(400)[cells].tolist()
     assert jumped.bit_generator.state == full.bit_generator.state
 

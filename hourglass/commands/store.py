@@ -183,6 +183,7 @@ def check_run_cache(path: Path, cache: dict[str, Any]) -> tuple[list[str], list[
         ``(problems, notes)``, one line each, as :func:`analysis.store.check_store`.
     """
     from analysis.store import being_written
+    from hourglass.design import unfinished_parts
 
     refusal = _cache_refusal(path, cache)
     if refusal is not None:
@@ -192,7 +193,7 @@ def check_run_cache(path: Path, cache: dict[str, Any]) -> tuple[list[str], list[
     for part, reason in damaged:
         problems.append(f"parts/{part.name} is damaged ({reason}); repair sets it aside, and "
                         "the search runs its runs again")
-    strays = list((path / "parts").glob(".tmp-*"))
+    strays = unfinished_parts(path)
     if strays:
         notes.append(f"{len(strays)} unfinished part(s) from an interrupted writer (removed on "
                      "the next search or repair)")

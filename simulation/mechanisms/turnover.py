@@ -241,24 +241,18 @@ def _leave_ties(
             remove(ties, s)
 
 
-def matrix_uniforms(rng: np.random.Generator, size: int, cells: np.ndarray) -> np.ndarray:
-    """The values ``rng.random(size)`` would hold at the flat positions ``cells`` (distinct).
-
-    The generator is left where drawing all ``size`` values would leave it (:func:`uniforms_at`).
-    """
-    return uniforms_at(handle(rng), size, np.asarray(cells, dtype=np.int64))
-
-
 @kernel
 def uniforms_at(
     rng: np.ndarray, size: int, cells: np.ndarray
-) -> np.ndarray:  # pragma: no cover - compiled; tested through matrix_uniforms
-    """In compiled code, :func:`matrix_uniforms` of a generator's handle.
+) -> np.ndarray:  # pragma: no cover - compiled; tests/test_ties.py
+    """The values ``rng.random(size)`` would hold at the flat positions ``cells`` (distinct).
 
-    Only the values read are generated: NumPy's PCG64 (the default) jumps from cell to cell
-    and on to the end (:func:`simulation.streams.jump`), each double one 64-bit output, so every
-    later draw is what it was when the N x N matrix of succession uniforms was drawn in full.
-    Any other bit generator draws all ``size`` values.
+    ``rng`` is a generator's handle (:func:`simulation.streams.handle`). The generator is left
+    where drawing all ``size`` values would leave it; only the values read are generated:
+    NumPy's PCG64 (the default) jumps from cell to cell and on to the end
+    (:func:`simulation.streams.jump`), each double one 64-bit output, so every later draw is
+    what it was when the N x N matrix of succession uniforms was drawn in full. Any other bit
+    generator draws all ``size`` values.
     """
     generator = as_generator(rng)
     if rng[JUMP] == 0:
