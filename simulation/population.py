@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 from scipy import sparse, special
 
+from simulation.beta_inversion import beta_traits
 from simulation.compiled import kernel
 from simulation.mechanisms import diffusion
 from simulation.state import Month, Organisations, Peers, Staff, State
@@ -68,21 +69,15 @@ def personal_traits(p: SimpleNamespace, uniform: np.ndarray) -> np.ndarray:
 
     Each a beta of mean ``peers.willingness_to_learn``, ``peers.time_to_engage`` and
     ``levers.share_forward`` and concentration ``population.trait_concentration`` (the
-    uniforms inverted); exactly 0 or 1 at a mean of 0 or 1.
+    uniforms inverted, :func:`simulation.beta_inversion.beta_traits`); exactly 0 or 1 at a mean
+    of 0 or 1.
     """
-    c = p.population.trait_concentration
-    means = np.array([p.peers.willingness_to_learn, p.peers.time_to_engage, p.levers.share_forward])
-    n = uniform.shape[1]
-    if all(0.0 < mean < 1.0 for mean in means.tolist()):  # the usual case, in one call
-        m = means[:, None]
-        traits = special.betaincinv(m * c, (1.0 - m) * c, uniform)
-    else:
-        inside = (means > 0.0) & (means < 1.0)
-        traits = np.where(means[:, None] >= 1.0, 1.0, 0.0) * np.ones((3, n))
-        if inside.any():
-            m = means[inside][:, None]
-            traits[inside] = special.betaincinv(m * c, (1.0 - m) * c, uniform[inside])
-    return traits
+    means = np.array([p.peers.willingness_to_learn, p.peers.time_to_engage, p.levers.share_forward],
+                     dtype=np.float64)
+    return beta_traits(
+        means, float(p.population.trait_concentration),
+        np.ascontiguousarray(uniform, dtype=np.float64),
+    )
 
 
 def organisation_sizes(p: SimpleNamespace, rng: np.random.Generator) -> np.ndarray:

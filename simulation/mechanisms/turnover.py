@@ -17,8 +17,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from simulation.beta_inversion import beta_traits
 from simulation.compiled import kernel
-from simulation.population import PERSONAL_FACTORS, personal_traits
+from simulation.population import PERSONAL_FACTORS
 from simulation.state import Peers, StaffArrays, State, staff_changed, with_adopters
 from simulation.streams import JUMP, as_generator, handle, jump
 from simulation.ties import TieArrays, remove, ties_of_group
@@ -36,6 +37,10 @@ class Settings(NamedTuple):
     profile_categories: int  # population.profile_categories
     candidates: int  # facilitator.candidates under matched selection, else 1
     staff_turnover: float  # home_organisations.staff_turnover, as the monthly chance
+    willingness_to_learn: float  # peers.willingness_to_learn: a successor's traits' means ...
+    time_to_engage: float  # peers.time_to_engage
+    share_forward: float  # levers.share_forward
+    trait_concentration: float  # population.trait_concentration: ... and their concentration
 
     @classmethod
     def of(cls, p: SimpleNamespace) -> Settings:
@@ -49,6 +54,10 @@ class Settings(NamedTuple):
             profile_categories=int(p.population.profile_categories),
             candidates=int(p.facilitator.candidates) if p.facilitator.selection == "matched" else 1,
             staff_turnover=monthly(p.home_organisations.staff_turnover),
+            willingness_to_learn=float(p.peers.willingness_to_learn),
+            time_to_engage=float(p.peers.time_to_engage),
+            share_forward=float(p.levers.share_forward),
+            trait_concentration=float(p.population.trait_concentration),
         )
 
 
@@ -62,53 +71,61 @@ def leave(state: State, p: SimpleNamespace, rng: np.random.Generator) -> np.ndar
 
     Returns the positions whose officials left (their successors are new people).
     """
-    peers, q, h = state.peers, p.settings.turnover, handle(rng)
     # The draws are those of NumPy's Generator methods called in turn from Python (leavers,
     # the successors' trait uniforms, expertise, candidate profiles, the succession uniforms,
-    # then the colleagues'), drawn in compiled code; only the traits' beta inversion (SciPy's)
-    # runs between the calls. Colleagues leave in the call that ends the officials' turnover.
-    staff = tuple(state.staff.arrays())
-    leavers, uniform, state.staff.adopters = _leave(h, peers.n, tuple(q), staff)
-    state.month.departures = len(leavers)
-    if len(leavers) == 0:
-        return leavers
-    traits = personal_traits(p, uniform)
-    state.staff.adopters = _succession(
-        leavers, (traits[0], traits[1], traits[2]), PERSONAL_FACTORS, state.focus, tuple(q),
-        tuple(peers), staff, tuple(state.ties.arrays), h,
+    # then the colleagues'), drawn in one compiled call with the traits' beta inversion (SciPy's
+    # own function, simulation/beta_inversion.py).
+    leavers, state.staff.adopters = _turnover(
+        handle(rng), tuple(p.settings.turnover), PERSONAL_FACTORS, state.focus,
+        tuple(state.peers), tuple(state.staff.arrays()), tuple(state.ties.arrays),
     )
+    state.month.departures = len(leavers)
     return leavers
 
 
 @kernel
-def _leave(
-    rng: np.ndarray, n: int, q: tuple, staff: tuple
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested via leave
-    """The positions whose officials leave (one uniform each), and their successors' uniforms.
+def _turnover(
+    rng: np.ndarray,
+    q: tuple,
+    factors: np.ndarray,
+    focus: np.ndarray,
+    peers: tuple,
+    staff: tuple,
+    ties: tuple,
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through leave
+    """The month's turnover on plain tuples (simulation/mechanisms/schedule.py says why).
 
-    The (3, k) uniforms of the successors' traits (:func:`personal_traits`) are drawn only
-    when someone leaves; when no one does, the colleagues leave here (:func:`_colleagues_leave`).
-    Returns the leavers, the uniforms and the staff's adopters after.
+    The positions whose officials leave (one uniform each); when any do, their successors'
+    trait uniforms, (3, k), inverted as :func:`simulation.population.personal_traits` does,
+    then :func:`_succession`; then the colleagues leave (:func:`_colleagues_leave`). Returns the
+    leavers and the staff's adopters after.
     """
     generator, settings = as_generator(rng), Settings(*q)
-    leavers = np.flatnonzero(generator.random(n) < settings.turnover)
+    p, s = Peers(*peers), StaffArrays(*staff)
+    leavers = np.flatnonzero(generator.random(len(p.org)) < settings.turnover)
     if len(leavers) == 0:
-        return leavers, np.empty((3, 0)), _colleagues_leave(
-            StaffArrays(*staff), settings.staff_turnover, rng
-        )
-    return leavers, generator.random((3, len(leavers))), StaffArrays(*staff).adopters
+        return leavers, _colleagues_leave(s, settings.staff_turnover, rng)
+    means = np.array([settings.willingness_to_learn, settings.time_to_engage,
+                      settings.share_forward])
+    traits = beta_traits(
+        means, settings.trait_concentration, generator.random((3, len(leavers)))
+    )
+    adopters = _succession(
+        leavers, traits, factors, focus, settings, p, s, TieArrays(*ties), rng
+    )
+    return leavers, _colleagues_leave(with_adopters(s, adopters), settings.staff_turnover, rng)
 
 
 @kernel
 def _succession(
     leavers: np.ndarray,
-    traits: tuple,
+    traits: np.ndarray,
     factors: np.ndarray,
     focus: np.ndarray,
-    q: tuple,
-    peers: tuple,
-    staff: tuple,
-    ties: tuple,
+    q: Settings,
+    p: Peers,
+    s: StaffArrays,
+    t: TieArrays,
     rng: np.ndarray,
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through leave
     """Successors take the leavers' positions with their ``traits`` (:func:`_succeed`).
@@ -116,24 +133,21 @@ def _succession(
     Draws their expertise, the candidate profiles and one uniform per pair of peers (a, b),
     a < b, as an N x N matrix drawn row by row would give it, read only where a leaver has a
     tie (:func:`uniforms_at`). The records of the official in post start afresh. Returns the
-    staff's adopters after. ``traits``: willingness, time to engage and share forward of the
-    successors; the tuples are the settings, peers, staff and tie store as plain tuples (the
-    compiled calls take plain tuples: simulation/mechanisms/schedule.py says why).
+    staff's adopters after. ``traits``: (3, k) willingness, time to engage and share forward of
+    the successors.
     """
-    p, s, t, q_ = Peers(*peers), StaffArrays(*staff), TieArrays(*ties), Settings(*q)
     generator = as_generator(rng)
-    expertise = generator.beta(q_.expertise_a, q_.expertise_b, (len(leavers), N_TYPES))
-    fresh = generator.integers(0, q_.profile_categories, (q_.candidates, len(leavers), N_FACTORS))
+    expertise = generator.beta(q.expertise_a, q.expertise_b, (len(leavers), N_TYPES))
+    fresh = generator.integers(0, q.profile_categories, (q.candidates, len(leavers), N_FACTORS))
     cells, slots = _leavers_ties(t, len(t.head), leavers)
     uniforms = uniforms_at(rng, len(p.org) ** 2, cells)
-    willingness, time_to_engage, share_forward = traits
     for row in range(len(leavers)):
         x = leavers[row]
-        p.willingness[x] = willingness[row]
-        p.time_to_engage[x] = time_to_engage[row]
-        p.share_forward[x] = share_forward[row]
+        p.willingness[x] = traits[0, row]
+        p.time_to_engage[x] = traits[1, row]
+        p.share_forward[x] = traits[2, row]
         p.expertise[x] = expertise[row]
-    _succeed(leavers, fresh, factors, focus, slots, uniforms, q_, p, s.adopted, t)
+    _succeed(leavers, fresh, factors, focus, slots, uniforms, q, p, s.adopted, t)
     adopters = staff_changed(s, p.staff_node[leavers])
     for x in leavers:
         p.engaged[x] = False
@@ -144,7 +158,7 @@ def _succession(
         p.learned_with_contacts[x] = 0.0
         p.learned_alone[x] = 0.0
         p.shares[x] = 0
-    return _colleagues_leave(with_adopters(s, adopters), q_.staff_turnover, rng)
+    return adopters
 
 
 @kernel
