@@ -203,33 +203,38 @@ class PeerLearningModel(Model):
     def step(self) -> None:
         """Advance one month."""
         p, rng, state, month = self.params, self.rng, self.state, self.steps
-        state.month = Month.empty(state.ties)
-        for position in turnover.leave(state, p, rng):
-            self._peers[position].remove()
-            self._peers[position] = Peer(self, int(position))
-            state.peers.person[position] = self._peers[position].unique_id
         # Background adoption draws from a stream of its own and reads nothing of the state, so
-        # it may draw before the tools.
+        # it may draw before the month.
         background = diffusion.background_draws(
             state.staff.adopted.size, p.home_organisations.background_adoption,
             self.background_rng,
         )
         used = self.facilitator.tools_for(month)
-        if self.one_by_one or self.month_observers:
+        if self.one_by_one or self.month_observers or schedule.shares_at_home(p):
+            state.month = Month.empty(state.ties)
+            self._succeed(turnover.leave(state, p, rng))
             self._seen_month(month, used, background)
-        else:  # the tools and the rest of the month in one compiled call
-            schedule.tools_then_after(
+        else:  # the whole month, turnover to observation, in one compiled call
+            self._succeed(schedule.whole_month(
                 state, p, month, rng, background, self.observer, used, self.tools,
                 self.facilitator.cohorts,
-            )
+            ))
         if month >= self.months:
             self.running = False
 
-    def _seen_month(self, month: int, used: np.ndarray, background: np.ndarray) -> None:
-        """The month from the tools on in separate calls, for month observers and patches.
+    def _succeed(self, leavers: np.ndarray) -> None:
+        """New ``Peer`` agents for the successors in the leavers' positions."""
+        for position in leavers:
+            self._peers[position].remove()
+            self._peers[position] = Peer(self, int(position))
+            self.state.peers.person[position] = self._peers[position].unique_id
 
-        The tools run first, then the rest (one by one where asked); the month's record goes
-        to each month observer. The draws and results are those of the single call.
+    def _seen_month(self, month: int, used: np.ndarray, background: np.ndarray) -> None:
+        """The month from the tools on in separate calls.
+
+        For month observers, patches of the submodels and sharing at home (drawn in Python
+        mid-month). The tools run first, then the rest (one by one where asked); the month's
+        record goes to each month observer. The draws and results are those of the single call.
         """
         p, rng, state = self.params, self.rng, self.state
         events.run_tools(state, used, self.tool_table, self.tools, p, rng, self.facilitator.cohorts)

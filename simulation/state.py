@@ -354,10 +354,11 @@ class Month:
         departures, events, products, invited, attendance: The month's counts.
     """
 
-    def __init__(self, ties: Ties) -> None:
+    def __init__(self, ties: Ties, *, forget: bool = True) -> None:
         n = ties.n
         self.ties = ties
-        new_month_of_tuple(tuple(ties.arrays))
+        if forget:  # False: a compiled month that starts with it forgets (ties.new_month)
+            new_month_of_tuple(tuple(ties.arrays))
         self.arrays = Attendance(
             reflection=np.zeros(n), attended=np.zeros(n, dtype=bool), tools=np.zeros(n, np.int64),
             codified=np.zeros(n, dtype=bool),

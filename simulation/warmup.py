@@ -6,8 +6,9 @@ the sources (``simulation/**/__pycache__``) when that folder is writable, else i
 cache folder, or under ``NUMBA_CACHE_DIR`` when that is set: a folder the workers of a cluster
 share, or one baked into a container image. ``python -m simulation.warmup`` fills it, once per
 environment and CPU model (Numba's cache is specific to both), by running every library scenario
-once at seed 1: each kernel is compiled for the argument types the model passes it, and a
-kernel called from another is compiled and cached with it. It then names any kernel left with
+once at seed 1, and the baseline once with a month observer: each kernel is compiled for the
+argument types the model passes it, and a kernel called from another is compiled and cached
+with it. It then names any kernel left with
 no entry in the cache, which a later run would still compile on first use. ``make`` runs it
 after installing.
 """
@@ -47,6 +48,11 @@ def warm_up(seed: int = 1) -> list[str]:
 
     for name in available_scenarios():
         PeerLearningModel(Scenario.load(name), rng=seed).run()
+    # A month observer (the seam experiments and validation read) runs the month in separate
+    # calls (PeerLearningModel._seen_month), which no library scenario on its own does.
+    model = PeerLearningModel(Scenario.load("baseline"), rng=seed)
+    model.month_observers.append(lambda record: None)
+    model.run()
     return sorted(name for name, kernel in kernels().items() if not cached(kernel))
 
 

@@ -1,4 +1,4 @@
-"""The month after the facilitator's tools, in one or two compiled calls.
+"""The month in compiled calls: the whole month in one, or the month after the tools in one or two.
 
 Contact and trust, knowledge transfer, the community of practice, reflection, share forward,
 background adoption, discontinuance, diffusion, change at scale and observation (docs/ODD.md §3)
@@ -6,8 +6,9 @@ run here in the order of the model's schedule, each submodel's compiled month ca
 one compiled call: called one by one from Python, each cost more to call (its arguments checked
 and converted, about 2-5 us) than its work for a typical initiative's few dozen peers (issue 13).
 Where in-house sharing or dissemination events are on (drawn in Python, with NumPy's generator
-methods), the month is two calls with them between. Where not, the month's tools run in the same
-call (:func:`tools_then_after`), unless a month observer reads what the tools did first.
+methods), the month is two calls with them between. Where not, the whole month, turnover and the
+month's tools first, is one call (:func:`whole_month`), unless a month observer reads what the
+tools did first.
 
 Every draw comes from the model's generator through its handle (``simulation.streams``), in the
 order the submodels run one by one (``PeerLearningModel.one_by_one``): results are those of the
@@ -22,10 +23,27 @@ import numpy as np
 
 from simulation import stages
 from simulation.compiled import kernel
-from simulation.mechanisms import contact, diffusion, evaluation, events, reflection, transfer
-from simulation.state import Attendance, Organisations, Peers, StaffArrays, State, with_adopters
+from simulation.mechanisms import (
+    contact,
+    diffusion,
+    evaluation,
+    events,
+    reflection,
+    transfer,
+    turnover,
+)
+from simulation.population import PERSONAL_FACTORS
+from simulation.state import (
+    Attendance,
+    Month,
+    Organisations,
+    Peers,
+    StaffArrays,
+    State,
+    with_adopters,
+)
 from simulation.streams import handle
-from simulation.ties import TieArrays
+from simulation.ties import TieArrays, new_month
 from simulation.tools import ToolArrays
 
 
@@ -113,7 +131,7 @@ def _plain_settings(p: SimpleNamespace) -> tuple:
     return q.plain
 
 
-def tools_then_after(
+def whole_month(
     state: State,
     p: SimpleNamespace,
     month: int,
@@ -123,47 +141,82 @@ def tools_then_after(
     used: np.ndarray,
     tools: ToolArrays,
     cohorts: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The month's tools (:func:`simulation.mechanisms.events.run_tools`), then :func:`after_tools`.
+) -> np.ndarray:
+    """The whole month, from turnover to observation, in one compiled call; returns the leavers.
 
-    One compiled call where nothing is drawn in Python between them (no sharing at home):
-    the same draws in the same order as the two calls. Arguments and returns as
-    :func:`after_tools`, with the month's ``used`` tools, the tool arrays and the cohorts.
+    For a month with nothing drawn in Python mid-month (no sharing at home) and no month
+    observer: the month's turnover (:func:`simulation.mechanisms.turnover.leave`), its tools
+    (:func:`simulation.mechanisms.events.run_tools`) and :func:`after_tools`, with the same draws
+    in the same order as those calls. Starts the month (``state.month``). ``background``, the
+    observer, the month's ``used`` tools, the tool arrays and the cohorts as in those calls; the
+    model replaces the leavers' agents after it.
     """
-    uses = events.tool_uses(state, used, tools)
-    if len(uses) == 0:
-        return after_tools(state, p, month, rng, background, observer)
-    if shares_at_home(p):
-        events.run_uses(state, uses, tools, p, rng, cohorts)
-        return after_tools(state, p, month, rng, background, observer)
-    counts, informal, productive, state.staff.adopters, values = _tools_and_whole(
-        (uses, tuple(tools), _plain_settings(p)[1], cohorts),
-        _whole_arguments(state, p, month, background, observer.plain_settings(state, p),
-                         handle(rng)),
-    )
-    events.add_counts(state.month, counts)
+    uses = events.tool_uses(state, used, tools)  # grows the tie store first, if it must
+    state.month = Month(state.ties, forget=False)  # the compiled call forgets last month's
+    turn = (tuple(p.settings.turnover), PERSONAL_FACTORS, state.focus)
+    whole = _whole_arguments(state, p, month, background, observer.plain_settings(state, p),
+                             handle(rng))
+    if len(uses):
+        leavers, counts, _, _, state.staff.adopters, values = _month_with_tools(
+            turn, (uses, tuple(tools), _plain_settings(p)[1], cohorts), whole
+        )
+        events.add_counts(state.month, counts)
+    else:  # fewer arrays to pass than with the tools' (each costs its type check)
+        leavers, _, _, state.staff.adopters, values = _month_without_tools(turn, whole)
+    state.month.departures = len(leavers)
     observer.record(values, state.month, month)
-    return informal, productive
+    return leavers
 
 
 @kernel
-def _tools_and_whole(
-    tools: tuple, whole: tuple
+def _month_with_tools(
+    turn: tuple, tools: tuple, whole: tuple
 ) -> tuple:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)
-    """The month's tools, then :func:`_whole`, on plain tuples (see :func:`after_tools`).
+    """:func:`whole_month` with tool uses, on plain tuples (see :func:`after_tools`).
 
-    ``tools``: the month's uses, the tool arrays, the events' settings with logistics and
-    canvassing for topics, and the cohorts; ``whole``: :func:`_whole`'s arguments. Returns the
+    ``turn``: the turnover settings, the personal factors and the focus profile; ``tools``: the
+    month's uses, the tool arrays, the events' settings with logistics and canvassing for
+    topics, and the cohorts; ``whole``: :func:`_whole`'s arguments. Returns the leavers, the
     tools' counts, then what :func:`_whole` returns.
     """
+    leavers, staff = _turnover_first(turn, whole)
     uses, arrays, q, cohorts = tools
     peers, orgs, ties, _, attendance = whole[:5]
     counts = events.run_month(
         uses, ToolArrays(*arrays), events.Settings(*q[0]), Peers(*peers), Organisations(*orgs),
         TieArrays(*ties), Attendance(*attendance), cohorts, whole[-1], q[1], q[2],
     )
-    informal, productive, adopters, values = _whole(*whole)
-    return counts, informal, productive, adopters, values
+    informal, productive, adopters, values = _after(staff, whole)
+    return leavers, counts, informal, productive, adopters, values
+
+
+@kernel
+def _month_without_tools(
+    turn: tuple, whole: tuple
+) -> tuple:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)
+    """:func:`whole_month` with no tool used: turnover, then :func:`_whole`'s month.
+
+    Returns the leavers, then what :func:`_whole` returns.
+    """
+    leavers, staff = _turnover_first(turn, whole)
+    informal, productive, adopters, values = _after(staff, whole)
+    return leavers, informal, productive, adopters, values
+
+
+@kernel
+def _turnover_first(
+    turn: tuple, whole: tuple
+) -> tuple:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)
+    """Forget last month's contacts, then the month's turnover; the leavers and the staff after.
+
+    ``turn`` and ``whole`` as :func:`_month_with_tools` takes them.
+    """
+    peers, _, ties, staff = whole[:4]
+    new_month(TieArrays(*ties))
+    leavers, adopters = turnover.turnover_month(
+        whole[-1], turn[0], turn[1], turn[2], peers, staff, ties
+    )
+    return leavers, with_adopters(StaffArrays(*staff), adopters)
 
 
 @kernel
@@ -287,14 +340,26 @@ def _whole(
 
     :func:`_first`, then :func:`_second`, on plain tuples (see :func:`after_tools`).
     """
+    return _after(
+        StaffArrays(*staff),
+        (peers, orgs, ties, staff, attendance, month, background, settings, q_observation, rng),
+    )
+
+
+@kernel
+def _after(
+    staff: StaffArrays, whole: tuple
+) -> tuple:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)
+    """:func:`_whole` on its arguments (``whole``), with the staff as they are now (``staff``)."""
+    peers, orgs, ties, _, attendance, month, background, settings, q_observation, rng = whole
     p, o, t, a = Peers(*peers), Organisations(*orgs), TieArrays(*ties), Attendance(*attendance)
     q_diffusion = diffusion.Settings(*settings[3])
     informal, productive, _, _, adopters = _first_month(
-        p, o, t, StaffArrays(*staff), a, month, contact.Settings(*settings[0]),
+        p, o, t, staff, a, month, contact.Settings(*settings[0]),
         transfer.Settings(*settings[1]), reflection.Settings(*settings[2]), q_diffusion, rng,
     )
     adopters, values = _second_month(
-        p, o, t, with_adopters(StaffArrays(*staff), adopters), a, month, background,
+        p, o, t, with_adopters(staff, adopters), a, month, background,
         q_diffusion, _observation(q_observation), rng,
     )
     return informal, productive, adopters, values

@@ -75,7 +75,7 @@ def leave(state: State, p: SimpleNamespace, rng: np.random.Generator) -> np.ndar
     # the successors' trait uniforms, expertise, candidate profiles, the succession uniforms,
     # then the colleagues'), drawn in one compiled call with the traits' beta inversion (SciPy's
     # own function, simulation/beta_inversion.py).
-    leavers, state.staff.adopters = _turnover(
+    leavers, state.staff.adopters = turnover_month(
         handle(rng), tuple(p.settings.turnover), PERSONAL_FACTORS, state.focus,
         tuple(state.peers), tuple(state.staff.arrays()), tuple(state.ties.arrays),
     )
@@ -84,7 +84,7 @@ def leave(state: State, p: SimpleNamespace, rng: np.random.Generator) -> np.ndar
 
 
 @kernel
-def _turnover(
+def turnover_month(
     rng: np.ndarray,
     q: tuple,
     factors: np.ndarray,
