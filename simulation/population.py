@@ -12,6 +12,7 @@ from scipy import sparse, special
 
 from simulation.beta_inversion import beta_traits
 from simulation.compiled import kernel
+from simulation.errors import HourglassError
 from simulation.mechanisms import diffusion
 from simulation.state import Month, Organisations, Peers, Staff, State
 from simulation.ties import Ties
@@ -109,10 +110,11 @@ def staff_network(
     A ring lattice where each node links to its ``degree / 2`` nearest neighbours on each side;
     each edge's far end is rewired with probability ``rewiring`` to a uniform node of the same
     organisation. A rewiring that would make a self-loop or a duplicate (of an edge earlier in
-    node order) keeps its lattice end. The draws come first, for all edges at once (a uniform
-    each, then a node each); the wiring is compiled, organisation by organisation, so set-up
-    time and memory are linear in staff.
+    node order) keeps its lattice end. An organisation needs more staff than ``degree``. The
+    draws come first, for all edges at once (a uniform each, then a node each); the wiring is
+    compiled, organisation by organisation, so set-up time and memory are linear in staff.
     """
+    _check_sizes(np.array([size]), degree)
     edges = n_orgs * size * (degree // 2)
     rewire = rng.random(edges) < rewiring
     new_end = rng.integers(0, size, edges)
@@ -128,12 +130,23 @@ def staff_networks(
     block starting at the sum of the sizes before it. Equal sizes take ``staff_network`` itself.
     """
     sizes = np.asarray(sizes, dtype=np.int64)
+    _check_sizes(sizes, degree)
     if (sizes == sizes[0]).all():
         return staff_network(len(sizes), int(sizes[0]), degree, rewiring, rng)
     half = degree // 2
     rewire = rng.random(int(sizes.sum()) * half) < rewiring
     new_end = rng.integers(0, np.repeat(sizes, sizes * half))
     return _adjacency(sizes, half, rewire, new_end)
+
+
+def _check_sizes(sizes: np.ndarray, degree: int) -> None:
+    """Every organisation must have more staff than a node's ``degree`` lattice neighbours."""
+    if len(sizes) and sizes.min() <= degree:
+        raise HourglassError(
+            f"staff network: every organisation needs more staff than the degree ({degree}), "
+            f"as home_organisations.staff_degree must be below population.staff_per_organisation;"
+            f" the smallest has {int(sizes.min())}"
+        )
 
 
 def _adjacency(
@@ -158,140 +171,141 @@ def _wire(
     Edge e of an organisation of s staff joins node e // half to (e // half + e % half + 1) mod
     s, or to ``new_end[e]`` if ``rewire[e]`` and that is not the node itself. Of edges joining
     the same two nodes the first (in edge order) keeps its new end and the others their lattice
-    end; then each pair of nodes is one edge. Edges are bucketed by their lower node (a
-    counting sort), so finding duplicates is linear in the staff.
+    end; then each pair of nodes is one edge. Every organisation has more than ``2 half`` staff
+    (:func:`staff_networks` checks), so no two lattice edges join the same two nodes.
     """
     total = sizes.sum()
     indptr = np.zeros(total + 1, dtype=np.int64)
     indices = np.empty(2 * len(rewire), dtype=np.int64)
     offset, first = 0, 0
     for o in range(len(sizes)):
-        s = sizes[o]
-        m = s * half
-        lattice, end, source = _lattice(s, half, rewire[offset : offset + m],
-                                        new_end[offset : offset + m])
-        start, bucket = _buckets(end, source, s)
-        if _revert_duplicates(start, bucket, end, lattice, source):
-            start, bucket = _buckets(end, source, s)
-        # This organisation's rows of the matrix: its distinct edges, both ways.
-        unique = np.zeros(m, dtype=np.bool_)
-        degree = np.zeros(s + 1, dtype=np.int64)
-        for low in range(s):
-            previous = -1
-            for row in range(start[low], start[low + 1]):
-                e = bucket[row]
-                high = max(source[e], end[e])
-                if high != previous:
-                    unique[row] = True
-                    degree[low + 1] += 1
-                    degree[high + 1] += 1
-                    previous = high
-        for node in range(s):
-            degree[node + 1] += degree[node]
-        base = indptr[first]
-        filled = degree[:-1].copy()
-        for low in range(s):
-            for row in range(start[low], start[low + 1]):
-                if unique[row]:
-                    e = bucket[row]
-                    high = max(source[e], end[e])
-                    indices[base + filled[low]] = first + high
-                    filled[low] += 1
-                    indices[base + filled[high]] = first + low
-                    filled[high] += 1
-        for node in range(s):
-            indptr[first + node + 1] = base + degree[node + 1]
-            # An insertion sort: a row holds a handful of neighbours, where a NumPy sort call
-            # per row cost three quarters of the wiring (3.7 ms of 8,000 staff; now 1.0 ms).
-            for a in range(base + degree[node] + 1, base + degree[node + 1]):
-                value = indices[a]
-                b = a
-                while b > base + degree[node] and indices[b - 1] > value:
-                    indices[b] = indices[b - 1]
-                    b -= 1
-                indices[b] = value
+        m = sizes[o] * half
+        _ring(sizes[o], half, rewire[offset : offset + m], new_end[offset : offset + m], first,
+              indptr, indices)
         offset += m
-        first += s
+        first += sizes[o]
     return indptr, indices[: indptr[total]]
 
 
 @kernel
-def _lattice(
-    s: int, half: int, rewire: np.ndarray, new_end: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled; see _wire
-    """One organisation's edges: lattice ends, ends after rewiring, and each edge's own node.
+def _ring(
+    s: int,
+    half: int,
+    rewire: np.ndarray,
+    new_end: np.ndarray,
+    first: int,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+) -> None:  # pragma: no cover - compiled; tested through staff_network
+    """One organisation's rows of the matrix, its staff numbered from ``first``.
 
-    Edge e is node e // half's (e % half + 1)-th lattice edge; its own node is kept, as a
-    division per look cost most of the wiring.
+    The lattice edges that stand are walked node by node, without a division per edge (which
+    cost half of the wiring); the edges rewiring moved come from :func:`_moved`. Each row is
+    sorted.
     """
-    m = s * half
-    lattice = np.empty(m, dtype=np.int64)
-    end = np.empty(m, dtype=np.int64)
-    source = np.empty(m, dtype=np.int64)
+    moved, extra = _moved(s, half, rewire, new_end)
+    degree = np.zeros(s + 1, dtype=np.int64)
     e = 0
     for node in range(s):
         for step in range(1, half + 1):
-            far = node + step
-            lattice[e] = far - s if far >= s else far
-            source[e] = node
-            other = new_end[e]
-            end[e] = other if rewire[e] and other != node else lattice[e]
+            if not moved[e]:
+                degree[node + 1] += 1
+                degree[(node + step - s if node + step >= s else node + step) + 1] += 1
             e += 1
-    return lattice, end, source
+    for e in extra:
+        degree[e // half + 1] += 1
+        degree[new_end[e] + 1] += 1
+    for node in range(s):
+        degree[node + 1] += degree[node]
+    base = indptr[first]
+    filled = degree[:-1].copy()
+    e = 0
+    for node in range(s):
+        for step in range(1, half + 1):
+            if not moved[e]:
+                far = node + step - s if node + step >= s else node + step
+                _both_ways(node, far, first, base, filled, indices)
+            e += 1
+    for e in extra:
+        _both_ways(e // half, new_end[e], first, base, filled, indices)
+    for node in range(s):
+        indptr[first + node + 1] = base + degree[node + 1]
+        # An insertion sort: a row holds a handful of neighbours, nearly in order already,
+        # where a NumPy sort call per row cost three quarters of the wiring.
+        for a in range(base + degree[node] + 1, base + degree[node + 1]):
+            value = indices[a]
+            b = a
+            while b > base + degree[node] and indices[b - 1] > value:
+                indices[b] = indices[b - 1]
+                b -= 1
+            indices[b] = value
 
 
 @kernel
-def _buckets(
-    end: np.ndarray, source: np.ndarray, s: int
+def _moved(
+    s: int, half: int, rewire: np.ndarray, new_end: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through staff_network
-    """Edges grouped by their lower node, each group sorted by the higher node, then by edge."""
-    m = len(end)
-    start = np.zeros(s + 1, dtype=np.int64)
-    for e in range(m):
-        start[min(source[e], end[e]) + 1] += 1
-    for low in range(s):
-        start[low + 1] += start[low]
-    bucket = np.empty(m, dtype=np.int64)
-    filled = start[:-1].copy()
-    for e in range(m):  # edges enter in order, so each group is in edge order
-        low = min(source[e], end[e])
-        bucket[filled[low]] = e
-        filled[low] += 1
-    for low in range(s):  # a stable insertion sort by the higher node: the groups are small
-        for row in range(start[low] + 1, start[low + 1]):
-            e = bucket[row]
-            high = max(source[e], end[e])
-            k = row
-            while k > start[low] and max(source[bucket[k - 1]], end[bucket[k - 1]]) > high:
-                bucket[k] = bucket[k - 1]
-                k -= 1
-            bucket[k] = e
-    return start, bucket
+    """Which of an organisation's edges leave the lattice, and those that add an edge.
+
+    Only the edges rewiring moved off the lattice (a tenth of them at the usual rewiring) are
+    looked at. One joining the same two nodes as an earlier edge takes its lattice end back: an
+    earlier moved edge (their pairs sorted, stably, so in edge order) or the one lattice edge
+    that may join them, if that stands. Then each pair of nodes is one edge: a moved edge on
+    the pair of a lattice edge that stands adds none. Returns, per edge, whether its lattice
+    edge is gone, and the moved edges that add an edge (in edge order).
+    """
+    moved = np.zeros(s * half, dtype=np.bool_)
+    candidates = np.empty(s * half, dtype=np.int64)
+    n = 0
+    e = 0
+    for node in range(s):
+        for step in range(1, half + 1):
+            far = node + step - s if node + step >= s else node + step
+            if rewire[e] and new_end[e] != node and new_end[e] != far:
+                moved[e] = True
+                candidates[n] = e
+                n += 1
+            e += 1
+    candidates = candidates[:n]
+    keys = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        e = candidates[k]
+        keys[k] = min(e // half, new_end[e]) * s + max(e // half, new_end[e])
+    order = np.argsort(keys, kind="mergesort")
+    kept = np.ones(n, dtype=np.bool_)
+    for r in range(1, n):
+        kept[order[r]] = keys[order[r]] != keys[order[r - 1]]
+    for k in range(n):
+        same = _lattice_edge(candidates[k] // half, new_end[candidates[k]], s, half)
+        kept[k] = kept[k] and not (0 <= same < candidates[k] and not moved[same])
+    for k in range(n):
+        moved[candidates[k]] = kept[k]
+    for k in range(n):
+        same = _lattice_edge(candidates[k] // half, new_end[candidates[k]], s, half)
+        kept[k] = kept[k] and not (same >= 0 and not moved[same])
+    return moved, candidates[kept]
 
 
 @kernel
-def _revert_duplicates(
-    start: np.ndarray,
-    bucket: np.ndarray,
-    end: np.ndarray,
-    lattice: np.ndarray,
-    source: np.ndarray,
-) -> int:  # pragma: no cover - compiled; tested through staff_network
-    """An edge joining the same two nodes as an earlier edge takes its lattice end back.
+def _lattice_edge(u: int, x: int, s: int, half: int) -> int:  # pragma: no cover - compiled
+    """The lattice edge joining nodes u and x of a ring of s > 2 half nodes, or -1."""
+    distance = x - u + s if x < u else x - u
+    if 1 <= distance <= half:
+        return u * half + distance - 1
+    if 1 <= s - distance <= half:
+        return x * half + s - distance - 1
+    return -1
 
-    Returns how many did (none: the buckets stand as they are).
-    """
-    reverted = 0
-    for low in range(len(start) - 1):
-        previous = -1
-        for row in range(start[low], start[low + 1]):
-            e = bucket[row]
-            high = max(source[e], end[e])
-            if high == previous:
-                end[e] = lattice[e]
-                reverted += 1
-            previous = high
-    return reverted
+
+@kernel
+def _both_ways(
+    u: int, x: int, first: int, base: int, filled: np.ndarray, indices: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """Add the edge u-x to both rows."""
+    indices[base + filled[u]] = first + x
+    filled[u] += 1
+    indices[base + filled[x]] = first + u
+    filled[x] += 1
 
 
 _NETWORKS: dict[tuple, tuple[sparse.csr_array, dict]] = {}

@@ -5,7 +5,7 @@ import pytest
 from conftest import SMALL
 from scipy import sparse
 
-from simulation import PeerLearningModel, Scenario
+from simulation import HourglassError, PeerLearningModel, Scenario
 from simulation.population import staff_network, staff_networks
 
 ZIPF = {**SMALL, "population.home_organisations": 12, "population.staff_per_organisation": 80,
@@ -160,3 +160,11 @@ def test_personal_traits_are_beta_inversions_of_one_uniform_each(share_forward):
         want = (np.full(7, float(mean >= 1.0)) if mean in (0.0, 1.0)
                 else special.betaincinv(mean * c, (1.0 - mean) * c, uniform[row]))
         assert np.array_equal(got[key], want), key
+
+
+@pytest.mark.parametrize("sizes", [(6, 40), (40, 3), (4,)])
+def test_an_organisation_no_larger_than_the_degree_is_refused(sizes):
+    """A ring lattice of degree k needs more than k staff (no edge may join two nodes twice);
+    scenarios ensure it (staff_degree below staff_per_organisation), callers are told."""
+    with pytest.raises(HourglassError, match=r"more staff than the degree \(6\).*smallest has"):
+        staff_networks(np.array(sizes), 6, 0.1, np.random.default_rng(0))
