@@ -8,7 +8,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
-from scipy import sparse, special
+from scipy import sparse
 
 from simulation.beta_inversion import beta_traits
 from simulation.compiled import kernel
@@ -23,19 +23,17 @@ from simulation.vocabulary import N_FACTORS, N_TYPES
 PERSONAL_FACTORS = np.array([False, False, False, False, False, True])
 
 
-def beta_around(rng: np.random.Generator, mean: float, concentration: float, size) -> np.ndarray:
+def beta_around(
+    rng: np.random.Generator, mean: float, concentration: float, size: int
+) -> np.ndarray:
     """Draw from a Beta distribution with the given mean; 0 and 1 are exact.
 
     By inversion of one uniform per value, so the generator advances alike whatever the mean and
     each individual's trait rises with the mean: scenarios that differ in a mean keep every other
     draw in step (common random numbers, which sensitivity analysis relies on).
     """
-    uniform = rng.random(size)
-    if mean <= 0.0:
-        return np.zeros(size)
-    if mean >= 1.0:
-        return np.ones(size)
-    return special.betaincinv(mean * concentration, (1.0 - mean) * concentration, uniform)
+    uniform = rng.random((1, size))
+    return beta_traits(np.array([float(mean)]), float(concentration), uniform)[0]
 
 
 def closest_to_focus(candidates: np.ndarray, focus: np.ndarray) -> np.ndarray:

@@ -8,9 +8,8 @@ share, or one baked into a container image. ``python -m simulation.warmup`` fill
 environment and CPU model (Numba's cache is specific to both), by running every library scenario
 once at seed 1, and the baseline once with a month observer: each kernel is compiled for the
 argument types the model passes it, and a kernel called from another is compiled and cached
-with it. It then names any kernel left with
-no entry in the cache, which a later run would still compile on first use. ``make`` runs it
-after installing.
+with it. It then names any kernel left with no entry in the cache, which a later run would
+still compile on first use. ``make`` runs it after installing.
 """
 
 from __future__ import annotations
