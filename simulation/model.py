@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from collections.abc import Callable
 from types import SimpleNamespace
 
@@ -164,6 +165,9 @@ class PeerLearningModel(Model):
         # True: the submodels after the tools run one by one from Python (the reference the
         # compiled month, simulation/mechanisms/schedule.py, is tested equal to).
         self.one_by_one = False
+        # Leavers of months run() ran ahead in one compiled call, for Mesa's steps to replace
+        # their agents month by month.
+        self._ahead: deque[np.ndarray] = deque()
 
     @property
     def scenario(self) -> Scenario:
@@ -203,6 +207,11 @@ class PeerLearningModel(Model):
     def step(self) -> None:
         """Advance one month."""
         p, rng, state, month = self.params, self.rng, self.state, self.steps
+        if self._ahead:  # run() ran this month ahead: only its successors' agents are new
+            self._succeed(self._ahead.popleft())
+            if month >= self.months:
+                self.running = False
+            return
         # Background adoption draws from a stream of its own and reads nothing of the state, so
         # it may draw before the month.
         background = diffusion.background_draws(
@@ -210,7 +219,7 @@ class PeerLearningModel(Model):
             self.background_rng,
         )
         used = self.facilitator.tools_for(month)
-        if self.one_by_one or self.month_observers or schedule.shares_at_home(p):
+        if not self._seen_whole():
             state.month = Month.empty(state.ties)
             self._succeed(turnover.leave(state, p, rng))
             self._seen_month(month, used, background)
@@ -221,6 +230,14 @@ class PeerLearningModel(Model):
             ))
         if month >= self.months:
             self.running = False
+
+    def _seen_whole(self) -> bool:
+        """Whether the month runs whole, turnover to observation, in one compiled call.
+
+        Not for patches of the submodels (``one_by_one``), month observers (who see the month
+        after its tools) or sharing at home (drawn in Python mid-month).
+        """
+        return not (self.one_by_one or self.month_observers or schedule.shares_at_home(self.params))
 
     def _succeed(self, leavers: np.ndarray) -> None:
         """New ``Peer`` agents for the successors in the leavers' positions."""
@@ -280,7 +297,26 @@ class PeerLearningModel(Model):
         return informal, productive
 
     def run(self) -> Result:
-        """Run the remaining months and return the result."""
+        """Run the remaining months and return the result.
+
+        Where each month would run whole in one compiled call, the remaining months run ahead
+        in one (:func:`simulation.mechanisms.schedule.run_months`: the same draws in the same
+        order, so the same results), and Mesa's steps then replace each month's leavers' agents
+        in turn, as the steps would have.
+        """
+        if self.steps < self.months and self._seen_whole():
+            months = range(self.steps + 1, self.months + 1)
+            hazard = self.params.home_organisations.background_adoption
+            background = [
+                diffusion.background_draws(
+                    self.state.staff.adopted.size, hazard, self.background_rng
+                )
+                for _ in months
+            ]
+            self._ahead.extend(schedule.run_months(
+                self.state, self.params, months, self.rng, background, self.observer,
+                self.facilitator.calendar, self.tools, self.facilitator.cohorts,
+            ))
         while self.steps < self.months:
             self.step()
         return self.result()

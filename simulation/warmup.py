@@ -6,10 +6,10 @@ the sources (``simulation/**/__pycache__``) when that folder is writable, else i
 cache folder, or under ``NUMBA_CACHE_DIR`` when that is set: a folder the workers of a cluster
 share, or one baked into a container image. ``python -m simulation.warmup`` fills it, once per
 environment and CPU model (Numba's cache is specific to both), by running every library scenario
-once at seed 1, and the baseline once with a month observer: each kernel is compiled for the
-argument types the model passes it, and a kernel called from another is compiled and cached
-with it. It then names any kernel left with no entry in the cache, which a later run would
-still compile on first use. ``make`` runs it after installing.
+once at seed 1, and the baseline once with a month observer and once stepped: each kernel is
+compiled for the argument types the model passes it, and a kernel called from another is
+compiled and cached with it. It then names any kernel left with no entry in the cache, which a
+later run would still compile on first use. ``make`` runs it after installing.
 """
 
 from __future__ import annotations
@@ -52,6 +52,11 @@ def warm_up(seed: int = 1) -> list[str]:
     model = PeerLearningModel(Scenario.load("baseline"), rng=seed)
     model.month_observers.append(lambda record: None)
     model.run()
+    # Stepped month by month (the explorer's way), each month is one compiled call of its own
+    # (schedule.whole_month), which run() replaces by one call for all the months.
+    model = PeerLearningModel(Scenario.load("baseline"), rng=seed)
+    while model.steps < model.months:
+        model.step()
     return sorted(name for name, kernel in kernels().items() if not cached(kernel))
 
 

@@ -162,6 +162,22 @@ class Observer:
         t["reported_attendance"][row] = self._attendance / self._invited if self._invited else 0.0
         self.rows += 1
 
+    def ahead(self) -> tuple:
+        """What a compiled run of months writes its rows through (:func:`record_month`).
+
+        The table, the next row, where the observed values go, the columns of the month, its
+        departures and the facilitator's counts, and the running totals (events, products,
+        invited, attendance); :meth:`recorded` takes the totals back.
+        """
+        counted = np.array([COLUMNS.index(name) for name in _MONTH_COUNTS])
+        totals = np.array([self._events, self._products, self._invited, self._attendance])
+        return self.values, self.rows, self._observed_columns, counted, totals
+
+    def recorded(self, rows: int, totals: np.ndarray) -> None:
+        """Take back ``rows`` more rows written by :func:`record_month`, and the ``totals``."""
+        self.rows += rows
+        self._events, self._products, self._invited, self._attendance = map(int, totals)
+
     def monthly(self) -> dict[str, np.ndarray]:
         """The months observed so far: one array per column."""
         return {name: self.values[: self.rows, c].copy() for c, name in enumerate(COLUMNS)}
@@ -190,6 +206,33 @@ class Settings(NamedTuple):
     stages: stages.Settings
     national_share: float  # home_organisations.national_share
     colleagues: int  # staff who are not peers
+
+
+_MONTH_COUNTS = ("month", "departures", "events_held", "products_released", "attendance_rate",
+                 "reported_attendance")
+"""The columns :func:`record_month` writes besides the observed values, in its order."""
+
+
+@kernel
+def record_month(
+    ahead: tuple, row: int, values: np.ndarray, month: int, departures: int, counts: np.ndarray
+) -> None:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)
+    """:meth:`Observer.record` in compiled code, into the table of :meth:`Observer.ahead`.
+
+    ``row`` the row to write, ``values`` those of :func:`observe_month`, ``counts`` the month's
+    events, products, invited and attendance (zeros without tools); adds them to the totals.
+    """
+    table, _, observed, columns, totals = ahead
+    for k in range(len(observed)):
+        table[row, observed[k]] = values[k]
+    for k in range(4):
+        totals[k] += counts[k]
+    table[row, columns[0]] = month
+    table[row, columns[1]] = departures
+    table[row, columns[2]] = totals[0]
+    table[row, columns[3]] = totals[1]
+    table[row, columns[4]] = counts[3] / counts[2] if counts[2] else np.nan
+    table[row, columns[5]] = totals[3] / totals[2] if totals[2] else 0.0
 
 
 @kernel

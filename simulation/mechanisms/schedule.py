@@ -8,7 +8,8 @@ and converted, about 2-5 us) than its work for a typical initiative's few dozen 
 Where in-house sharing or dissemination events are on (drawn in Python, with NumPy's generator
 methods), the month is two calls with them between. Where not, the whole month, turnover and the
 month's tools first, is one call (:func:`whole_month`), unless a month observer reads what the
-tools did first.
+tools did first. A run that nothing reads between its months runs them all in one call
+(:func:`run_months`).
 
 Every draw comes from the model's generator through its handle (``simulation.streams``), in the
 order the submodels run one by one (``PeerLearningModel.one_by_one``): results are those of the
@@ -166,6 +167,112 @@ def whole_month(
     state.month.departures = len(leavers)
     observer.record(values, state.month, month)
     return leavers
+
+
+def run_months(
+    state: State,
+    p: SimpleNamespace,
+    months: range,
+    rng: np.random.Generator,
+    background: list[np.ndarray],
+    observer: evaluation.Observer,
+    calendar: np.ndarray,
+    tools: ToolArrays,
+    cohorts: np.ndarray,
+) -> list[np.ndarray]:
+    """The ``months`` (1-based, consecutive) as :func:`whole_month` runs each, in one compiled call.
+
+    For a run that nothing reads between its months (``PeerLearningModel.run`` with no month
+    observer, no patch and no sharing at home): the months need not come back to Python, each
+    return costing more than a typical initiative's month of work (issue 13). ``background``
+    holds each month's background draws, ``calendar`` the facilitator's (months, tools) plan;
+    the rest as :func:`whole_month` takes it. A month whose tools need more room in the tie store
+    ends the call; the store grows as :func:`simulation.mechanisms.events.tool_uses` grows it,
+    and the next call goes on from that month. Returns each month's leavers, for the model to
+    replace their agents month by month; ``state.month`` is the last month's.
+    """
+    drawn = np.concatenate([np.zeros(0, dtype=np.int64), *background])
+    bounds = np.cumsum([0, *map(len, background)])
+    plain = (tuple(tools), _plain_settings(p)[1], cohorts)
+    leavers: list[np.ndarray] = []
+    month = months.start
+    while month < months.stop:
+        state.month = Month(state.ties, forget=False)  # the compiled call forgets last month's
+        turn = (tuple(p.settings.turnover), PERSONAL_FACTORS, state.focus)
+        whole = _whole_arguments(state, p, month, drawn, observer.plain_settings(state, p),
+                                 handle(rng))
+        ahead = observer.ahead()
+        first = month - months.start
+        reached, need, gone, ends, state.staff.adopters, counts = _months(
+            turn, plain, whole, calendar, months.stop, bounds[first:] - bounds[first],
+            drawn[bounds[first]:], ahead,
+        )
+        observer.recorded(reached - month, ahead[-1])
+        if reached > month:
+            leavers += np.split(gone, ends[1:-1])
+            state.month.departures = len(leavers[-1])
+            events.add_counts(state.month, counts)
+        if reached < months.stop:
+            state.ties.reserve(need)
+        month = reached
+    return leavers
+
+
+@kernel
+def _months(
+    turn: tuple,
+    tools: tuple,
+    whole: tuple,
+    calendar: np.ndarray,
+    stop: int,
+    bounds: np.ndarray,
+    drawn: np.ndarray,
+    ahead: tuple,
+) -> tuple:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)
+    """:func:`run_months`' months from ``whole``'s month to before ``stop``, in order.
+
+    ``tools``: the tool arrays, the events' settings with logistics and canvassing for topics,
+    and the cohorts; ``bounds`` where each month's background draws start in ``drawn``;
+    ``ahead``: :meth:`simulation.mechanisms.evaluation.Observer.ahead`. Each month is
+    :func:`_month_with_tools` or :func:`_month_without_tools` with its row recorded. Returns the
+    month reached (``stop``, or the first whose tools need more room in the tie store), the room
+    it needs, the leavers of the months run, where each month's start (and the end), the staff's
+    adopters and the last month's tool counts.
+    """
+    arrays, q, cohorts = tools
+    peers, orgs, ties, staff, attendance, first, _, settings, observed, rng = whole
+    tool_arrays, t, a = ToolArrays(*arrays), TieArrays(*ties), Attendance(*attendance)
+    n = len(peers[0])
+    adopters = staff[8]
+    gone = np.empty(n * (stop - first), dtype=np.int64)
+    ends = np.zeros(stop - first + 1, dtype=np.int64)
+    counts = np.zeros(4, dtype=np.int64)
+    for month in range(first, stop):
+        k = month - first
+        uses = np.flatnonzero(calendar[month - 1])
+        need = n * tool_arrays.encounters[uses].sum()
+        if len(uses) and len(t.a) - t.meta[0] + t.meta[1] < need:  # ties.room
+            return month, need, gone[: ends[k]], ends[: k + 1], adopters, counts
+        if k > 0:  # a new month's attendance, as Month makes it
+            a.reflection[:] = 0.0
+            a.attended[:] = False
+            a.tools[:] = 0
+            a.codified[:] = False
+        now = staff[:8] + (adopters,) + staff[9:]  # noqa: RUF005 - what Numba compiles
+        this = (peers, orgs, ties, now, attendance, month, drawn[bounds[k] : bounds[k + 1]],
+                settings, observed, rng)
+        leavers, now = _turnover_first(turn, this)
+        counts = np.zeros(4, dtype=np.int64)
+        if len(uses):
+            counts = events.run_month(
+                uses, tool_arrays, events.Settings(*q[0]), Peers(*peers), Organisations(*orgs),
+                t, a, cohorts, rng, q[1], q[2],
+            )
+        _, _, adopters, values = _after(now, this)
+        evaluation.record_month(ahead, ahead[1] + k, values, month, len(leavers), counts)
+        gone[ends[k] : ends[k] + len(leavers)] = leavers
+        ends[k + 1] = ends[k] + len(leavers)
+    return stop, 0, gone[: ends[stop - first]], ends[: stop - first + 1], adopters, counts
 
 
 @kernel
