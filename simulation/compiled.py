@@ -54,7 +54,19 @@ _STAMP: list[tuple[float, int, int]] = []  # the package's, computed once per pr
 
 def kernel(function: Callable) -> Callable:
     """``numba.njit(cache=True)``, its cache keyed on all the model's sources (see above)."""
-    compiled = njit(cache=True)(function)
+    return _cached(njit(cache=True)(function))
+
+
+def inlined(function: Callable) -> Callable:
+    """:func:`kernel`, its body copied into each compiled caller (Numba's ``inline="always"``).
+
+    For a wrapper called once a month from compiled code with the month's arrays: a call
+    passes every array of its tuples, and each costs an atomic reference count in and out.
+    """
+    return _cached(njit(cache=True, inline="always")(function))
+
+
+def _cached(compiled: Callable) -> Callable:
     cache_file = getattr(getattr(compiled, "_cache", None), "_cache_file", None)
     if cache_file is not None and hasattr(cache_file, "_source_stamp"):
         if not _STAMP:

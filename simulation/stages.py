@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from simulation.compiled import kernel
+from simulation.compiled import inlined, kernel
 from simulation.state import Organisations, Peers, State
 from simulation.tools import Tool
 
@@ -123,7 +123,7 @@ def observe(
     )
 
 
-@kernel
+@inlined
 def observe_month(
     peers: Peers,
     orgs: Organisations,

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from simulation.compiled import kernel
+from simulation.compiled import inlined, kernel
 from simulation.mechanisms.events import canvassed
 from simulation.state import Peers, State
 from simulation.streams import as_generator, handle
@@ -43,7 +43,7 @@ def informal_contact(
     return ties.a[slots], ties.b[slots]
 
 
-@kernel
+@inlined
 def informal_month(
     ties: TieArrays, peers: Peers, q: Settings, rng: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through informal_contact
@@ -94,7 +94,7 @@ class Settings(NamedTuple):
         )
 
 
-@kernel
+@inlined
 def _informal(
     slots: np.ndarray,
     draws: np.ndarray,
@@ -130,7 +130,7 @@ def update_trust(state: State, p: SimpleNamespace, rng: np.random.Generator) -> 
     trust_month(state.ties.arrays, state.peers, p.settings.contact, handle(rng))
 
 
-@kernel
+@inlined
 def trust_month(
     ties: TieArrays, peers: Peers, q: Settings, rng: np.ndarray
 ) -> None:  # pragma: no cover - compiled; tested through update_trust
@@ -142,7 +142,7 @@ def trust_month(
     _tie_month(slots, as_generator(rng).random((2, len(slots))), ties, peers, q)
 
 
-@kernel
+@inlined
 def _tie_month(
     slots: np.ndarray, draws: np.ndarray, ties: TieArrays, peers: Peers, q: Settings
 ) -> None:  # pragma: no cover - compiled; tested through update_trust

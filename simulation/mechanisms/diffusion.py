@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import sparse
 
-from simulation.compiled import kernel
+from simulation.compiled import inlined, kernel
 from simulation.errors import HourglassError
 from simulation.stages import carried_lessons
 from simulation.state import (
@@ -166,7 +166,7 @@ def sharing_at_home(
             convene(state, conveners, carries, p, rng)
 
 
-@kernel
+@inlined
 def share_month(
     peers: Peers,
     orgs: Organisations,
@@ -195,7 +195,7 @@ def share_month(
     return carries, sharers, staff_changed(staff, peers.staff_node[sharers])
 
 
-@kernel
+@inlined
 def _share(
     draws: np.ndarray,
     carries: np.ndarray,
@@ -391,7 +391,7 @@ def contagion_step(
     staff.adopters = spread_month(staff.arrays(), openness, q, handle(rng))
 
 
-@kernel
+@inlined
 def spread_month(
     staff: StaffArrays, openness: np.ndarray, q: Settings, rng: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through spread and cascade
@@ -478,7 +478,7 @@ def discontinue(state: State, p: SimpleNamespace, rng: np.random.Generator) -> N
     )
 
 
-@kernel
+@inlined
 def discontinue_month(
     staff: StaffArrays, changed: np.ndarray, q: Settings, rng: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through discontinue
@@ -521,7 +521,7 @@ def change_at_scale(state: State, p: SimpleNamespace, month: int) -> None:
     change_month(state.staff.arrays(), state.orgs, month, p.settings.diffusion)
 
 
-@kernel
+@inlined
 def change_month(
     staff: StaffArrays, orgs: Organisations, month: int, q: Settings
 ) -> None:  # pragma: no cover - compiled; tested through change_at_scale

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from simulation import stages
-from simulation.compiled import kernel
+from simulation.compiled import inlined, kernel
 from simulation.result import timeseries_frame
 from simulation.state import Month, Organisations, Peers, StaffArrays, State
 from simulation.ties import TieArrays, live_count, mean_trust
@@ -213,7 +213,7 @@ _MONTH_COUNTS = ("month", "departures", "events_held", "products_released", "att
 """The columns :func:`record_month` writes besides the observed values, in its order."""
 
 
-@kernel
+@inlined
 def record_month(
     ahead: tuple, row: int, values: np.ndarray, month: int, departures: int, counts: np.ndarray
 ) -> None:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)
@@ -235,7 +235,7 @@ def record_month(
     table[row, columns[5]] = totals[3] / totals[2] if totals[2] else 0.0
 
 
-@kernel
+@inlined
 def observe_month(
     peers: Peers,
     orgs: Organisations,

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from simulation.compiled import kernel
+from simulation.compiled import inlined, kernel
 from simulation.state import Attendance, Month, Organisations, Peers, State
 from simulation.streams import as_generator, handle
 from simulation.ties import TieArrays, add, find, record, similarity, ties_of_group
@@ -222,7 +222,7 @@ def _run_month_of_tuples(
     )
 
 
-@kernel
+@inlined
 def run_month(
     used: np.ndarray,
     tools: ToolArrays,
@@ -246,7 +246,7 @@ def run_month(
     )
 
 
-@kernel
+@inlined
 def _run_month(
     used: np.ndarray,
     chance: np.ndarray,

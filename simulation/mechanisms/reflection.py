@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from simulation.compiled import kernel
+from simulation.compiled import inlined, kernel
 from simulation.state import Peers, State
 
 
@@ -50,7 +50,7 @@ def reflect(state: State, p: SimpleNamespace) -> None:
     reflect_month(state.peers, state.month.reflection, Settings.of(p))
 
 
-@kernel
+@inlined
 def reflect_month(
     peers: Peers, tools: np.ndarray, q: Settings
 ) -> None:  # pragma: no cover - compiled; tested through reflect

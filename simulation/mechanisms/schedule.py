@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from simulation import stages
-from simulation.compiled import kernel
+from simulation.compiled import inlined, kernel
 from simulation.mechanisms import (
     contact,
     diffusion,
@@ -310,7 +310,7 @@ def _month_without_tools(
     return leavers, informal, productive, adopters, values
 
 
-@kernel
+@inlined
 def _turnover_first(
     turn: tuple, whole: tuple
 ) -> tuple:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)
@@ -351,7 +351,7 @@ def _first(
     )
 
 
-@kernel
+@inlined
 def _first_month(
     peers: Peers,
     orgs: Organisations,
@@ -401,13 +401,13 @@ def _second(
     )
 
 
-@kernel
+@inlined
 def _observation(q: tuple) -> evaluation.Settings:  # pragma: no cover - compiled
     """The observation settings from their plain tuple (the stage settings a tuple in it)."""
     return evaluation.Settings(q[0], q[1], stages.Settings(*q[2]), q[3], q[4])
 
 
-@kernel
+@inlined
 def _second_month(
     peers: Peers,
     orgs: Organisations,
@@ -453,7 +453,7 @@ def _whole(
     )
 
 
-@kernel
+@inlined
 def _after(
     staff: StaffArrays, whole: tuple
 ) -> tuple:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)

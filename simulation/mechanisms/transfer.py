@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from simulation.compiled import kernel
+from simulation.compiled import inlined, kernel
 from simulation.state import Peers, State
 from simulation.streams import as_generator, handle
 from simulation.ties import TieArrays, similarity, sorted_slots
@@ -34,7 +34,7 @@ def exchange(state: State, p: SimpleNamespace, rng: np.random.Generator) -> np.n
     return exchange_month(state.ties.arrays, state.peers, p.settings.transfer, handle(rng))
 
 
-@kernel
+@inlined
 def exchange_month(
     ties: TieArrays, peers: Peers, q: Settings, rng: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through exchange
@@ -80,7 +80,7 @@ class Settings(NamedTuple):
         )
 
 
-@kernel
+@inlined
 def _learn_from_contacts(
     receiver: np.ndarray,
     giver: np.ndarray,
@@ -125,7 +125,7 @@ def socialise(state: State, p: SimpleNamespace) -> None:
     socialise_month(state.peers, p.settings.transfer)
 
 
-@kernel
+@inlined
 def socialise_month(peers: Peers, q: Settings) -> None:  # pragma: no cover - compiled
     """:func:`socialise` compiled: the store's pull, of strength kappa x socialisation."""
     strength = q.community_of_practice * q.socialisation

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from simulation.beta_inversion import beta_traits
-from simulation.compiled import kernel
+from simulation.compiled import inlined, kernel
 from simulation.population import PERSONAL_FACTORS
 from simulation.state import Peers, StaffArrays, State, staff_changed, with_adopters
 from simulation.streams import JUMP, as_generator, handle, jump
@@ -83,7 +83,7 @@ def leave(state: State, p: SimpleNamespace, rng: np.random.Generator) -> np.ndar
     return leavers
 
 
-@kernel
+@inlined
 def turnover_month(
     rng: np.ndarray,
     q: tuple,
@@ -116,7 +116,7 @@ def turnover_month(
     return leavers, _colleagues_leave(with_adopters(s, adopters), settings.staff_turnover, rng)
 
 
-@kernel
+@inlined
 def _succession(
     leavers: np.ndarray,
     traits: np.ndarray,
@@ -214,7 +214,7 @@ def _succeed(
     _leave_ties(slots, draws, ties, q)
 
 
-@kernel
+@inlined
 def _colleagues_leave(
     s: StaffArrays, chance: float, rng: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through leave
