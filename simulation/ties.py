@@ -127,14 +127,28 @@ def other(t: TieArrays, s: int, x: int) -> int:  # pragma: no cover - compiled
 @kernel
 def find(t: TieArrays, x: int, y: int) -> int:  # pragma: no cover - compiled
     """The slot of the live tie between x and y, or -1: walks the shorter of the two lists."""
-    if t.degree[y] < t.degree[x]:
+    return find_in(t.head, t.link, t.a, t.b, t.degree, x, y)
+
+
+@kernel
+def find_in(
+    head: np.ndarray, link: np.ndarray, ends_a: np.ndarray, ends_b: np.ndarray,
+    degree: np.ndarray, x: int, y: int,
+) -> int:  # pragma: no cover - compiled
+    """:func:`find` given the store's lists, ends and degrees.
+
+    For a loop that looks up a tie per pair: a compiled call passes every array of a tuple it
+    is given, each an atomic reference count in and out, about 0.2 us for the whole store
+    against 0.01 us for these (measured).
+    """
+    if degree[y] < degree[x]:
         x, y = y, x
-    s = t.head[x]
+    s = head[x]
     while s >= 0:
-        k = side(t, s, x)
-        if (t.b[s] if k == 0 else t.a[s]) == y:
+        k = 0 if ends_a[s] == x else 1
+        if (ends_b[s] if k == 0 else ends_a[s]) == y:
             return s
-        s = t.link[s, k, 0]
+        s = link[s, k, 0]
     return -1
 
 

@@ -159,16 +159,17 @@ def _tie_month(
         # Jaccard overlap of the two peers' other contacts, in float32 (exact for counts),
         # from walking the two peers' ties.
         mark = np.zeros(len(ties.head), dtype=np.bool_)
+        head, link, ends_a, ends_b = ties.head, ties.link, ties.a, ties.b
         for k in range(len(slots)):
-            a, b = ties.a[slots[k]], ties.b[slots[k]]
-            _mark(ties, a, mark, True)
+            a, b = ends_a[slots[k]], ends_b[slots[k]]
+            _mark(head, link, ends_a, ends_b, a, mark, True)
             common = 0
-            s = ties.head[b]
+            s = head[b]
             while s >= 0:
-                side = 0 if ties.a[s] == b else 1
-                common += mark[ties.b[s] if side == 0 else ties.a[s]]
-                s = ties.link[s, side, 0]
-            _mark(ties, a, mark, False)
+                side = 0 if ends_a[s] == b else 1
+                common += mark[ends_b[s] if side == 0 else ends_a[s]]
+                s = link[s, side, 0]
+            _mark(head, link, ends_a, ends_b, a, mark, False)
             union = np.float32(ties.degree[a]) + np.float32(ties.degree[b]) - np.float32(2.0)
             union -= np.float32(common)
             share = np.float32(common) / union if union > 0 else np.float32(0.0)
@@ -198,10 +199,17 @@ def _tie_month(
 
 
 @kernel
-def _mark(ties: TieArrays, x: int, mark: np.ndarray, value: bool) -> None:  # pragma: no cover
-    """Set ``mark`` of x's partners to ``value`` (compiled)."""
-    s = ties.head[x]
+def _mark(
+    head: np.ndarray, link: np.ndarray, ends_a: np.ndarray, ends_b: np.ndarray, x: int,
+    mark: np.ndarray, value: bool,
+) -> None:  # pragma: no cover - compiled
+    """Set ``mark`` of x's partners to ``value``.
+
+    Given the tie store's lists and ends, not the store: called twice a tie a month, and each
+    array passed costs an atomic reference count in and out.
+    """
+    s = head[x]
     while s >= 0:
-        side = 0 if ties.a[s] == x else 1
-        mark[ties.b[s] if side == 0 else ties.a[s]] = value
-        s = ties.link[s, side, 0]
+        side = 0 if ends_a[s] == x else 1
+        mark[ends_b[s] if side == 0 else ends_a[s]] = value
+        s = link[s, side, 0]

@@ -23,7 +23,7 @@ import numpy as np
 from simulation.compiled import inlined, kernel
 from simulation.state import Attendance, Month, Organisations, Peers, State
 from simulation.streams import as_generator, handle
-from simulation.ties import TieArrays, add, find, record, similarity, ties_of_group
+from simulation.ties import TieArrays, add, find_in, record, similarity, ties_of_group
 from simulation.tools import Tool, ToolArrays
 
 
@@ -497,18 +497,22 @@ def _best_left(
 
 @kernel
 def _contacts_left(
-    peer: int, ties: TieArrays, index: np.ndarray, left: np.ndarray, options: np.ndarray
+    peer: int, head: np.ndarray, link: np.ndarray, ends_a: np.ndarray, ends_b: np.ndarray,
+    index: np.ndarray, left: np.ndarray, options: np.ndarray,
 ) -> int:  # pragma: no cover - compiled; tested through form_groups
-    """Fill ``options`` with the members left who are ``peer``'s contacts, in order; count them."""
+    """Fill ``options`` with the members left who are ``peer``'s contacts, in order; count them.
+
+    Given the tie store's lists and ends (a call a seat: see :func:`simulation.ties.find_in`).
+    """
     n_options = 0
-    s = ties.head[peer]
+    s = head[peer]
     while s >= 0:
-        k = 0 if ties.a[s] == peer else 1
-        x = index[ties.b[s] if k == 0 else ties.a[s]]
+        k = 0 if ends_a[s] == peer else 1
+        x = index[ends_b[s] if k == 0 else ends_a[s]]
         if x >= 0 and left[x]:
             options[n_options] = x
             n_options += 1
-        s = ties.link[s, k, 0]
+        s = link[s, k, 0]
     options[:n_options].sort()
     return n_options
 
@@ -563,7 +567,9 @@ def _fill_groups(
                     first, members, profile, (twins, lower, upper), left, following, options
                 )
             elif rule < prior:
-                n_options = _contacts_left(members[first], ties, index, left, options)
+                n_options = _contacts_left(
+                    members[first], ties.head, ties.link, ties.a, ties.b, index, left, options
+                )
             pick = options[int(which * n_options)] if n_options else _kth(tree, int(which * n_left))
             _take(pick, group, labels, left, tree, following, preceding)
             n_left -= 1
@@ -695,7 +701,10 @@ def _meet_in_groups(
         group = labels[a]
         if sizes[group] <= n_encounters + 1:
             continue
-        n_contacts = _contacts_in_group(attendees[a], group, labels, ties, index, tied, contacts)
+        n_contacts = _contacts_in_group(
+            attendees[a], group, labels, ties.head, ties.link, ties.a, ties.b, index, tied,
+            contacts,
+        )
         members = by_group[start[group] : start[group + 1]]
         for r in range(n_encounters):
             rule, which = draws[r, a, 0], draws[r, a, 1]
@@ -736,22 +745,28 @@ def _contacts_in_group(
     peer: int,
     group: int,
     labels: np.ndarray,
-    ties: TieArrays,
+    head: np.ndarray,
+    link: np.ndarray,
+    ends_a: np.ndarray,
+    ends_b: np.ndarray,
     index: np.ndarray,
     tied: np.ndarray,
     contacts: np.ndarray,
 ) -> int:  # pragma: no cover - compiled; tested through encounters
-    """Mark (``tied``) and list, in order, ``peer``'s contacts in its group; count them."""
+    """Mark (``tied``) and list, in order, ``peer``'s contacts in its group; count them.
+
+    Given the tie store's lists and ends (a call a member: see :func:`simulation.ties.find_in`).
+    """
     n_contacts = 0
-    s = ties.head[peer]
+    s = head[peer]
     while s >= 0:
-        k = 0 if ties.a[s] == peer else 1
-        b = index[ties.b[s] if k == 0 else ties.a[s]]
+        k = 0 if ends_a[s] == peer else 1
+        b = index[ends_b[s] if k == 0 else ends_a[s]]
         if b >= 0 and labels[b] == group:
             tied[b] = True
             contacts[n_contacts] = b
             n_contacts += 1
-        s = ties.link[s, k, 0]
+        s = link[s, k, 0]
     contacts[:n_contacts].sort()
     return n_contacts
 
@@ -796,9 +811,10 @@ def _form_ties(
     ``levers.trust``). A contact is an encounter on an existing tie or on one just formed.
     """
     slots = np.full(len(i), -1, dtype=np.int64)
+    head, link, ends_a, ends_b, degree = ties.head, ties.link, ties.a, ties.b, ties.degree
     for k in range(len(i)):
         a, b = i[k], j[k]
-        s = find(ties, a, b)
+        s = find_in(head, link, ends_a, ends_b, degree, a, b)
         if s >= 0:
             slots[k] = s
             continue
