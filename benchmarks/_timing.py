@@ -110,3 +110,34 @@ def paired_runs(
             child.stdin.close()
             child.wait()
     return times
+
+
+# A child that runs the scenario at seeds 1..n back to back, printing each run's CPU seconds.
+_SERIES = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from simulation import PeerLearningModel, Scenario
+scenario = Scenario.load({scenario!r})
+PeerLearningModel(scenario, rng=0).run()  # compiled code in
+times = []
+for seed in range(1, {seeds} + 1):
+    start = time.process_time()
+    PeerLearningModel(scenario, rng=seed).run()
+    times.append(time.process_time() - start)
+print(json.dumps(times))
+"""
+
+
+def series_in_child(scenario: str, seeds: int, root: Path = ROOT) -> list[float]:
+    """CPU seconds of each run at seeds 1..``seeds``, run back to back in one fresh process.
+
+    What a sweep's worker does: one run after another, in a single-threaded child that imports
+    the model from ``root``.
+    """
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(root)}
+    out = subprocess.run(  # noqa: S603 - our own interpreter on our own code
+        [sys.executable, "-c", _SERIES.format(root=str(root), scenario=scenario, seeds=seeds)],
+        check=True, capture_output=True, text=True, env=env, cwd=str(root),
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])

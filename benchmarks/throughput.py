@@ -7,7 +7,9 @@ Measured in one run, each figure a ratio or a time on this machine:
    with ``git archive`` into a temporary folder), interleaved; their ratio (target >= 3). Then
    (``--paired``, default 200 seeds, in ``--groups`` of fresh processes, default 8) the two
    checkouts' runs paired seed by seed, back to back: the median per-seed ratio with a 95 %
-   interval from a bootstrap over the groups.
+   interval from a bootstrap over the groups. Then (``--series``, default 200 seeds) each
+   checkout's runs back to back in a process of its own, as a sweep's worker runs them, four
+   fresh processes each, alternating: the ratios of the median run and of the mean run.
 2. Agent-steps per CPU second against Mesa's bundled BoltzmannWealth (100 agents, 100 steps),
    counted two ways: per Mesa agent (peers and home organisations: the model's Mesa agents;
    staff are array rows, not agents) and per element of work (peers, live ties and staff
@@ -22,7 +24,8 @@ Measured in one run, each figure a ratio or a time on this machine:
    13), interleaved: their ratio, and the cost against a baseline run.
 
 Usage: ``python benchmarks/throughput.py [--repeats 5] [--reference e0fb30c] [--paired 200]
-[--groups 8] [--parts baseline mesa cold posterior] [--posterior-reference e76bb0b]``.
+[--groups 8] [--series 200] [--parts baseline mesa cold posterior]
+[--posterior-reference e76bb0b]``.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import ROOT, paired_runs, run_in_child
+from _timing import ROOT, paired_runs, run_in_child, series_in_child
 
 PARTS = ("baseline", "mesa", "cold", "posterior")
 POSTERIOR_ROWS = (0, 10, 20, 30, 40)
@@ -135,6 +138,8 @@ def baseline_and_mesa(args: argparse.Namespace) -> float:
               f"{args.reference}: {before / now:.2f}x fewer CPU-seconds (target >= 3)")
         if args.paired:
             paired(args, reference)
+        if args.series:
+            series(args, reference)
     return mesa_ratio(args, now) if "mesa" in args.parts else now
 
 
@@ -172,6 +177,28 @@ def paired(args: argparse.Namespace, reference: Path) -> None:
           f" ms now, {np.median(before) * 1000:.1f} ms at {args.reference}; median per-seed "
           f"ratio {np.median(pooled):.2f}x [95 % CI {low:.2f}, {high:.2f}, bootstrap over groups;"
           f" group medians {', '.join(f'{np.median(r):.2f}' for r in ratios)}] (target >= 3)")
+
+
+def series(args: argparse.Namespace, reference: Path) -> None:
+    """Print the median and mean run of each checkout, its runs back to back in its own process.
+
+    ``--series`` seeds per process, four fresh processes per checkout, alternating which goes
+    first; the medians and means are over the four processes' (the median of their medians).
+    """
+    import numpy as np  # noqa: PLC0415 - only this part summarises
+
+    runs: dict[Path, list[list[float]]] = {reference: [], ROOT: []}
+    for round_ in range(4):
+        for root in (reference, ROOT) if round_ % 2 == 0 else (ROOT, reference):
+            runs[root].append(series_in_child("baseline", args.series, root))
+    median = {root: float(np.median([np.median(t) for t in times])) for root, times in runs.items()}
+    mean = {root: float(np.mean([np.mean(t) for t in times])) for root, times in runs.items()}
+    now, then = median[ROOT], median[reference]
+    print(f"baseline run, each checkout's {args.series} seeds back to back in a process of its "
+          f"own (4 fresh processes each, alternating): median run {now * 1000:.1f} ms now, "
+          f"{then * 1000:.1f} ms at {args.reference}: {then / now:.2f}x; mean run "
+          f"{mean[ROOT] * 1000:.1f} ms now, {mean[reference] * 1000:.1f} ms: "
+          f"{mean[reference] / mean[ROOT]:.2f}x (target >= 3)")
 
 
 def mesa_ratio(args: argparse.Namespace, now: float) -> float:
@@ -251,6 +278,9 @@ def main() -> None:
     parser.add_argument("--paired", type=int, default=200, metavar="SEEDS",
                         help="baseline: also pair the two checkouts' runs seed by seed over this "
                         "many seeds (default 200; 0: skip)")
+    parser.add_argument("--series", type=int, default=200, metavar="SEEDS",
+                        help="baseline: also run each checkout's seeds back to back in processes "
+                             "of its own (default 200; 0 skips)")
     parser.add_argument("--groups", type=int, default=8,
                         help="baseline: the paired seeds run in this many groups, each with fresh "
                         "processes (default 8)")
