@@ -219,7 +219,7 @@ class PeerLearningModel(Model):
             self.background_rng,
         )
         used = self.facilitator.tools_for(month)
-        if not self._seen_whole():
+        if not self._runs_whole():
             state.month = Month.empty(state.ties)
             self._succeed(turnover.leave(state, p, rng))
             self._seen_month(month, used, background)
@@ -231,7 +231,7 @@ class PeerLearningModel(Model):
         if month >= self.months:
             self.running = False
 
-    def _seen_whole(self) -> bool:
+    def _runs_whole(self) -> bool:
         """Whether the month runs whole, turnover to observation, in one compiled call.
 
         Not for patches of the submodels (``one_by_one``), month observers (who see the month
@@ -302,9 +302,11 @@ class PeerLearningModel(Model):
         Where each month would run whole in one compiled call, the remaining months run ahead
         in one (:func:`simulation.mechanisms.schedule.run_months`: the same draws in the same
         order, so the same results), and Mesa's steps then replace each month's leavers' agents
-        in turn, as the steps would have.
+        in turn, as the steps would have. The state is read month by month through
+        ``month_observers`` (the observation seam) or by stepping (:meth:`step`): with neither,
+        anything else Mesa runs between the steps sees the state as the run leaves it.
         """
-        if self.steps < self.months and self._seen_whole():
+        if self.steps < self.months and self._runs_whole():
             months = range(self.steps + 1, self.months + 1)
             hazard = self.params.home_organisations.background_adoption
             background = [
