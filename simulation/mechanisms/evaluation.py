@@ -169,9 +169,8 @@ class Observer:
         departures and the facilitator's counts, and the running totals (events, products,
         invited, attendance); :meth:`recorded` takes the totals back.
         """
-        counted = np.array([COLUMNS.index(name) for name in _MONTH_COUNTS])
         totals = np.array([self._events, self._products, self._invited, self._attendance])
-        return self.values, self.rows, self._observed_columns, counted, totals
+        return self.values, self.rows, self._observed_columns, _MONTH_COUNT_COLUMNS, totals
 
     def recorded(self, rows: int, totals: np.ndarray) -> None:
         """Take back ``rows`` more rows written by :func:`record_month`, and the ``totals``."""
@@ -211,6 +210,7 @@ class Settings(NamedTuple):
 _MONTH_COUNTS = ("month", "departures", "events_held", "products_released", "attendance_rate",
                  "reported_attendance")
 """The columns :func:`record_month` writes besides the observed values, in its order."""
+_MONTH_COUNT_COLUMNS = np.array([COLUMNS.index(name) for name in _MONTH_COUNTS])
 
 
 @inlined

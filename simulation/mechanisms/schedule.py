@@ -154,7 +154,7 @@ def whole_month(
     """
     uses = events.tool_uses(state, used, tools)  # grows the tie store first, if it must
     state.month = Month(state.ties, forget=False)  # the compiled call forgets last month's
-    turn = (tuple(p.settings.turnover), PERSONAL_FACTORS, state.focus)
+    turn = _turnover_arguments(state, p)
     whole = _whole_arguments(state, p, month, background, observer.plain_settings(state, p),
                              handle(rng))
     if len(uses):
@@ -167,6 +167,11 @@ def whole_month(
     state.month.departures = len(leavers)
     observer.record(values, state.month, month)
     return leavers
+
+
+def _turnover_arguments(state: State, p: SimpleNamespace) -> tuple:
+    """Turnover's settings, the personal factors and the focus profile, for a compiled month."""
+    return (tuple(p.settings.turnover), PERSONAL_FACTORS, state.focus)
 
 
 def run_months(
@@ -198,7 +203,7 @@ def run_months(
     month = months.start
     while month < months.stop:
         state.month = Month(state.ties, forget=False)  # the compiled call forgets last month's
-        turn = (tuple(p.settings.turnover), PERSONAL_FACTORS, state.focus)
+        turn = _turnover_arguments(state, p)
         whole = _whole_arguments(state, p, month, drawn, observer.plain_settings(state, p),
                                  handle(rng))
         ahead = observer.ahead()
@@ -261,21 +266,20 @@ def _months(
         now = staff[:8] + (adopters,) + staff[9:]  # noqa: RUF005 - what Numba compiles
         this = (peers, orgs, ties, now, attendance, month, drawn[bounds[k] : bounds[k + 1]],
                 settings, observed, rng)
-        leavers, now = _turnover_first(turn, this)
-        counts = np.zeros(4, dtype=np.int64)
         if len(uses):
-            counts = events.run_month(
-                uses, tool_arrays, events.Settings(*q[0]), Peers(*peers), Organisations(*orgs),
-                t, a, cohorts, rng, q[1], q[2],
+            leavers, counts, _, _, adopters, values = _month_with_tools(
+                turn, (uses, arrays, q, cohorts), this
             )
-        _, _, adopters, values = _after(now, this)
+        else:
+            leavers, _, _, adopters, values = _month_without_tools(turn, this)
+            counts = np.zeros(4, dtype=np.int64)
         evaluation.record_month(ahead, ahead[1] + k, values, month, len(leavers), counts)
         gone[ends[k] : ends[k] + len(leavers)] = leavers
         ends[k + 1] = ends[k] + len(leavers)
     return stop, 0, gone[: ends[stop - first]], ends[: stop - first + 1], adopters, counts
 
 
-@kernel
+@inlined
 def _month_with_tools(
     turn: tuple, tools: tuple, whole: tuple
 ) -> tuple:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)
@@ -297,7 +301,7 @@ def _month_with_tools(
     return leavers, counts, informal, productive, adopters, values
 
 
-@kernel
+@inlined
 def _month_without_tools(
     turn: tuple, whole: tuple
 ) -> tuple:  # pragma: no cover - compiled; tested through the model (tests/test_schedule.py)
