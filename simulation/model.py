@@ -40,7 +40,7 @@ from simulation.tools import ToolArrays, load_tools
 def _namespace(scenario: Scenario) -> SimpleNamespace:
     """The scenario's values by section (``p.contact.trust_decay``)."""
     return SimpleNamespace(
-        **{section: SimpleNamespace(**keys) for section, keys in scenario.to_dict().items()}
+        **{section: SimpleNamespace(**keys) for section, keys in scenario.sections.items()}
     )
 
 

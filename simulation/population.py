@@ -115,7 +115,7 @@ def staff_network(
     _check_sizes(np.array([size]), degree)
     edges = n_orgs * size * (degree // 2)
     rewire = rng.random(edges) < rewiring
-    new_end = rng.integers(0, size, edges)
+    new_end = rng.integers(0, size, edges, dtype=_node_type(size))
     return _adjacency(np.full(n_orgs, size, dtype=np.int64), degree // 2, rewire, new_end)
 
 
@@ -133,8 +133,18 @@ def staff_networks(
         return staff_network(len(sizes), int(sizes[0]), degree, rewiring, rng)
     half = degree // 2
     rewire = rng.random(int(sizes.sum()) * half) < rewiring
-    new_end = rng.integers(0, np.repeat(sizes, sizes * half))
+    new_end = rng.integers(0, np.repeat(sizes, sizes * half), dtype=_node_type(sizes.max()))
     return _adjacency(sizes, half, rewire, new_end)
+
+
+def _node_type(size: int) -> type:
+    """The narrowest whole-number type NumPy draws a node below ``size`` in, with its draws.
+
+    NumPy draws a bounded integer below 2^32 from the same 32-bit outputs whatever the type it
+    returns, so int32 gives the values and the generator's state that int64 gives, in half the
+    memory the wiring then reads.
+    """
+    return np.int32 if size <= np.iinfo(np.int32).max else np.int64
 
 
 def _check_sizes(sizes: np.ndarray, degree: int) -> None:
@@ -153,11 +163,31 @@ def _adjacency(
     """The symmetric adjacency matrix (CSR, sorted indices) the compiled wiring returns."""
     total = int(sizes.sum())
     indptr, indices = _wire(sizes, half, rewire, new_end)
-    adjacency = sparse.csr_array(
-        (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(total, total)
-    )
+    adjacency = sparse.csr_array((_ones(len(indices)), indices, indptr), shape=(total, total))
     adjacency.has_sorted_indices = True
     return adjacency
+
+
+_ONES: list[np.ndarray] = [np.ones(0, dtype=np.float32)]
+_ONES_KEPT = 2**22
+"""Edges up to which the networks' values are views of one kept, read-only array of ones."""
+
+
+def _ones(n: int) -> np.ndarray:
+    """(n,) float32 ones, read-only: every edge of a staff network has the value 1.
+
+    A view of one array kept for all networks up to :data:`_ONES_KEPT` edges (a baseline's
+    network is 48,000), so a run does not write 190 kB of ones it never reads.
+    """
+    if n > _ONES_KEPT:
+        ones = np.ones(n, dtype=np.float32)
+        ones.flags.writeable = False
+        return ones
+    if len(_ONES[0]) < n:
+        kept = np.ones(max(n, min(2 * len(_ONES[0]), _ONES_KEPT)), dtype=np.float32)
+        kept.flags.writeable = False
+        _ONES[0] = kept
+    return _ONES[0][:n]
 
 
 @kernel

@@ -16,7 +16,7 @@ import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -468,11 +468,20 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the scenario as nested sections, ready for TOML or JSON."""
-        nested: dict[str, Any] = {}
+        return {section: dict(keys) for section, keys in self.sections.items()}
+
+    @cached_property
+    def sections(self) -> Mapping[str, Mapping[str, Any]]:
+        """The values by section (``sections["contact"]["trust_decay"]``), read-only.
+
+        Worked out once per scenario: a sweep builds a model from the same scenario thousands of
+        times, and each model reads its values by section.
+        """
+        nested: dict[str, dict[str, Any]] = {}
         for name, value in self.values.items():
             section, key = name.split(".", 1)
             nested.setdefault(section, {})[key] = value
-        return nested
+        return MappingProxyType({name: MappingProxyType(keys) for name, keys in nested.items()})
 
     def to_toml(self) -> str:
         """Return the fully resolved scenario as TOML text (what a run used)."""

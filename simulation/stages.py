@@ -32,6 +32,7 @@ two organisations.
 
 from __future__ import annotations
 
+from functools import cache
 from types import SimpleNamespace
 from typing import NamedTuple
 
@@ -81,6 +82,7 @@ def is_foundational(tool: Tool) -> bool:
     return any(part == "foundational" for part, _ in cells)
 
 
+@cache
 def foundational_gatherings(table: tuple[Tool, ...]) -> int:
     """Bit mask over the tool table of the foundational tools that bring peers together."""
     mask = 0

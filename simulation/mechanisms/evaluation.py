@@ -273,7 +273,8 @@ def _counts(
     out[0] = n_ties
     total = np.zeros(n_types)
     for i in range(n):  # row by row, as NumPy sums along the first axis
-        total += learning[i]
+        for k in range(n_types):
+            total[k] += learning[i, k]
     out[1 : 1 + n_types] = total / n
     reached = 0
     by_type = np.zeros(n_types, dtype=np.int64)

@@ -23,7 +23,15 @@ import numpy as np
 from simulation.compiled import inlined, kernel
 from simulation.state import Attendance, Month, Organisations, Peers, State
 from simulation.streams import as_generator, handle
-from simulation.ties import TieArrays, add, find_in, record, similarity, ties_of_group
+from simulation.ties import (
+    TieArrays,
+    add,
+    find_in,
+    record,
+    similarity,
+    stable_order,
+    ties_of_group,
+)
 from simulation.tools import Tool, ToolArrays
 
 
@@ -427,7 +435,7 @@ def _twins(
         for f in range(profile.shape[1]):
             c = c * base + profile[people[x], f]
         code[x] = c
-    order = np.argsort(code, kind="mergesort")
+    order = stable_order(code)
     lower = np.empty(m, dtype=np.int64)
     upper = np.empty(m, dtype=np.int64)
     start = 0
@@ -440,7 +448,7 @@ def _twins(
     return order, lower, upper
 
 
-@kernel
+@inlined
 def _take(
     x: int,
     group: int,
@@ -458,7 +466,7 @@ def _take(
     preceding[following[x]] = preceding[x]
 
 
-@kernel
+@inlined
 def _best_left(
     first: int,
     members: np.ndarray,
@@ -495,7 +503,7 @@ def _best_left(
     return n_options
 
 
-@kernel
+@inlined
 def _contacts_left(
     peer: int, head: np.ndarray, link: np.ndarray, ends_a: np.ndarray, ends_b: np.ndarray,
     index: np.ndarray, left: np.ndarray, options: np.ndarray,
@@ -513,7 +521,7 @@ def _contacts_left(
             options[n_options] = x
             n_options += 1
         s = link[s, k, 0]
-    options[:n_options].sort()
+    _sort_few(options, n_options)
     return n_options
 
 
@@ -625,7 +633,7 @@ def _encounter_pairs(
     """
     m = len(attendees)
     sizes = np.bincount(labels)
-    by_group = np.argsort(labels, kind="mergesort")  # each group's members in order
+    by_group = stable_order(labels)  # each group's members in order
     start = np.zeros(len(sizes) + 1, dtype=np.int64)
     start[1:] = np.cumsum(sizes)
     small = 0
@@ -656,8 +664,39 @@ def _encounter_pairs(
             keys,
             count,
         )
-    met = np.unique(keys[:count])
+    met = _unique(keys, count, m * m)
     return attendees[met // m], attendees[met % m]
+
+
+@kernel
+def _unique(keys: np.ndarray, count: int, bound: int) -> np.ndarray:  # pragma: no cover
+    """The distinct values of ``keys[:count]`` (each in [0, ``bound``)), ascending.
+
+    What ``np.unique`` returns, without its list building (Numba's builds a list element by
+    element: 10 us of a large gathering's 30, measured): a table of ``bound`` flags where that
+    is small beside the keys, else a sort and one pass.
+    """
+    if bound <= 16 * count + 4096:
+        seen = np.zeros(bound, dtype=np.bool_)
+        distinct = 0
+        for k in range(count):
+            if not seen[keys[k]]:
+                seen[keys[k]] = True
+                distinct += 1
+        out = np.empty(distinct, dtype=np.int64)
+        row = 0
+        for key in range(bound):
+            if seen[key]:
+                out[row] = key
+                row += 1
+        return out
+    out = np.sort(keys[:count])
+    distinct = 0
+    for k in range(count):
+        if distinct == 0 or out[k] != out[distinct - 1]:
+            out[distinct] = out[k]
+            distinct += 1
+    return out[:distinct]
 
 
 @kernel
@@ -706,16 +745,20 @@ def _meet_in_groups(
             contacts,
         )
         members = by_group[start[group] : start[group + 1]]
+        n_options = -1  # a's best matches, found at its first matched encounter
         for r in range(n_encounters):
             rule, which = draws[r, a, 0], draws[r, a, 1]
             if rule < matching:
-                # The best score is an untied twin's (all factors equal): look there first.
-                n_options = 0
-                for row in range(lower[a], upper[a]):
-                    n_options = _add_if(twins[row] != a and not tied[twins[row]], twins[row],
-                                        options, n_options)
-                if n_options == 0:
-                    n_options = _most_similar(a, members, attendees, profile, tied, options)
+                # The same for each of a's encounters (its contacts stay marked in ``tied``):
+                # found once. The best score is an untied twin's (all factors equal): looked at
+                # first.
+                if n_options < 0:
+                    n_options = 0
+                    for row in range(lower[a], upper[a]):
+                        n_options = _add_if(twins[row] != a and not tied[twins[row]],
+                                            twins[row], options, n_options)
+                    if n_options == 0:
+                        n_options = _most_similar(a, members, attendees, profile, tied, options)
                 b = options[int(which * n_options)]
             elif n_contacts > 0 and rule < prior:
                 b = contacts[int(which * n_contacts)]
@@ -740,7 +783,7 @@ def _add_if(
     return n_options
 
 
-@kernel
+@inlined
 def _contacts_in_group(
     peer: int,
     group: int,
@@ -767,11 +810,27 @@ def _contacts_in_group(
             contacts[n_contacts] = b
             n_contacts += 1
         s = link[s, k, 0]
-    contacts[:n_contacts].sort()
+    _sort_few(contacts, n_contacts)
     return n_contacts
 
 
 @kernel
+def _sort_few(values: np.ndarray, n: int) -> None:  # pragma: no cover - compiled
+    """Sort ``values[:n]`` in place: a handful of whole numbers, by insertion.
+
+    For a peer's contacts in a group or among those left, a handful, once a member or seat: no
+    sort call for each (whole numbers sort to the same order whatever the method).
+    """
+    for a in range(1, n):
+        value = values[a]
+        b = a
+        while b > 0 and values[b - 1] > value:
+            values[b] = values[b - 1]
+            b -= 1
+        values[b] = value
+
+
+@inlined
 def _most_similar(
     a: int,
     members: np.ndarray,

@@ -214,7 +214,7 @@ def run_months(
         )
         observer.recorded(reached - month, ahead[-1])
         if reached > month:
-            leavers += np.split(gone, ends[1:-1])
+            leavers += [gone[ends[k] : ends[k + 1]] for k in range(len(ends) - 1)]
             state.month.departures = len(leavers[-1])
             events.add_counts(state.month, counts)
         if reached < months.stop:

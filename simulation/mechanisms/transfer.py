@@ -21,7 +21,7 @@ import numpy as np
 from simulation.compiled import inlined, kernel
 from simulation.state import Peers, State
 from simulation.streams import as_generator, handle
-from simulation.ties import TieArrays, similarity, sorted_slots
+from simulation.ties import TieArrays, equal_factors, sorted_slots
 from simulation.vocabulary import N_TYPES
 
 
@@ -98,17 +98,22 @@ def _learn_from_contacts(
     exposure rose.
     """
     expertise, learning, exposure = peers.expertise, peers.learning, peers.exposure
+    # s^lambda_k for each similarity s there can be (equal factors / factors), worked out once
+    # a month: the same powers of the same numbers, without a pow per direction and type.
+    factors = peers.profile.shape[1]
+    context = np.empty((factors + 1, exposure.shape[1]))
+    for equal in range(factors + 1):
+        for k in range(exposure.shape[1]):
+            context[equal, k] = (equal / factors) ** q.context_sensitivity[k]
     best = np.zeros_like(exposure)
     for row in range(len(receiver)):
         r, g, slot = receiver[row], giver[row], slots[row]
-        t, s = ties.trust[slot], similarity(peers.profile, r, g)
+        t, equal = ties.trust[slot], equal_factors(peers.profile, r, g)
         for k in range(exposure.shape[1]):
             gap = max(expertise[g, k], learning[g, k]) - exposure[r, k]
             if gap <= 0.0:
                 continue
-            chance = (
-                ties.reach[slot, k] * t ** q.trust_sensitivity[k] * s ** q.context_sensitivity[k]
-            )
+            chance = ties.reach[slot, k] * t ** q.trust_sensitivity[k] * context[equal, k]
             if draws[row, k] < chance:
                 best[r, k] = max(best[r, k], q.absorption * gap)
     productive = np.zeros(len(exposure), dtype=np.bool_)
