@@ -6,7 +6,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,7 +59,8 @@ def run_in_child(
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-# A child that runs the scenario once per seed read from standard input, printing CPU seconds.
+# A child that runs the scenario at the seeds of each line read from standard input (a first
+# seed and how many), printing their CPU seconds on one line.
 _SERVER = """
 import json, sys, time
 sys.path.insert(0, {root!r})
@@ -64,23 +70,30 @@ PeerLearningModel(scenario.with_overrides({{"run.months": 1}}), rng=0).run()  # 
 PeerLearningModel(scenario, rng=0).run()  # and every compiled month a full run loads
 print("ready", flush=True)
 for line in sys.stdin:
-    start = time.process_time()
-    PeerLearningModel(scenario, rng=int(line)).run()
-    print(time.process_time() - start, flush=True)
+    first, count = map(int, line.split())
+    times = []
+    for seed in range(first, first + count):
+        start = time.process_time()
+        PeerLearningModel(scenario, rng=seed).run()
+        times.append(time.process_time() - start)
+    print(" ".join(map(repr, times)), flush=True)
 """
 
 
 def paired_runs(
-    scenario: str, roots: tuple[Path, Path], seeds: range, progress: object = None
+    scenario: str, roots: tuple[Path, Path], seeds: range, progress: object = None,
+    block: int = 1,
 ) -> tuple[list[float], list[float]]:
-    """CPU seconds of one run per seed in each of two checkouts, the two runs back to back.
+    """CPU seconds of one run per seed in each of two checkouts, in turns of ``block`` seeds.
 
     Each checkout runs in a single-threaded child of its own, kept for all ``seeds``; for each
-    seed both run, in turn, the first going first on odd seeds, so that a change of the
-    machine's speed falls on both runs of a pair alike. ``progress`` (a tqdm bar or None) is
-    advanced once a seed. A child's own speed (where its memory landed) stays with it for all
-    its runs, which pairing cannot cancel: call this for several groups of seeds, each with
-    fresh children.
+    ``block`` of seeds both run them, in turn, the first going first on every other block, so
+    that a change of the machine's speed falls on both alike. A block of one pairs seed by seed;
+    a longer one lets each checkout's runs follow its own, as a sweep's worker runs them (a run
+    after the other checkout's finds its caches cold, which costs the faster code most).
+    ``progress`` (a tqdm bar or None) is advanced once a seed. A child's own speed (where its
+    memory landed) stays with it for all its runs, which pairing cannot cancel: call this for
+    several groups of seeds, each with fresh children.
     """
     env = {**os.environ, "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "OPENBLAS_NUM_THREADS": "1"}
@@ -97,14 +110,14 @@ def paired_runs(
         for child in children:
             if child.stdout.readline().strip() != "ready":
                 raise RuntimeError(f"paired_runs: a child for {scenario} did not start")
-        for seed in seeds:
-            order = (0, 1) if seed % 2 else (1, 0)
-            for k in order:
-                children[k].stdin.write(f"{seed}\n")
+        for turn, first in enumerate(range(seeds.start, seeds.stop, block)):
+            count = min(block, seeds.stop - first)
+            for k in (0, 1) if turn % 2 == 0 else (1, 0):
+                children[k].stdin.write(f"{first} {count}\n")
                 children[k].stdin.flush()
-                times[k].append(float(children[k].stdout.readline()))
+                times[k].extend(map(float, children[k].stdout.readline().split()))
             if progress is not None:
-                progress.update()
+                progress.update(count)
     finally:
         for child in children:
             child.stdin.close()
@@ -126,6 +139,28 @@ for seed in range(1, {seeds} + 1):
     times.append(time.process_time() - start)
 print(json.dumps(times))
 """
+
+
+def round_ratio(
+    before: list[float], now: list[float], statistic: Callable[[np.ndarray], float],
+    resamples: int = 2000, seed: int = 0,
+) -> tuple[float, float, float]:
+    """``statistic(before) / statistic(now)`` with a 95 % interval from a bootstrap over rounds.
+
+    ``before[k]`` and ``now[k]`` were measured in round k, close in time: a resample draws whole
+    rounds, with replacement, so the machine's speed in a round stays with both of its figures
+    (percentile interval, ``resamples`` resamples from a generator seeded with ``seed``).
+    """
+    import numpy as np  # noqa: PLC0415 - only summaries need it
+
+    then, this = np.asarray(before, dtype=float), np.asarray(now, dtype=float)
+    if len(then) != len(this) or len(then) == 0:
+        raise ValueError("round_ratio: before and now need one figure per round, as many each")
+    draw = np.random.default_rng(seed)
+    picks = draw.integers(0, len(then), (resamples, len(then)))
+    ratios = [statistic(then[k]) / statistic(this[k]) for k in picks]
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    return float(statistic(then) / statistic(this)), float(low), float(high)
 
 
 def series_in_child(scenario: str, seeds: int, root: Path = ROOT) -> list[float]:

@@ -5,11 +5,13 @@ Measured in one run, each figure a ratio or a time on this machine:
 1. CPU seconds of one baseline run (model creation included, best of ``--repeats``, seeds 1, 2,
    ...) in a fresh single-threaded process, for this checkout and for commit e0fb30c (exported
    with ``git archive`` into a temporary folder), interleaved; their ratio (target >= 3). Then
-   (``--paired``, default 200 seeds, in ``--groups`` of fresh processes, default 8) the two
-   checkouts' runs paired seed by seed, back to back: the median per-seed ratio with a 95 %
-   interval from a bootstrap over the groups. Then (``--series``, default 200 seeds) each
-   checkout's runs back to back in a process of its own, as a sweep's worker runs them, four
-   fresh processes each, alternating: the ratios of the median run and of the mean run.
+   (``--paired``, default 400 seeds, in ``--groups`` of fresh processes, default 8) the two
+   checkouts' runs paired seed by seed, taking turns of ``--block`` seeds (default 10): the
+   median per-seed ratio and the ratio of the mean runs, each with a 95 % interval from a
+   bootstrap over the groups. Then (``--series``, default 200 seeds) each
+   checkout's runs back to back in a process of its own, as a sweep's worker runs them, in
+   ``--rounds`` (default 8) of a fresh process each, alternating: the ratios of the median run
+   and of the mean run, each with a 95 % interval from a bootstrap over the rounds.
 2. Agent-steps per CPU second against Mesa's bundled BoltzmannWealth (100 agents, 100 steps),
    counted two ways: per Mesa agent (peers and home organisations: the model's Mesa agents;
    staff are array rows, not agents) and per element of work (peers, live ties and staff
@@ -24,7 +26,7 @@ Measured in one run, each figure a ratio or a time on this machine:
    13), interleaved: their ratio, and the cost against a baseline run.
 
 Usage: ``python benchmarks/throughput.py [--repeats 5] [--reference e0fb30c] [--paired 200]
-[--groups 8] [--series 200] [--parts baseline mesa cold posterior]
+[--groups 8] [--block 10] [--series 200] [--rounds 8] [--parts baseline mesa cold posterior]
 [--posterior-reference e76bb0b]``.
 """
 
@@ -42,7 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import ROOT, paired_runs, run_in_child, series_in_child
+from _timing import ROOT, paired_runs, round_ratio, run_in_child, series_in_child
 
 PARTS = ("baseline", "mesa", "cold", "posterior")
 POSTERIOR_ROWS = (0, 10, 20, 30, 40)
@@ -144,14 +146,16 @@ def baseline_and_mesa(args: argparse.Namespace) -> float:
 
 
 def paired(args: argparse.Namespace, reference: Path) -> None:
-    """Print the per-seed ratio of baseline runs, the two checkouts back to back per seed.
+    """Print the per-seed ratio of baseline runs, the two checkouts taking turns of seeds.
 
     ``--paired`` seeds in ``--groups`` groups, each group with a fresh child per checkout (a
     child's own speed stays with all its runs: measured here, one pair of children gave 0.97x
-    and the next 1.11x for the same two checkouts). Prints the median over all seeds of (CPU at
-    the reference) / (CPU now) with a 95 % interval from a bootstrap over the groups (2,000
-    resamples of whole groups, percentile): a best-of-few figure swings with the machine's
-    speed between the runs it compares (1.3x to 1.9x for one checkout within an hour).
+    and the next 1.11x for the same two checkouts); in a group the children take turns of
+    ``--block`` seeds (:func:`_timing.paired_runs`). Prints the median over all seeds of (CPU
+    at the reference) / (CPU now) and the ratio of the mean runs, each with a 95 % interval
+    from a bootstrap over the groups (2,000 resamples of whole groups, percentile): a
+    best-of-few figure swings with the machine's speed between the runs it compares (1.3x to
+    1.9x for one checkout within an hour).
     """
     import numpy as np  # noqa: PLC0415 - only this part summarises
     from tqdm import tqdm  # noqa: PLC0415
@@ -159,46 +163,61 @@ def paired(args: argparse.Namespace, reference: Path) -> None:
     size = -(-args.paired // args.groups)
     groups = [range(start, min(start + size, args.paired + 1))
               for start in range(1, args.paired + 1, size)]
-    ratios, before, now = [], [], []
+    then_by_group, now_by_group = [], []
     with tqdm(total=args.paired, desc="paired baseline runs", unit="seed", leave=False) as bar:
         for seeds in groups:
-            then, this = paired_runs("baseline", (reference, ROOT), seeds, bar)
-            ratios.append(np.array(then) / np.array(this))
-            before += then
-            now += this
+            then, this = paired_runs("baseline", (reference, ROOT), seeds, bar, args.block)
+            then_by_group.append(np.array(then))
+            now_by_group.append(np.array(this))
+    ratios = [a / b for a, b in zip(then_by_group, now_by_group, strict=True)]
     pooled = np.concatenate(ratios)
     draw = np.random.default_rng(0)
     medians = [np.median(np.concatenate([ratios[k] for k in draw.integers(0, len(ratios),
                                                                            len(ratios))]))
                for _ in range(2000)]
     low, high = np.percentile(medians, [2.5, 97.5])
+    before, now = np.concatenate(then_by_group), np.concatenate(now_by_group)
+    mean, mean_low, mean_high = round_ratio([float(a.mean()) for a in then_by_group],
+                                            [float(b.mean()) for b in now_by_group], np.mean)
     print(f"baseline run, paired over {args.paired} seeds in {len(groups)} groups of fresh "
-          f"processes (both checkouts back to back each seed): median {np.median(now) * 1000:.1f}"
-          f" ms now, {np.median(before) * 1000:.1f} ms at {args.reference}; median per-seed "
-          f"ratio {np.median(pooled):.2f}x [95 % CI {low:.2f}, {high:.2f}, bootstrap over groups;"
-          f" group medians {', '.join(f'{np.median(r):.2f}' for r in ratios)}] (target >= 3)")
+          f"processes (the checkouts taking turns of {args.block} seeds): median "
+          f"{np.median(now) * 1000:.1f} ms now, {np.median(before) * 1000:.1f} ms at "
+          f"{args.reference}; median per-seed ratio {np.median(pooled):.2f}x [95 % CI "
+          f"{low:.2f}, {high:.2f}, bootstrap over groups; group medians "
+          f"{', '.join(f'{np.median(r):.2f}' for r in ratios)}]; mean run {now.mean() * 1000:.1f}"
+          f" ms now, {before.mean() * 1000:.1f} ms: {mean:.2f}x [95 % CI {mean_low:.2f}, "
+          f"{mean_high:.2f}] (target >= 3)")
 
 
 def series(args: argparse.Namespace, reference: Path) -> None:
     """Print the median and mean run of each checkout, its runs back to back in its own process.
 
-    ``--series`` seeds per process, four fresh processes per checkout, alternating which goes
-    first; the medians and means are over the four processes' (the median of their medians).
+    ``--series`` seeds per process in ``--rounds`` rounds, each a fresh process per checkout,
+    alternating which goes first. The ratios are of the reference's median (mean) run to this
+    checkout's, each the median (mean) of its processes' medians (means), with a 95 % interval
+    from a bootstrap over whole rounds (:func:`_timing.round_ratio`): the two processes of a
+    round ran minutes apart, so a round carries the machine's speed of its hour to both.
     """
     import numpy as np  # noqa: PLC0415 - only this part summarises
+    from tqdm import tqdm  # noqa: PLC0415
 
     runs: dict[Path, list[list[float]]] = {reference: [], ROOT: []}
-    for round_ in range(4):
-        for root in (reference, ROOT) if round_ % 2 == 0 else (ROOT, reference):
-            runs[root].append(series_in_child("baseline", args.series, root))
-    median = {root: float(np.median([np.median(t) for t in times])) for root, times in runs.items()}
-    mean = {root: float(np.mean([np.mean(t) for t in times])) for root, times in runs.items()}
-    now, then = median[ROOT], median[reference]
-    print(f"baseline run, each checkout's {args.series} seeds back to back in a process of its "
-          f"own (4 fresh processes each, alternating): median run {now * 1000:.1f} ms now, "
-          f"{then * 1000:.1f} ms at {args.reference}: {then / now:.2f}x; mean run "
-          f"{mean[ROOT] * 1000:.1f} ms now, {mean[reference] * 1000:.1f} ms: "
-          f"{mean[reference] / mean[ROOT]:.2f}x (target >= 3)")
+    with tqdm(total=2 * args.rounds, desc="series of baseline runs", unit="process",
+              leave=False) as bar:
+        for round_ in range(args.rounds):
+            for root in (reference, ROOT) if round_ % 2 == 0 else (ROOT, reference):
+                runs[root].append(series_in_child("baseline", args.series, root))
+                bar.update()
+    for name, statistic in (("median", np.median), ("mean", np.mean)):
+        then = [float(statistic(t)) for t in runs[reference]]  # each process's median or mean
+        now = [float(statistic(t)) for t in runs[ROOT]]
+        ratio, low, high = round_ratio(then, now, statistic)
+        rounds = ", ".join(f"{a / b:.2f}" for a, b in zip(then, now, strict=True))
+        print(f"baseline run, each checkout's {args.series} seeds back to back in a process of "
+              f"its own ({args.rounds} rounds of a fresh process each, alternating): {name} run "
+              f"{statistic(now) * 1000:.1f} ms now, {statistic(then) * 1000:.1f} ms at "
+              f"{args.reference}: {ratio:.2f}x [95 % CI {low:.2f}, {high:.2f}, bootstrap over "
+              f"rounds; by round {rounds}] (target >= 3)")
 
 
 def mesa_ratio(args: argparse.Namespace, now: float) -> float:
@@ -275,18 +294,27 @@ def main() -> None:
                         help="what to measure (default all)")
     parser.add_argument("--posterior-reference", default="e76bb0b",
                         help="commit the posterior part compares with (default e76bb0b)")
-    parser.add_argument("--paired", type=int, default=200, metavar="SEEDS",
+    parser.add_argument("--paired", type=int, default=400, metavar="SEEDS",
                         help="baseline: also pair the two checkouts' runs seed by seed over this "
-                        "many seeds (default 200; 0: skip)")
+                        "many seeds (default 400; 0: skip)")
+    parser.add_argument("--block", type=int, default=10, metavar="SEEDS",
+                        help="baseline: the paired checkouts take turns of this many seeds "
+                        "(default 10; 1 alternates seed by seed)")
     parser.add_argument("--series", type=int, default=200, metavar="SEEDS",
                         help="baseline: also run each checkout's seeds back to back in processes "
                              "of its own (default 200; 0 skips)")
+    parser.add_argument("--rounds", type=int, default=8,
+                        help="baseline: the series run in this many rounds, each a fresh process "
+                        "per checkout (default 8)")
     parser.add_argument("--groups", type=int, default=8,
                         help="baseline: the paired seeds run in this many groups, each with fresh "
                         "processes (default 8)")
     parser.add_argument("--no-uncached", action="store_true",
                         help="cold: skip the run with an empty cache (it compiles every kernel)")
     args = parser.parse_args()
+    for name in ("repeats", "groups", "block", "rounds"):
+        if (value := getattr(args, name)) < 1:
+            parser.error(f"--{name} must be a whole number of at least 1, not {value}")
     if "baseline" in args.parts or "mesa" in args.parts:
         baseline_and_mesa(args)
     if "cold" in args.parts:

@@ -1,0 +1,39 @@
+"""The benchmarks' summary of a ratio over rounds (benchmarks/_timing.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from _timing import round_ratio
+
+
+def test_the_ratio_is_of_the_statistics_and_its_interval_holds_it() -> None:
+    before, now = [30.0, 33.0, 27.0, 36.0], [10.0, 10.0, 10.0, 12.0]
+    ratio, low, high = round_ratio(before, now, np.mean)
+    assert ratio == pytest.approx(np.mean(before) / np.mean(now))
+    assert low <= ratio <= high
+    # A ratio of means is a weighted mean of the rounds' ratios (3.0, 3.3, 2.7, 3.0).
+    assert low >= 2.7
+    assert high <= 3.3
+
+
+def test_a_round_resamples_whole_so_a_shared_slowdown_cancels() -> None:
+    # Each round twice as slow as the one before for both checkouts: the per-round ratio is 3
+    # throughout, so every resample of whole rounds gives 3 exactly.
+    now = [2.0**k for k in range(6)]
+    before = [3.0 * x for x in now]
+    ratio, low, high = round_ratio(before, now, np.median)
+    assert ratio == pytest.approx(3.0)
+    assert low == pytest.approx(3.0)
+    assert high == pytest.approx(3.0)
+
+
+def test_rounds_must_pair() -> None:
+    with pytest.raises(ValueError, match="one figure per round"):
+        round_ratio([1.0, 2.0], [1.0], np.mean)
