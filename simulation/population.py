@@ -114,7 +114,7 @@ def staff_network(
     """
     _check_sizes(np.array([size]), degree)
     edges = n_orgs * size * (degree // 2)
-    rewire = rng.random(edges) < rewiring
+    rewire = _rewired(edges, rewiring, rng)
     new_end = rng.integers(0, size, edges, dtype=_node_type(size))
     return _adjacency(np.full(n_orgs, size, dtype=np.int64), degree // 2, rewire, new_end)
 
@@ -132,9 +132,29 @@ def staff_networks(
     if (sizes == sizes[0]).all():
         return staff_network(len(sizes), int(sizes[0]), degree, rewiring, rng)
     half = degree // 2
-    rewire = rng.random(int(sizes.sum()) * half) < rewiring
+    rewire = _rewired(int(sizes.sum()) * half, rewiring, rng)
     new_end = rng.integers(0, np.repeat(sizes, sizes * half), dtype=_node_type(sizes.max()))
     return _adjacency(sizes, half, rewire, new_end)
+
+
+_CHUNK = 2**16
+"""Uniforms drawn at a time for the rewiring (512 kB of them, reused): drawing a network's all at
+once wrote 24 bytes of fresh memory a staff member that were read once."""
+
+
+def _rewired(edges: int, rewiring: float, rng: np.random.Generator) -> np.ndarray:
+    """(edges,) bool, each True with probability ``rewiring``: one uniform an edge, in order.
+
+    The same uniforms as ``rng.random(edges) < rewiring`` (each is one draw of the generator,
+    whatever the size of the call), drawn a chunk at a time into one buffer.
+    """
+    rewire = np.empty(edges, dtype=np.bool_)
+    uniform = np.empty(min(edges, _CHUNK))
+    for first in range(0, edges, _CHUNK):
+        chunk = uniform[: min(_CHUNK, edges - first)]
+        rng.random(out=chunk)
+        np.less(chunk, rewiring, out=rewire[first : first + len(chunk)])
+    return rewire
 
 
 def _node_type(size: int) -> type:
@@ -162,39 +182,41 @@ def _adjacency(
 ) -> sparse.csr_array:
     """The symmetric adjacency matrix (CSR, sorted indices) the compiled wiring returns."""
     total = int(sizes.sum())
-    indptr, indices = _wire(sizes, half, rewire, new_end)
+    # 32-bit rows and columns whenever they fit: half the memory the wiring writes, and SciPy's
+    # own choice for such a matrix.
+    fits = max(total, 2 * len(rewire)) <= np.iinfo(np.int32).max
+    index = np.int32 if fits else np.int64
+    indptr = np.zeros(total + 1, dtype=index)
+    indices = np.empty(2 * len(rewire), dtype=index)
+    indices = indices[: _wire(sizes, half, rewire, new_end, indptr, indices)]
     adjacency = sparse.csr_array((_ones(len(indices)), indices, indptr), shape=(total, total))
     adjacency.has_sorted_indices = True
     return adjacency
 
 
-_ONES: list[np.ndarray] = [np.ones(0, dtype=np.float32)]
-_ONES_KEPT = 2**22
-"""Edges up to which the networks' values are views of one kept, read-only array of ones."""
-
-
 def _ones(n: int) -> np.ndarray:
     """(n,) float32 ones, read-only: every edge of a staff network has the value 1.
 
-    A view of one array kept for all networks up to :data:`_ONES_KEPT` edges (a baseline's
-    network is 48,000), so a run does not write 190 kB of ones it never reads.
+    One value seen n times (a stride of 0), so a network's values take no memory: the
+    compiled code reads only the rows and columns, and SciPy's operations take the view as it
+    is (writing 4 bytes an edge of ones nobody reads cost a tenth of the set-up at 10^7 staff).
     """
-    if n > _ONES_KEPT:
-        ones = np.ones(n, dtype=np.float32)
-        ones.flags.writeable = False
-        return ones
-    if len(_ONES[0]) < n:
-        kept = np.ones(max(n, min(2 * len(_ONES[0]), _ONES_KEPT)), dtype=np.float32)
-        kept.flags.writeable = False
-        _ONES[0] = kept
-    return _ONES[0][:n]
+    return np.broadcast_to(np.float32(1.0), (n,))
 
 
 @kernel
 def _wire(
-    sizes: np.ndarray, half: int, rewire: np.ndarray, new_end: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through staff_network
-    """Wire each organisation's ring lattice; return the CSR ``indptr`` and ``indices``.
+    sizes: np.ndarray,
+    half: int,
+    rewire: np.ndarray,
+    new_end: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+) -> int:  # pragma: no cover - compiled; tested through staff_network
+    """Wire each organisation's ring lattice into ``indptr`` and ``indices``; return the edges.
+
+    ``indptr`` (zeros, total staff + 1) and ``indices`` (two slots an edge) are the CSR arrays
+    to fill; the count returned is how many of ``indices`` are filled.
 
     Edge e of an organisation of s staff joins node e // half to (e // half + e % half + 1) mod
     s, or to ``new_end[e]`` if ``rewire[e]`` and that is not the node itself. Of edges joining
@@ -203,16 +225,23 @@ def _wire(
     (:func:`staff_networks` checks), so no two lattice edges join the same two nodes.
     """
     total = sizes.sum()
-    indptr = np.zeros(total + 1, dtype=np.int64)
-    indices = np.empty(2 * len(rewire), dtype=np.int64)
+    # One organisation's scratch, allocated once for the largest: a few MB each time for a
+    # large organisation, which the allocator handed back to the system and took again fresh.
+    largest = sizes.max() if len(sizes) else 0
+    degree = np.empty(largest + 1, dtype=np.int64)
+    filled = np.empty(largest, dtype=np.int64)
+    moved = np.empty(largest * half, dtype=np.bool_)
+    candidates = np.empty(largest * half, dtype=np.int64)
+    keys = np.empty(largest * half, dtype=np.int64)
+    kept = np.empty(largest * half, dtype=np.bool_)
     offset, first = 0, 0
     for o in range(len(sizes)):
         m = sizes[o] * half
         _ring(sizes[o], half, rewire[offset : offset + m], new_end[offset : offset + m], first,
-              indptr, indices)
+              indptr, indices, degree, filled, moved, candidates, keys, kept)
         offset += m
         first += sizes[o]
-    return indptr, indices[: indptr[total]]
+    return indptr[total]
 
 
 @kernel
@@ -224,15 +253,24 @@ def _ring(
     first: int,
     indptr: np.ndarray,
     indices: np.ndarray,
+    degree: np.ndarray,
+    filled: np.ndarray,
+    moved: np.ndarray,
+    candidates: np.ndarray,
+    keys: np.ndarray,
+    kept: np.ndarray,
 ) -> None:  # pragma: no cover - compiled; tested through staff_network
     """One organisation's rows of the matrix, its staff numbered from ``first``.
 
     The lattice edges that stand are walked node by node, without a division per edge (which
     cost half of the wiring); the edges rewiring moved come from :func:`_moved`. Each row is
-    sorted.
+    sorted. Scratch: ``degree`` of at least s + 1 elements, ``filled`` of s, ``moved`` to
+    ``kept`` of s half.
     """
-    moved, extra = _moved(s, half, rewire, new_end)
-    degree = np.zeros(s + 1, dtype=np.int64)
+    moved = moved[: s * half]
+    extra = _moved(s, half, rewire, new_end, moved, candidates, keys, kept)
+    degree = degree[: s + 1]
+    degree[:] = 0
     e = 0
     for node in range(s):
         for step in range(1, half + 1):
@@ -246,7 +284,8 @@ def _ring(
     for node in range(s):
         degree[node + 1] += degree[node]
     base = indptr[first]
-    filled = degree[:-1].copy()
+    filled = filled[:s]
+    filled[:] = degree[:-1]
     e = 0
     for node in range(s):
         for step in range(1, half + 1):
@@ -271,19 +310,26 @@ def _ring(
 
 @kernel
 def _moved(
-    s: int, half: int, rewire: np.ndarray, new_end: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; tested through staff_network
+    s: int,
+    half: int,
+    rewire: np.ndarray,
+    new_end: np.ndarray,
+    moved: np.ndarray,
+    candidates: np.ndarray,
+    keys: np.ndarray,
+    kept: np.ndarray,
+) -> np.ndarray:  # pragma: no cover - compiled; tested through staff_network
     """Which of an organisation's edges leave the lattice, and those that add an edge.
 
     Only the edges rewiring moved off the lattice (a tenth of them at the usual rewiring) are
     looked at. One joining the same two nodes as an earlier edge takes its lattice end back: an
     earlier moved edge (their pairs sorted, stably, so in edge order) or the one lattice edge
     that may join them, if that stands. Then each pair of nodes is one edge: a moved edge on
-    the pair of a lattice edge that stands adds none. Returns, per edge, whether its lattice
-    edge is gone, and the moved edges that add an edge (in edge order).
+    the pair of a lattice edge that stands adds none. Sets ``moved`` (s half: whether each
+    edge's lattice edge is gone) and returns the moved edges that add an edge (in edge order),
+    a new array; ``candidates``, ``keys`` and ``kept`` are scratch of at least s half.
     """
-    moved = np.zeros(s * half, dtype=np.bool_)
-    candidates = np.empty(s * half, dtype=np.int64)
+    moved[:] = False
     n = 0
     e = 0
     for node in range(s):
@@ -295,12 +341,13 @@ def _moved(
                 n += 1
             e += 1
     candidates = candidates[:n]
-    keys = np.empty(n, dtype=np.int64)
+    keys = keys[:n]
     for k in range(n):
         e = candidates[k]
         keys[k] = min(e // half, new_end[e]) * s + max(e // half, new_end[e])
     order = np.argsort(keys, kind="mergesort")
-    kept = np.ones(n, dtype=np.bool_)
+    kept = kept[:n]
+    kept[:] = True
     for r in range(1, n):
         kept[order[r]] = keys[order[r]] != keys[order[r - 1]]
     for k in range(n):
@@ -311,7 +358,7 @@ def _moved(
     for k in range(n):
         same = _lattice_edge(candidates[k] // half, new_end[candidates[k]], s, half)
         kept[k] = kept[k] and not (same >= 0 and not moved[same])
-    return moved, candidates[kept]
+    return candidates[kept]
 
 
 @kernel
@@ -344,7 +391,8 @@ a national programme's million-staff network is tens of megabytes, a baseline's 
 
 
 def _nbytes(adjacency: sparse.csr_array) -> int:
-    return adjacency.data.nbytes + adjacency.indices.nbytes + adjacency.indptr.nbytes
+    """The memory a network holds: its rows and columns (its values are one number, shared)."""
+    return adjacency.indices.nbytes + adjacency.indptr.nbytes
 
 
 def _cached_staff_network(

@@ -99,7 +99,7 @@ def test_compiled_wiring_is_the_numpy_one(seed, sizes, degree, rewiring):
     want = _numpy_networks(sizes, degree, rewiring, np.random.default_rng(seed), equal)
     assert np.array_equal(got.indptr, want.indptr)
     assert np.array_equal(got.indices, want.indices)
-    assert got.indices.dtype == want.indices.dtype
+    assert got.indices.dtype == got.indptr.dtype == np.int32  # they fit: half the memory
 
 
 @pytest.mark.parametrize("name", ["baseline", "horizontal_learning", "georgia_matched_inhouse",
@@ -168,3 +168,31 @@ def test_an_organisation_no_larger_than_the_degree_is_refused(sizes):
     scenarios ensure it (staff_degree below staff_per_organisation), callers are told."""
     with pytest.raises(HourglassError, match=r"more staff than the degree \(6\).*smallest has"):
         staff_networks(np.array(sizes), 6, 0.1, np.random.default_rng(0))
+
+
+def test_rewiring_uniforms_drawn_in_chunks_are_those_of_one_draw(monkeypatch: pytest.MonkeyPatch):
+    """Drawn a chunk at a time (7 here, with a short last one), the rewiring flags and the
+    generator's state after them are those of one ``rng.random(edges) < rewiring``."""
+    from simulation import population
+
+    monkeypatch.setattr(population, "_CHUNK", 7)
+    for edges in (0, 5, 7, 50):
+        rng, witness = np.random.default_rng(11), np.random.default_rng(11)
+        got = population._rewired(edges, 0.3, rng)
+        assert got.dtype == np.bool_
+        assert np.array_equal(got, witness.random(edges) < 0.3)
+        assert rng.bit_generator.state == witness.bit_generator.state
+
+
+def test_staff_network_has_32_bit_rows_and_one_shared_value():
+    """Rows and columns in 32 bits when they fit; the values one read-only 1 seen nnz times,
+    which SciPy's operations take as they are."""
+    adjacency = staff_network(3, 40, 6, 0.2, np.random.default_rng(4))
+    assert adjacency.indices.dtype == np.int32
+    assert adjacency.indptr.dtype == np.int32
+    assert adjacency.data.strides == (0,)
+    assert not adjacency.data.flags.writeable
+    assert np.array_equal(adjacency @ np.ones(120), np.diff(adjacency.indptr))
+    dense = adjacency.toarray()
+    assert set(np.unique(dense)) == {0.0, 1.0}
+    assert np.array_equal(dense, dense.T)

@@ -74,3 +74,26 @@ def test_exposure_counts_beyond_a_16_bit_lane():
     assert counts.tolist() == [[n - 1, (n - 1 + 1) // 2, 0, 0]]
     assert not staff.seen.any()
     assert not staff.slot.any()
+
+
+def test_thresholds_are_whole_numbers_rounded_up_a_chunk_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Converted 5 at a time here, the thresholds are those of one conversion: rounded up,
+    at most the largest 32-bit integer; the spontaneous are the colleagues at 0 or below."""
+    from simulation import state
+
+    monkeypatch.setattr(state, "_CHUNK", 5)
+    threshold = np.array([0.0, -1.0, 0.2, 1.0, 2.5, 3e12, 7.0, -0.0, 4.000001, 2.0, 1.5, 0.0])
+    n = len(threshold)
+    is_peer = np.zeros(n, dtype=bool)
+    is_peer[0] = True
+    staff = Staff(
+        org=np.zeros(n, dtype=np.int64), adjacency=sparse.csr_array((n, n)),
+        adopted=np.zeros((n, 4), dtype=bool), is_peer=is_peer, org_size=np.array([n]),
+        org_start=np.array([0, n]), threshold=threshold,
+    )
+    want = np.minimum(np.ceil(threshold), np.iinfo(np.int32).max).astype(np.int32)
+    assert staff.threshold.dtype == np.int32
+    assert np.array_equal(staff.threshold, want)
+    assert staff.spontaneous.tolist() == [1, 7, 11]

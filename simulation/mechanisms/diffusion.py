@@ -105,6 +105,8 @@ def colleague_thresholds(
         )
     else:
         theta = np.full(len(degree), float(centre))
+    if unit == "neighbours":
+        return theta  # drawn here for this call, so needed_neighbours' copy would be waste
     return needed_neighbours(theta, degree, unit)
 
 
@@ -118,16 +120,17 @@ def draw_thresholds(
     number in [centre - spread, centre + spread] equally likely). A draw below 0 is 0: a
     spontaneous adopter.
     """
+    # In place: at national scale each temporary was tens of MB of fresh memory.
     if distribution == "normal":
         theta = rng.normal(centre, spread, n)
         if unit == "neighbours":
-            theta = np.round(theta)
+            np.round(theta, out=theta)
     elif unit == "neighbours":
         low, high = np.ceil(centre - spread), np.floor(centre + spread)
         theta = rng.integers(int(low), int(high) + 1, n).astype(np.float64)
     else:
         theta = rng.uniform(centre - spread, centre + spread, n)
-    return np.maximum(theta, 0.0)
+    return np.maximum(theta, 0.0, out=theta)
 
 
 def needed_neighbours(theta: np.ndarray, degree: np.ndarray, unit: str) -> np.ndarray:
