@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -37,3 +38,20 @@ def test_a_round_resamples_whole_so_a_shared_slowdown_cancels() -> None:
 def test_rounds_must_pair() -> None:
     with pytest.raises(ValueError, match="one figure per round"):
         round_ratio([1.0, 2.0], [1.0], np.mean)
+
+
+@pytest.mark.parametrize(("script", "option"), [
+    ("scaling.py", "--seeds"), ("scaling.py", "--processes"), ("throughput.py", "--repeats"),
+    ("throughput.py", "--rounds"),
+])
+def test_a_count_below_one_is_refused_before_any_work(script: str, option: str) -> None:
+    """Exit 2 with the option named and what is allowed, no traceback, nothing run."""
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    done = subprocess.run(
+        [sys.executable, str(benchmarks / script), option, "0"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    assert f"{option} must be a whole number of at least 1, not 0" in done.stderr.splitlines()[-1]
