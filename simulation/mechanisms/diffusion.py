@@ -105,8 +105,6 @@ def colleague_thresholds(
         )
     else:
         theta = np.full(len(degree), float(centre))
-    if unit == "neighbours":
-        return theta  # drawn here for this call, so needed_neighbours' copy would be waste
     return needed_neighbours(theta, degree, unit)
 
 
@@ -138,11 +136,13 @@ def needed_neighbours(theta: np.ndarray, degree: np.ndarray, unit: str) -> np.nd
 
     A share theta of d neighbours needs the least whole number of them at or above theta x d
     (up to rounding error, so 13/99 of 99 is 13); a positive share needs at least one (a
-    colleague with no neighbours never reaches it; Watts 2002).
+    colleague with no neighbours never reaches it; Watts 2002). In ``"neighbours"`` the
+    thresholds come back as they are, not copied (``Staff`` keeps its own whole numbers): at
+    national scale a copy was tens of MB of fresh memory.
     """
     theta = np.asarray(theta, dtype=np.float64)
     if unit == "neighbours":
-        return theta.copy()
+        return theta
     return np.where(theta > 0, np.maximum(np.ceil(theta * degree - 1e-9), 1.0), 0.0)
 
 
