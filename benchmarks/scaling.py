@@ -19,7 +19,12 @@ contagion's work follows the adopters. Each point's CPU time is split into user 
 time (the operating system's accounting), and the user time's exponent is fitted too: system
 time is mostly the kernel handing the run fresh memory, which on a virtual machine that returns
 freed memory to its host (free page reporting) costs per byte many times what memory used
-before costs, and only above the sizes glibc keeps in the process's heap between runs.
+before costs. The timed run follows the child's one-month warm-up run of the same size, as a
+sweep worker's run follows the one before: from 2 x 10^6 staff it first collects the warm-up's
+finished model (``simulation/reclaim.py``: a full collection, the warm-up being a process's
+first model, about 70 ms, counted in its time) and reuses its memory; below that it does not,
+and the warm-up's memory stays held until Python's collector runs. A process's first run of
+any size pays for all of its memory fresh.
 
 Usage: ``python benchmarks/scaling.py [--quick] [--processes 3] [--seeds 3]`` (``--quick``
 stops at 5,000 peers and 10^6 staff).

@@ -31,6 +31,7 @@ from simulation.mechanisms import (
 from simulation.mechanisms.evaluation import MonthRecord, Observer, informal_matrix
 from simulation.mesa_core import Model
 from simulation.population import initial_state
+from simulation.reclaim import collect_earlier, remember
 from simulation.result import Result
 from simulation.scenario import Scenario
 from simulation.state import Month
@@ -148,7 +149,9 @@ class PeerLearningModel(Model):
         self.tools = ToolArrays.from_table(self.tool_table).scaled(
             self.tool_table, vars(self.params.tool_effects)
         )
+        collect_earlier()  # a finished large run's arrays, before this run takes its own
         self.state = initial_state(self.params, self.rng)
+        remember(self, len(self.state.staff.org))
         calendar = events.plan_calendar(
             initiative.intensity, self.tools, self.months, self.rng, initiative.duration
         )
