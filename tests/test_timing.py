@@ -1,4 +1,4 @@
-"""The benchmarks' summary of a ratio over rounds (benchmarks/_timing.py)."""
+"""The benchmarks: a ratio's summary over rounds (benchmarks/_timing.py), their refusals."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from simulation import Scenario
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
@@ -42,7 +44,7 @@ def test_rounds_must_pair() -> None:
 
 @pytest.mark.parametrize(("script", "option"), [
     ("scaling.py", "--seeds"), ("scaling.py", "--processes"), ("throughput.py", "--repeats"),
-    ("throughput.py", "--rounds"),
+    ("throughput.py", "--rounds"), ("memory.py", "--runs"),
 ])
 def test_a_count_below_one_is_refused_before_any_work(script: str, option: str) -> None:
     """Exit 2 with the option named and what is allowed, no traceback, nothing run."""
@@ -55,3 +57,20 @@ def test_a_count_below_one_is_refused_before_any_work(script: str, option: str) 
     assert done.stdout == ""
     assert "Traceback" not in done.stderr
     assert f"{option} must be a whole number of at least 1, not 0" in done.stderr.splitlines()[-1]
+
+
+def test_memory_refuses_organisations_too_small_for_the_network_before_any_work() -> None:
+    degree = Scenario.load("baseline").sections["home_organisations"]["staff_degree"]
+    least, given = 100 * (degree + 1), 100 * degree
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    done = subprocess.run(
+        [sys.executable, str(benchmarks / "memory.py"), "--staff", str(given)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    last = done.stderr.splitlines()[-1]
+    assert f"--staff must be a whole number of at least {least}" in last
+    assert f"degree {degree})" in last
+    assert last.endswith(f"not {given}")
