@@ -10,7 +10,8 @@ on a virtual machine that hands freed memory back to its host costs many times w
 memory costs. Measured on this project's machine (2 cores, Firecracker), six runs of the
 baseline at 10^7 staff one after another in one process: resident memory grew from 0.80 to
 2.39 GB and each run took 3.0-3.3 s of CPU, 1.4-1.6 s of it system time; collecting before
-each run, 0.80-0.82 GB and 1.7-2.1 s, 0.14-0.28 s of it system time.
+each run, 0.80-0.82 GB and 1.7-2.1 s, 0.14-0.28 s of it system time
+(``python benchmarks/memory.py`` measures it, as the model is and with this turned off).
 
 A full collection costs about 70 ms in a process that has the model loaded (about 160,000
 objects), so a collection is made only when an earlier model of at least :data:`LARGE_STAFF`
