@@ -57,6 +57,12 @@ def run_in_child(
         root=str(root), scenario=scenario, overrides=json.dumps(overrides or {}),
         repeats=repeats, seed=seed,
     )
+    return last_json_line(code, root)
+
+
+def last_json_line(code: str, root: Path = ROOT) -> object:
+    """Run ``code`` in a fresh single-threaded child importing from ``root``; its last line, read
+    as JSON (what the child printed last)."""
     env = {**os.environ, "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(root)}
     out = subprocess.run(  # noqa: S603 - our own interpreter on our own code
@@ -176,10 +182,4 @@ def series_in_child(scenario: str, seeds: int, root: Path = ROOT) -> list[float]
     What a sweep's worker does: one run after another, in a single-threaded child that imports
     the model from ``root``.
     """
-    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(root)}
-    out = subprocess.run(  # noqa: S603 - our own interpreter on our own code
-        [sys.executable, "-c", _SERIES.format(root=str(root), scenario=scenario, seeds=seeds)],
-        check=True, capture_output=True, text=True, env=env, cwd=str(root),
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return last_json_line(_SERIES.format(root=str(root), scenario=scenario, seeds=seeds), root)

@@ -12,13 +12,12 @@ Usage: ``python benchmarks/memory.py [--staff 10000000] [--runs 6]``
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import ROOT, last_json_line
 
 _CHILD = """
 import json, resource, sys, time
@@ -44,14 +43,8 @@ print(json.dumps({{"runs": runs,
 
 def series(staff: int, runs: int, reclaim: bool) -> dict:
     """The child's runs (CPU s, system s, resident bytes after) and its peak resident bytes."""
-    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    code = _CHILD.format(root=str(ROOT), reclaim=reclaim, per=staff // 100, runs=runs)
-    out = subprocess.run(  # noqa: S603 - our own interpreter on our own code
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env,
-        cwd=str(ROOT),
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return last_json_line(_CHILD.format(root=str(ROOT), reclaim=reclaim, per=staff // 100,
+                                        runs=runs))
 
 
 def main() -> None:
@@ -61,6 +54,8 @@ def main() -> None:
                         help="staff in all, 100 organisations (default 10,000,000)")
     parser.add_argument("--runs", type=int, default=6, help="runs in a row (default 6)")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error(f"--runs must be a whole number of at least 1, not {args.runs}")
     sys.path.insert(0, str(ROOT))
     from simulation import Scenario  # noqa: PLC0415 - once the options are read
 
@@ -69,8 +64,6 @@ def main() -> None:
         parser.error(f"--staff must be a whole number of at least {100 * (degree + 1)} (100 "
                      f"organisations, each above the staff network's degree {degree}), "
                      f"not {args.staff}")
-    if args.runs < 1:
-        parser.error(f"--runs must be a whole number of at least 1, not {args.runs}")
     for reclaim in (True, False):
         result = series(args.staff, args.runs, reclaim)
         label = "as the model is" if reclaim else "reclaim off     "
